@@ -1,0 +1,110 @@
+import { createReadStream, createWriteStream, type WriteStream } from 'node:fs';
+import { unlink } from 'node:fs/promises';
+import { once } from 'node:events';
+
+/**
+ * Captures one output stream with bounded memory: the last `tailBytes` are kept for reports; the
+ * whole stream is kept in memory only while it is smaller than `memoryBytes`, after which it spills
+ * to `spillPath` on disk. Writes that the disk cannot keep up with return false so the caller can
+ * pause the child's pipe (backpressure instead of growing memory).
+ */
+export class StreamCapture {
+  readonly #tailBytes: number;
+  readonly #memoryBytes: number;
+  readonly #spillPath: string | undefined;
+  #chunks: Buffer[] = [];
+  #held = 0;
+  #tail: Buffer[] = [];
+  #tailHeld = 0;
+  #spill: WriteStream | undefined;
+  #spillError: Error | undefined;
+  bytes = 0;
+
+  constructor(options: { tailBytes: number; memoryBytes: number; spillPath?: string }) {
+    this.#tailBytes = options.tailBytes;
+    this.#memoryBytes = options.memoryBytes;
+    this.#spillPath = options.spillPath;
+  }
+
+  /** Returns false when the caller should wait for `drain()` before pushing more. */
+  push(chunk: Buffer): boolean {
+    this.bytes += chunk.length;
+    this.#pushTail(chunk);
+    if (this.#spill) return this.#spill.write(chunk);
+    if (this.#spillPath === undefined) return true;
+    this.#chunks.push(chunk);
+    this.#held += chunk.length;
+    if (this.#held <= this.#memoryBytes) return true;
+    this.#spill = createWriteStream(this.#spillPath);
+    this.#spill.on('error', (error) => {
+      this.#spillError = error;
+    });
+    let ok = true;
+    for (const held of this.#chunks) ok = this.#spill.write(held);
+    this.#chunks = [];
+    this.#held = 0;
+    return ok;
+  }
+
+  async drain(): Promise<void> {
+    if (this.#spill && this.#spill.writableNeedDrain) await once(this.#spill, 'drain');
+  }
+
+  #pushTail(chunk: Buffer): void {
+    if (chunk.length >= this.#tailBytes) {
+      this.#tail = [chunk.subarray(chunk.length - this.#tailBytes)];
+      this.#tailHeld = this.#tailBytes;
+      return;
+    }
+    this.#tail.push(chunk);
+    this.#tailHeld += chunk.length;
+    while (this.#tailHeld - (this.#tail[0]?.length ?? 0) >= this.#tailBytes) {
+      this.#tailHeld -= (this.#tail.shift() as Buffer).length;
+    }
+  }
+
+  /** The kept tail, decoded; invalid UTF-8 becomes U+FFFD and a split first character is dropped. */
+  tail(): string {
+    let buffer = Buffer.concat(this.#tail);
+    if (buffer.length > this.#tailBytes) buffer = buffer.subarray(buffer.length - this.#tailBytes);
+    let text = buffer.toString('utf8');
+    if (this.bytes > buffer.length) {
+      // The cut may have split a multi-byte character.
+      text = text.replace(/^\uFFFD+/, '');
+    }
+    return text;
+  }
+
+  /** Copies everything captured to `out` (an open log stream), then removes the spill file. */
+  async copyTo(out: WriteStream): Promise<void> {
+    if (this.#spill) {
+      const spill = this.#spill;
+      spill.end();
+      if (!spill.closed) await once(spill, 'close');
+      if (this.#spillError) throw this.#spillError;
+      const input = createReadStream(this.#spillPath as string);
+      for await (const chunk of input) {
+        if (!out.write(chunk as Buffer)) await once(out, 'drain');
+      }
+      await unlink(this.#spillPath as string).catch(() => undefined);
+      return;
+    }
+    for (const chunk of this.#chunks) {
+      if (!out.write(chunk)) await once(out, 'drain');
+    }
+  }
+
+  /** Drops a spill file without copying it (when no log is wanted after all). */
+  async discard(): Promise<void> {
+    if (!this.#spill) return;
+    this.#spill.end();
+    if (!this.#spill.closed) await once(this.#spill, 'close');
+    await unlink(this.#spillPath as string).catch(() => undefined);
+  }
+
+  /** True when every byte of the stream ended with a newline or nothing was written. */
+  get endsWithNewline(): boolean {
+    const last = this.#tail[this.#tail.length - 1];
+    return last === undefined || last[last.length - 1] === 0x0a;
+  }
+}

@@ -1,0 +1,162 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** One process as seen in /proc. `startTime` (clock ticks since boot) tells a reused pid apart. */
+export interface ProcInfo {
+  pid: number;
+  ppid: number;
+  pgid: number;
+  sid: number;
+  /** Process state letter from /proc (R, S, D, Z, ...). Zombies are dead but not yet reaped. */
+  state: string;
+  startTime: number;
+  /** Resident set size in pages. */
+  rssPages: number;
+}
+
+const PAGE_SIZE = 4096;
+
+/** Parses /proc/<pid>/stat. The command name is in parentheses and may itself contain them. */
+export function readProc(pid: number): ProcInfo | undefined {
+  let text: string;
+  try {
+    text = readFileSync(`/proc/${pid}/stat`, 'latin1');
+  } catch {
+    return undefined;
+  }
+  const close = text.lastIndexOf(')');
+  if (close < 0) return undefined;
+  const fields = text.slice(close + 2).split(' ');
+  // fields[0] is field 3 (state); ppid is field 4, pgrp 5, session 6, starttime 22, rss 24.
+  return {
+    pid,
+    state: fields[0] ?? '?',
+    ppid: Number(fields[1]),
+    pgid: Number(fields[2]),
+    sid: Number(fields[3]),
+    startTime: Number(fields[19]),
+    rssPages: Number(fields[21]),
+  };
+}
+
+export function listPids(): number[] {
+  let names: string[];
+  try {
+    names = readdirSync('/proc');
+  } catch {
+    return [];
+  }
+  const pids: number[] = [];
+  for (const name of names) {
+    const code = name.charCodeAt(0);
+    if (code >= 48 && code <= 57) pids.push(Number(name));
+  }
+  return pids;
+}
+
+export function snapshot(): Map<number, ProcInfo> {
+  const procs = new Map<number, ProcInfo>();
+  for (const pid of listPids()) {
+    const info = readProc(pid);
+    if (info) procs.set(pid, info);
+  }
+  return procs;
+}
+
+/** True when /proc/<pid>/environ holds `NAME=value` exactly. */
+function hasEnvMarker(pid: number, marker: Buffer): boolean {
+  let env: Buffer;
+  try {
+    env = readFileSync(`/proc/${pid}/environ`);
+  } catch {
+    return false;
+  }
+  let at = env.indexOf(marker);
+  while (at >= 0) {
+    const startsEntry = at === 0 || env[at - 1] === 0;
+    const endsEntry = at + marker.length === env.length || env[at + marker.length] === 0;
+    if (startsEntry && endsEntry) return true;
+    at = env.indexOf(marker, at + 1);
+  }
+  return false;
+}
+
+export interface TreeQuery {
+  /** The step's main process. */
+  rootPid: number;
+  /** Its process group (the root's pid, since it was spawned detached). */
+  pgid: number;
+  /**
+   * `NAME=value` set in the step's environment. Descendants inherit it, so it finds processes that
+   * left the group with setsid even after their parent exited and they were reparented.
+   */
+  envMarker?: string;
+}
+
+/**
+ * Every live process that belongs to a step: the root, its descendants by parent chain (including
+ * those that called setsid), members of its process group, and, when `envMarker` is given, any
+ * process carrying the step's environment marker.
+ */
+export function findTree(query: TreeQuery, procs = snapshot()): ProcInfo[] {
+  const children = new Map<number, number[]>();
+  for (const info of procs.values()) {
+    const list = children.get(info.ppid);
+    if (list) list.push(info.pid);
+    else children.set(info.ppid, [info.pid]);
+  }
+  const found = new Map<number, ProcInfo>();
+  // Zombies are already dead; counting them would make a kill wait for their reaping.
+  const queue: number[] = [];
+  const add = (pid: number): void => {
+    const info = procs.get(pid);
+    if (!info || info.state === 'Z' || found.has(pid) || pid === process.pid) return;
+    found.set(pid, info);
+    queue.push(pid);
+  };
+  add(query.rootPid);
+  for (const info of procs.values()) if (info.pgid === query.pgid) add(info.pid);
+  if (query.envMarker) {
+    const marker = Buffer.from(query.envMarker);
+    for (const pid of procs.keys()) if (!found.has(pid) && hasEnvMarker(pid, marker)) add(pid);
+  }
+  while (queue.length > 0) {
+    const pid = queue.pop() as number;
+    for (const child of children.get(pid) ?? []) add(child);
+  }
+  return [...found.values()];
+}
+
+/** Sends `signal` to each process, unless its pid now belongs to a different process. */
+export function signalAll(procs: readonly ProcInfo[], signal: NodeJS.Signals): void {
+  for (const info of procs) {
+    const now = readProc(info.pid);
+    if (!now || now.startTime !== info.startTime) continue;
+    try {
+      process.kill(info.pid, signal);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+/** Signals a whole process group; false when the group has no members left. */
+export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  try {
+    process.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function isAlive(info: ProcInfo): boolean {
+  const now = readProc(info.pid);
+  return now !== undefined && now.startTime === info.startTime && now.state !== 'Z';
+}
+
+/** Resident memory of the processes, in MiB. */
+export function treeMemoryMb(procs: readonly ProcInfo[]): number {
+  let pages = 0;
+  for (const info of procs) pages += info.rssPages;
+  return (pages * PAGE_SIZE) / (1024 * 1024);
+}

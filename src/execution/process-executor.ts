@@ -1,0 +1,187 @@
+import { access, constants, stat } from 'node:fs/promises';
+import { describeFailure } from '../core/failure.js';
+import type { CommandStep, ScriptStep } from '../core/spec.js';
+import type { FailureReason, FinalStatus } from '../core/status.js';
+import { appendLogSection } from './log-file.js';
+import { runProcess, type ProcessOutcome } from './process-runner.js';
+import type { AbortCause, AttemptResult, ExecutionContext, StepExecutor } from './step-executor.js';
+
+/** Runs script and command steps as child processes. Nothing else in the project spawns steps. */
+export class ProcessExecutor implements StepExecutor<ScriptStep | CommandStep> {
+  async execute(step: ScriptStep | CommandStep, context: ExecutionContext): Promise<AttemptResult> {
+    const startedAt = Date.now();
+    const prepared = await prepare(step, context);
+    if (!prepared.ok) {
+      return notStarted(prepared.reason, prepared.detail, startedAt, prepared.command);
+    }
+    const argv = prepared.argv;
+    const env: Record<string, string | undefined> = {
+      ...context.baseEnv,
+      ...(step.kind === 'script' && step.scriptKind === 'python' ? { PYTHONUNBUFFERED: '1' } : {}),
+      ...step.env,
+      ORCHESTRATOR_RUN_ID: context.runId,
+      ORCHESTRATOR_STEP_ID: step.id,
+      ORCHESTRATOR_ATTEMPT: String(context.attempt),
+    };
+    const outcome = await runProcess({
+      command: argv[0] as string,
+      args: argv.slice(1),
+      cwd: step.cwd,
+      env,
+      timeout: step.timeout,
+      killGrace: step.killGrace,
+      ...(step.memoryLimitMb !== undefined ? { memoryLimitMb: step.memoryLimitMb } : {}),
+      signal: context.signal,
+      ...(context.logPath ? { spillPrefix: `${context.logPath}.${context.attempt}.part` } : {}),
+      ...(context.onOutput ? { onOutput: context.onOutput } : {}),
+      onSpawn: (pid) => context.onSpawn?.(pid, argv),
+    });
+    const result = toAttemptResult(step, outcome, argv, context.signal);
+    if (context.logPath) {
+      await appendLogSection(
+        context.logPath,
+        {
+          title: `${step.id} · attempt ${context.attempt}`,
+          command: argv,
+          cwd: step.cwd,
+          startedAt: outcome.startedAt,
+          finishedAt: outcome.finishedAt,
+          status: result.status,
+          message: result.message,
+          exitCode: outcome.exitCode,
+          signal: outcome.signal,
+        },
+        outcome.stdout,
+        outcome.stderr,
+      );
+    } else {
+      await Promise.all([outcome.stdout.discard(), outcome.stderr.discard()]);
+    }
+    return result;
+  }
+}
+
+type Prepared =
+  | { ok: true; argv: string[] }
+  | { ok: false; reason: FailureReason; detail: string; command: string[] };
+
+async function prepare(step: ScriptStep | CommandStep, context: ExecutionContext): Promise<Prepared> {
+  try {
+    await access(step.cwd, constants.X_OK);
+  } catch {
+    return { ok: false, reason: 'spawn-error', detail: `working directory ${step.cwd} is not usable`, command: [] };
+  }
+  if (step.kind === 'command') {
+    return { ok: true, argv: [step.shell ?? '/bin/sh', '-c', step.command] };
+  }
+  try {
+    const info = await stat(step.path);
+    if (!info.isFile()) throw new Error('not a file');
+  } catch {
+    return { ok: false, reason: 'script-missing', detail: `${step.path} no longer exists`, command: [step.path] };
+  }
+  try {
+    await access(step.path, constants.R_OK);
+  } catch {
+    return { ok: false, reason: 'not-executable', detail: `${step.path} is not readable`, command: [step.path] };
+  }
+  const resolution = await context.resolver.resolve({
+    path: step.path,
+    kind: step.scriptKind,
+    shebang: step.shebang,
+    interpreter: step.interpreter,
+  });
+  if (!resolution.ok) {
+    return { ok: false, reason: resolution.reason, detail: resolution.detail, command: [step.path] };
+  }
+  return { ok: true, argv: [...resolution.argv, step.path, ...step.args] };
+}
+
+function notStarted(
+  reason: FailureReason,
+  detail: string,
+  startedAt: number,
+  command: string[],
+): AttemptResult {
+  const finishedAt = Date.now();
+  return {
+    status: 'failed',
+    reason,
+    message: describeFailure({ reason, detail }),
+    command,
+    exitCode: null,
+    signal: null,
+    killSignal: null,
+    timedOut: false,
+    forcefullyKilled: false,
+    startedAt,
+    finishedAt,
+    stdoutTail: '',
+    stderrTail: '',
+    stdoutBytes: 0,
+    stderrBytes: 0,
+    outputs: {},
+  };
+}
+
+function toAttemptResult(
+  step: ScriptStep | CommandStep,
+  outcome: ProcessOutcome,
+  argv: string[],
+  signal: AbortSignal,
+): AttemptResult {
+  let status: FinalStatus;
+  let reason: FailureReason | undefined;
+  let message: string | undefined;
+  const cause = signal.aborted ? (signal.reason as AbortCause) : undefined;
+  if (outcome.spawnError) {
+    status = 'failed';
+    const code = outcome.spawnError.code;
+    reason = code === 'ENOENT' ? 'interpreter-not-found' : code === 'EACCES' ? 'not-executable' : 'spawn-error';
+    message = describeFailure({ reason, detail: `${argv[0] ?? ''}: ${outcome.spawnError.message}` });
+  } else if (outcome.killReason === 'timed-out' || (outcome.killReason === 'cancelled' && cause === 'run-timeout')) {
+    status = 'timed-out';
+    reason = 'timed-out';
+    message =
+      outcome.killReason === 'timed-out'
+        ? describeFailure({ reason, timeoutMs: step.timeout, forcefullyKilled: outcome.forcefullyKilled })
+        : `killed: the run's timeout was reached${outcome.forcefullyKilled ? ' (SIGKILL after SIGTERM was ignored)' : ''}`;
+  } else if (outcome.killReason === 'memory-limit') {
+    status = 'failed';
+    reason = 'memory-limit';
+    message = describeFailure({ reason, ...(step.memoryLimitMb !== undefined ? { memoryLimitMb: step.memoryLimitMb } : {}) });
+  } else if (outcome.killReason === 'cancelled') {
+    status = 'cancelled';
+    reason = cause === 'fail-fast' ? 'fail-fast' : 'cancelled';
+    message = cause === 'fail-fast' ? 'killed: another step failed (--fail-fast kill)' : 'killed: the run was cancelled';
+  } else if (outcome.signal) {
+    status = 'failed';
+    reason = 'signal';
+    message = describeFailure({ reason, signal: outcome.signal });
+  } else if (outcome.exitCode !== null && step.allowedExitCodes.includes(outcome.exitCode)) {
+    status = 'succeeded';
+  } else {
+    status = 'failed';
+    reason = 'exit-non-zero';
+    message = describeFailure({ reason, exitCode: outcome.exitCode });
+  }
+  return {
+    status,
+    ...(reason ? { reason } : {}),
+    ...(message ? { message } : {}),
+    command: argv,
+    exitCode: outcome.exitCode,
+    signal: outcome.signal,
+    killSignal: outcome.killSignal,
+    timedOut: status === 'timed-out',
+    forcefullyKilled: outcome.forcefullyKilled,
+    startedAt: outcome.startedAt,
+    finishedAt: outcome.finishedAt,
+    stdoutTail: outcome.stdout.tail(),
+    stderrTail: outcome.stderr.tail(),
+    stdoutBytes: outcome.stdout.bytes,
+    stderrBytes: outcome.stderr.bytes,
+    ...(outcome.peakMemoryMb !== undefined ? { peakMemoryMb: Math.round(outcome.peakMemoryMb) } : {}),
+    outputs: {},
+  };
+}

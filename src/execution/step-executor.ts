@@ -1,0 +1,46 @@
+import type { StepSpec } from '../core/spec.js';
+import type { FailureReason, FinalStatus } from '../core/status.js';
+import type { InterpreterResolver } from './interpreter.js';
+
+/** What one attempt of a step produced. The engine folds attempts into a `StepResult`. */
+export interface AttemptResult {
+  status: FinalStatus;
+  reason?: FailureReason;
+  message?: string;
+  command: string[];
+  exitCode: number | null;
+  signal: string | null;
+  killSignal: string | null;
+  timedOut: boolean;
+  forcefullyKilled: boolean;
+  startedAt: number;
+  finishedAt: number;
+  stdoutTail: string;
+  stderrTail: string;
+  stdoutBytes: number;
+  stderrBytes: number;
+  peakMemoryMb?: number;
+  outputs: Record<string, string>;
+}
+
+/** Why the engine aborted a step: the status it gets follows from this. */
+export type AbortCause = 'cancelled' | 'run-timeout' | 'fail-fast';
+
+export interface ExecutionContext {
+  runId: string;
+  attempt: number;
+  /** Aborted when the step must stop; `signal.reason` is an `AbortCause`. */
+  signal: AbortSignal;
+  /** The environment every step starts from (the orchestrator's own, usually). */
+  baseEnv: NodeJS.ProcessEnv;
+  /** The step's log; each attempt appends a section. Unset: no log. */
+  logPath?: string;
+  resolver: InterpreterResolver;
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  onSpawn?: (pid: number, command: string[]) => void;
+}
+
+/** Runs one attempt of one kind of step (dagu's executor registry; four methods there, one here). */
+export interface StepExecutor<S extends StepSpec = StepSpec> {
+  execute(step: S, context: ExecutionContext): Promise<AttemptResult>;
+}
