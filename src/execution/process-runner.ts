@@ -141,7 +141,7 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
   const pid = child.pid;
   if (pid === undefined) {
     const result = await exited;
-    outcome.spawnError = result instanceof Error ? (result as NodeJS.ErrnoException) : null;
+    outcome.spawnError = result instanceof Error ? (result) : null;
     return finish(outcome);
   }
   outcome.pid = pid;
@@ -207,7 +207,7 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
   if (memoryTimer) clearInterval(memoryTimer);
   options.signal?.removeEventListener('abort', onAbort);
   if (exit instanceof Error) {
-    outcome.spawnError = exit as NodeJS.ErrnoException;
+    outcome.spawnError = exit;
   } else {
     outcome.exitCode = exit.code;
     outcome.signal = exit.signal;

@@ -73,7 +73,6 @@ class LocalRun implements RunHandle {
   readonly #concurrency: number;
   #resolve!: (summary: RunSummary) => void;
   #running = 0;
-  #finished = 0;
   #stopping: { cause: AbortCause | 'no-new'; message: string } | undefined;
   #startedAt = Date.now();
   #resolver: InterpreterResolver;
@@ -346,7 +345,6 @@ class LocalRun implements RunHandle {
 
   #finishStep(state: StepState, result: StepResult): void {
     state.result = result;
-    this.#finished += 1;
     this.#emit({
       type: 'step-finished',
       runId: this.id,

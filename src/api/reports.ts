@@ -1,0 +1,67 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { RunSummary, StepResult } from '../core/result.js';
+import { writeJsonReport } from '../reporters/json-report.js';
+import { writeJUnitReport } from '../reporters/junit-report.js';
+import { writeMarkdownReport } from '../reporters/markdown-report.js';
+import { formatDuration } from '../core/duration.js';
+
+export const REPORT_FORMATS = ['json', 'markdown', 'junit'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/**
+ * Writes the run's reports into `runDir`: `summary.json`, `summary.md` and `junit.xml` (the
+ * formats asked for). Returns the paths written. camelCase twin of the Python `generate_report`.
+ */
+export async function generateReport(
+  summary: RunSummary,
+  runDir: string,
+  formats: readonly ReportFormat[] = REPORT_FORMATS,
+): Promise<string[]> {
+  await mkdir(runDir, { recursive: true });
+  const written: string[] = [];
+  for (const format of formats) {
+    switch (format) {
+      case 'json':
+        written.push(await writeJsonReport(summary, runDir));
+        break;
+      case 'markdown':
+        written.push(await writeMarkdownReport(summary, runDir));
+        break;
+      case 'junit':
+        written.push(await writeJUnitReport(summary, runDir));
+        break;
+    }
+  }
+  return written;
+}
+
+/**
+ * Writes a log for a result that has none, from its output tails, to
+ * `<outputDir>/<runId>/logs/<id>.log`. Runs with a run folder write full logs by themselves; this
+ * is the twin of the Python `save_log` for results built elsewhere.
+ */
+export async function saveLog(result: StepResult, outputDir: string, runId: string): Promise<string> {
+  const file = path.join(outputDir, runId, 'logs', `${result.id}.log`);
+  await mkdir(path.dirname(file), { recursive: true });
+  const rule = '='.repeat(60);
+  const text = [
+    rule,
+    result.id,
+    rule,
+    `Command:    ${result.command.join(' ')}`,
+    `Status:     ${result.status}${result.message ? ` (${result.message})` : ''}`,
+    `Exit code:  ${result.exitCode ?? '-'}`,
+    `Signal:     ${result.signal ?? '-'}`,
+    `Started:    ${result.startedAt ?? '-'}`,
+    `Finished:   ${result.finishedAt ?? '-'}`,
+    `Duration:   ${formatDuration(result.durationMs)}`,
+    `${rule}\nSTDOUT (last ${result.stdoutTail.length} of ${result.stdoutBytes} bytes)\n${rule}`,
+    result.stdoutTail,
+    `${rule}\nSTDERR (last ${result.stderrTail.length} of ${result.stderrBytes} bytes)\n${rule}`,
+    result.stderrTail,
+    '',
+  ].join('\n');
+  await writeFile(file, text);
+  return file;
+}

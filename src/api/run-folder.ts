@@ -1,0 +1,63 @@
+import path from 'node:path';
+import type { RunListener } from '../core/events.js';
+import type { RunSummary } from '../core/result.js';
+import type { Engine } from '../engines/engine.js';
+import { LocalEngine } from '../engines/local/local-engine.js';
+import { folderToWorkflow, type FolderRunSettings, type FolderWorkflow } from '../folder/folder-workflow.js';
+import { createRunDir } from './run-dir.js';
+import { generateReport, type ReportFormat, REPORT_FORMATS } from './reports.js';
+
+export interface RunFolderOptions extends FolderRunSettings {
+  /** Reports and logs go to `<outputDir>/<runId>/`. @default `run.output_dir` in config, else `output` under the folder */
+  outputDir?: string;
+  /** Report files to write. @default ['json', 'markdown', 'junit'] */
+  reports?: readonly ReportFormat[];
+  signal?: AbortSignal;
+  /** Every event of the run, in order. */
+  onEvent?: RunListener;
+  /** Emit `step-output` events. @default false */
+  emitOutput?: boolean;
+  /** @default a new LocalEngine */
+  engine?: Engine;
+  /** Called once the workflow is built, before anything runs (e.g. to print discovery warnings). */
+  onPlan?: (plan: FolderWorkflow) => void;
+}
+
+export interface FolderRunResult {
+  summary: RunSummary;
+  runDir: string;
+  plan: FolderWorkflow;
+  reports: string[];
+}
+
+/**
+ * Runs every script of a folder: discovery, config, the engine, then reports. A bad config throws
+ * `ConfigError` before anything runs; failing scripts never throw, they are in the summary.
+ *
+ * @example
+ * const { summary, runDir } = await runFolder('scripts', { concurrency: 4, timeout: 30_000 });
+ */
+export async function runFolder(folder: string, options: RunFolderOptions = {}): Promise<FolderRunResult> {
+  const plan = await folderToWorkflow(folder, options);
+  options.onPlan?.(plan);
+  const outputDir = path.resolve(
+    options.outputDir ?? plan.config.run.outputDir ?? path.join(path.resolve(folder), 'output'),
+  );
+  const { runId, runDir } = await createRunDir(outputDir);
+  const engine = options.engine ?? new LocalEngine();
+  try {
+    const handle = engine.submit(plan.spec, {
+      runId,
+      runDir,
+      projectRoot: plan.config.projectRoot,
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.emitOutput ? { emitOutput: true } : {}),
+    });
+    const summary = await handle.result;
+    const reports = await generateReport(summary, runDir, options.reports ?? REPORT_FORMATS);
+    return { summary, runDir, plan, reports };
+  } finally {
+    if (!options.engine) await engine.close();
+  }
+}

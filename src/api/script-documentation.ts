@@ -1,0 +1,64 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { folderToWorkflow, type FolderRunSettings } from '../folder/folder-workflow.js';
+import { extractDescription, renderScriptDocumentation } from '../reporters/script-docs.js';
+import type { ScriptDocEntry } from '../reporters/script-docs.js';
+import { runScripts } from './run-scripts.js';
+
+export interface ScriptDocumentationOptions extends FolderRunSettings {
+  /** Run each script with `--help` to include its usage. @default true */
+  runHelp?: boolean;
+  /** Milliseconds each `--help` may take. @default 5000 */
+  helpTimeout?: number;
+  title?: string;
+}
+
+/**
+ * Writes Markdown documentation of a folder's scripts: each script's header docstring or comment
+ * and its `--help` output, grouped by folder, with a contents list. Scripts skipped by config are
+ * documented but never run. Returns the Markdown; writes it to `outputFile` when given.
+ * camelCase twin of the Python `generate_script_documentation(scripts_dir, output_file)`.
+ */
+export async function generateScriptDocumentation(
+  scriptsDir: string,
+  outputFile?: string,
+  options: ScriptDocumentationOptions = {},
+): Promise<string> {
+  const plan = await folderToWorkflow(scriptsDir, options);
+  const helpById = new Map<string, { help?: string; helpError?: string }>();
+  if (options.runHelp !== false) {
+    const runnable = plan.scripts.filter((_, i) => !plan.spec.steps[i]?.skip);
+    const summary = await runScripts(runnable, {
+      args: ['--help'],
+      timeout: options.helpTimeout ?? 5000,
+      killGrace: 500,
+      projectRoot: plan.config.projectRoot,
+      concurrency: plan.spec.concurrency,
+    });
+    for (const step of summary.steps) {
+      const text = (step.stdoutTail || step.stderrTail).trimEnd();
+      if (step.status === 'succeeded') helpById.set(step.id, text ? { help: text } : {});
+      else helpById.set(step.id, { helpError: `\`--help\` ${step.message ?? step.status}` });
+    }
+  }
+  const entries: ScriptDocEntry[] = await Promise.all(
+    plan.scripts.map(async (script) => {
+      const source = await readFile(script.path, 'utf8').catch(() => '');
+      const description = extractDescription(source, script.kind);
+      const step = plan.spec.steps.find((s) => s.id === script.relativePath);
+      return {
+        relativePath: script.relativePath,
+        group: script.group,
+        kind: script.kind,
+        ...(description ? { description } : {}),
+        ...(step?.skip ? { helpError: `skipped by config: ${step.skip.reason}` } : {}),
+        ...helpById.get(script.relativePath),
+      };
+    }),
+  );
+  const markdown = renderScriptDocumentation(entries, {
+    title: options.title ?? `Scripts in ${path.basename(path.resolve(scriptsDir))}`,
+  });
+  if (outputFile) await writeFile(outputFile, markdown);
+  return markdown;
+}

@@ -1,0 +1,27 @@
+import path from 'node:path';
+import pc from 'picocolors';
+import { EXIT_CODES } from '../../bridges/exit-code.js';
+import { formatDiagnostic } from '../../config/format-diagnostic.js';
+import { validateConfig } from '../../config/validate-config.js';
+import type { CliIo } from '../main.js';
+import { assertFolder } from './run.js';
+
+export async function validateCommand(
+  folderArg: string,
+  flags: { projectRoot?: string; json?: boolean },
+  io: CliIo,
+): Promise<number> {
+  const folder = await assertFolder(folderArg, io);
+  if (!folder) return EXIT_CODES.usage;
+  const diagnostics = await validateConfig(folder, flags.projectRoot ? { projectRoot: path.resolve(flags.projectRoot) } : {});
+  const errors = diagnostics.filter((d) => d.severity === 'error');
+  if (flags.json) {
+    io.stdout.write(`${JSON.stringify({ valid: errors.length === 0, diagnostics }, null, 2)}\n`);
+  } else if (diagnostics.length === 0) {
+    io.stdout.write(`${pc.green('ok')}: the config of ${folder} is valid\n`);
+  } else {
+    for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
+    io.stderr.write(`${errors.length} error(s), ${diagnostics.length - errors.length} warning(s)\n`);
+  }
+  return errors.length > 0 ? EXIT_CODES.usage : EXIT_CODES.ok;
+}

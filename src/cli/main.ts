@@ -1,0 +1,164 @@
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import pc from 'picocolors';
+import { ConfigError } from '../config/config-error.js';
+import { EXIT_CODES } from '../bridges/exit-code.js';
+import {
+  durationOption,
+  failFastOption,
+  listOption,
+  nonNegativeInt,
+  positiveInt,
+  reporterOption,
+  type Reporter,
+} from './options.js';
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface RunFlags {
+  dryRun?: boolean;
+  timeout?: number;
+  killGrace?: number;
+  runTimeout?: number;
+  subdirs?: string[];
+  filter?: string[];
+  exclude?: string[];
+  maxDepth?: number;
+  concurrency?: number;
+  failFast?: 'no-new' | 'kill' | 'continue';
+  outputDir?: string;
+  reporter?: Reporter[];
+  json?: boolean;
+  verbose?: boolean;
+  color?: boolean;
+  projectRoot?: string;
+}
+
+function version(): string {
+  const pkg = new URL('../../package.json', import.meta.url);
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+/** Picks the folder when none is given: `./scripts` if it exists, else the current folder. */
+export function defaultFolder(cwd: string): string {
+  const scripts = path.join(cwd, 'scripts');
+  return existsSync(scripts) ? scripts : cwd;
+}
+
+function addSelectionOptions(command: Command): Command {
+  return command
+    .option('-s, --subdirs <names>', 'only these subfolders (comma-separated, repeatable)', listOption)
+    .option('-f, --filter <glob>', 'only scripts matching (glob, or a substring without glob characters; repeatable)', listOption)
+    .option('--exclude <glob>', 'leave out scripts matching (repeatable)', listOption)
+    .option('--max-depth <n>', 'folder levels to search below the folder (default 2)', nonNegativeInt)
+    .option('-t, --timeout <duration>', 'per-script timeout: seconds or 90s, 2m (default 60s; config `scripts` rules beat it)', durationOption)
+    .option('--kill-grace <duration>', 'time between SIGTERM and SIGKILL (default 5s)', durationOption)
+    .option('-j, --concurrency <n>', 'scripts at once (default: number of CPUs)', positiveInt)
+    .option('--project-root <dir>', 'where config lookup stops (default: nearest .git, package.json or pyproject.toml)');
+}
+
+/** Runs the CLI and returns the exit code. Never calls `process.exit`, so tests can call it. */
+export async function main(argv: readonly string[], io?: Partial<CliIo>): Promise<number> {
+  const ctx: CliIo = {
+    stdout: io?.stdout ?? process.stdout,
+    stderr: io?.stderr ?? process.stderr,
+    env: io?.env ?? process.env,
+    cwd: io?.cwd ?? process.cwd(),
+  };
+  let exitCode: number = EXIT_CODES.ok;
+  const program = new Command('orchestrator')
+    .description('Run folders of scripts in parallel, with timeouts, process-tree killing and reports.')
+    .version(version(), '-V, --version')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+    })
+    .showHelpAfterError('(run with --help for usage)');
+
+  addSelectionOptions(
+    program
+      .command('run')
+      .description('run every script of a folder in parallel and write reports')
+      .argument('[folder]', 'folder of scripts (default: ./scripts if it exists, else .)'),
+  )
+    .option('-n, --dry-run', 'show what would run and what is skipped and why; run nothing')
+    .addOption(
+      new Option('--fail-fast [policy]', 'after a failure start no new scripts (no-new), or also kill running ones (kill)').argParser(
+        failFastOption,
+      ),
+    )
+    .option('--run-timeout <duration>', 'timeout for the whole run (default: none)', durationOption)
+    .option('-o, --output-dir <dir>', 'reports go to <dir>/<run-id>/ (default: run.output_dir in config, else <folder>/output)')
+    .option('--reporter <names>', 'console, json, markdown, junit (comma-separated, repeatable; default all)', reporterOption)
+    .option('--json', 'print the summary as JSON on stdout (console output goes to stderr)')
+    .option('-v, --verbose', 'stream every line of script output, prefixed with the script id')
+    .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+    .action(async (folder: string | undefined, flags: RunFlags) => {
+      const { runCommand } = await import('./commands/run.js');
+      exitCode = await runCommand(folder ?? defaultFolder(ctx.cwd), flags, ctx);
+    });
+
+  addSelectionOptions(
+    program
+      .command('list')
+      .description('show what `run` would do, with config resolved')
+      .argument('[folder]', 'folder of scripts (default: ./scripts if it exists, else .)'),
+  )
+    .option('--json', 'print the plan as JSON')
+    .option('--no-color', 'no colours')
+    .action(async (folder: string | undefined, flags: RunFlags) => {
+      const { listCommand } = await import('./commands/list.js');
+      exitCode = await listCommand(folder ?? defaultFolder(ctx.cwd), flags, ctx);
+    });
+
+  program
+    .command('validate')
+    .description('check the config files of a folder; exit 2 with every problem found')
+    .argument('[folder]', 'folder of scripts (default: ./scripts if it exists, else .)')
+    .option('--project-root <dir>', 'where config lookup stops')
+    .option('--json', 'print diagnostics as JSON')
+    .action(async (folder: string | undefined, flags: { projectRoot?: string; json?: boolean }) => {
+      const { validateCommand } = await import('./commands/validate.js');
+      exitCode = await validateCommand(folder ?? defaultFolder(ctx.cwd), flags, ctx);
+    });
+
+  addSelectionOptions(
+    program
+      .command('docs')
+      .description("write Markdown documentation of the scripts (docstrings and --help output)")
+      .argument('[folder]', 'folder of scripts (default: ./scripts if it exists, else .)'),
+  )
+    .option('-o, --output <file>', 'the Markdown file to write (default: stdout)')
+    .option('--help-timeout <duration>', 'how long each `--help` may take (default 5s)', durationOption)
+    .option('--no-run-help', 'do not run scripts with --help; docstrings only')
+    .action(async (folder: string | undefined, flags: RunFlags & { output?: string; helpTimeout?: number; runHelp?: boolean }) => {
+      const { docsCommand } = await import('./commands/docs.js');
+      exitCode = await docsCommand(folder ?? defaultFolder(ctx.cwd), flags, ctx);
+    });
+
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors with 1 from commander.
+      return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
+    }
+    if (error instanceof ConfigError) {
+      ctx.stderr.write(`${pc.red('error:')} invalid configuration\n${error.message}\n`);
+      return EXIT_CODES.usage;
+    }
+    if (error instanceof TypeError) {
+      ctx.stderr.write(`${pc.red('error:')} ${error.message}\n`);
+      return EXIT_CODES.usage;
+    }
+    throw error;
+  }
+  return exitCode;
+}

@@ -1,0 +1,68 @@
+import path from 'node:path';
+import pc from 'picocolors';
+import { formatDuration } from '../core/duration.js';
+import type { ScriptStep } from '../core/spec.js';
+import type { FolderWorkflow } from '../folder/folder-workflow.js';
+
+/** What `list` and `run --dry-run` show: every script with its resolved config, and what is skipped and why. */
+export function renderPlan(plan: FolderWorkflow, color: boolean): string {
+  const c = pc.createColors(color);
+  const lines: string[] = [];
+  const steps = plan.spec.steps as ScriptStep[];
+  const toRun = steps.filter((s) => !s.skip);
+  const skipped = steps.filter((s) => s.skip);
+  lines.push(
+    c.bold(`${toRun.length} script(s) would run from ${plan.spec.source ?? plan.spec.name}`) +
+      c.dim(` (concurrency ${plan.spec.concurrency}, failure policy ${plan.spec.failurePolicy})`),
+  );
+  for (const step of toRun) {
+    const details = [
+      step.scriptKind,
+      `timeout ${step.timeout > 0 ? formatDuration(step.timeout) : 'none'}`,
+      ...(step.args.length > 0 ? [`args ${step.args.join(' ')}`] : []),
+      ...(step.retry.maxAttempts > 1 ? [`retries ${step.retry.maxAttempts - 1}`] : []),
+      ...(step.memoryLimitMb !== undefined ? [`memory ${step.memoryLimitMb} MiB`] : []),
+      ...(step.interpreter ? [`interpreter ${step.interpreter.join(' ')}`] : []),
+      ...(Object.keys(step.env).length > 0 ? [`env ${Object.keys(step.env).join(',')}`] : []),
+      ...(step.cwd !== path.dirname(step.path) ? [`cwd ${step.cwd}`] : []),
+      ...(step.tags.length > 0 ? [`tags ${step.tags.join(',')}`] : []),
+    ];
+    lines.push(`  WOULD RUN  ${step.id}  ${c.dim(details.join(' · '))}`);
+  }
+  for (const step of skipped) {
+    lines.push(`  ${c.yellow('WOULD SKIP')} ${step.id} (${step.skip?.reason ?? ''})`);
+  }
+  lines.push(`Skipped by config: ${skipped.length}`);
+  for (const warning of plan.warnings) lines.push(c.yellow(`warning: ${warning.path}: ${warning.message}`));
+  if (plan.config.files.length > 0) {
+    lines.push(c.dim(`config: ${plan.config.files.map((f) => f.path).join(', ')}`));
+  }
+  return lines.join('\n') + '\n';
+}
+
+export function planJson(plan: FolderWorkflow): unknown {
+  return {
+    folder: plan.spec.source,
+    concurrency: plan.spec.concurrency,
+    failurePolicy: plan.spec.failurePolicy,
+    configFiles: plan.config.files.map((f) => f.path),
+    warnings: plan.warnings,
+    scripts: (plan.spec.steps as ScriptStep[]).map((s) => ({
+      id: s.id,
+      path: s.path,
+      kind: s.scriptKind,
+      group: s.group,
+      timeoutMs: s.timeout,
+      args: s.args,
+      env: s.env,
+      cwd: s.cwd,
+      allowedExitCodes: s.allowedExitCodes,
+      maxAttempts: s.retry.maxAttempts,
+      retryOnExitCodes: s.retry.retryOnExitCodes,
+      memoryLimitMb: s.memoryLimitMb ?? null,
+      interpreter: s.interpreter ?? null,
+      tags: s.tags,
+      skip: s.skip ?? null,
+    })),
+  };
+}
