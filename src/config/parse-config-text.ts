@@ -1,0 +1,223 @@
+import path from 'node:path';
+import { LineCounter, parseDocument } from 'yaml';
+import type { YAMLError } from 'yaml';
+import { parseDuration } from '../core/duration.js';
+import { describeValue } from './describe-value.js';
+import { issueDiagnostics } from './issue-diagnostics.js';
+import { configSchema } from './schema.js';
+import type { RawConfig } from './schema.js';
+import { formatFieldPath, SourceLocator } from './source-locator.js';
+import type { FieldPath } from './source-locator.js';
+import { isInside } from './is-inside.js';
+import type { ConfigFile, Diagnostic, DiscoveryConfig, RunConfig, ScriptConfig } from './types.js';
+
+type RawScript = NonNullable<RawConfig['scripts']>[string];
+
+/** Reason given to `skip` entries that have none. */
+export const DEFAULT_SKIP_REASON = 'listed in skip';
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+
+function toPosix(text: string): string {
+  return path.sep === '/' ? text : text.split(path.sep).join('/');
+}
+
+/** A pattern relative to `dir` with POSIX separators and no `./`; absolute ones are made relative. */
+function normalizePattern(pattern: string, dir: string): string {
+  if (path.isAbsolute(pattern)) return toPosix(path.relative(dir, pattern));
+  return path.posix.normalize(pattern).replace(/^\.\/+/, '');
+}
+
+/** Diagnostics are one line each; parser messages may quote source text with newlines. */
+function oneLine(message: string): string {
+  return message.trim().replace(/\r?\n/g, '\\n');
+}
+
+function milliseconds(value: number | string): number {
+  const ms = parseDuration(value);
+  // The schema only lets through what parseDuration accepts.
+  if (ms === undefined) throw new Error(`Invariant: ${JSON.stringify(value)} passed validation but is not a duration`);
+  return ms;
+}
+
+function toScriptConfig(raw: RawScript, dir: string): ScriptConfig {
+  const config: ScriptConfig = {};
+  if (raw.timeout !== undefined) config.timeout = milliseconds(raw.timeout);
+  if (raw.args !== undefined) config.args = raw.args.map(String);
+  if (raw.env !== undefined) {
+    config.env = Object.fromEntries(Object.entries(raw.env).map(([key, value]) => [key, String(value)]));
+  }
+  if (raw.cwd !== undefined) config.cwd = path.resolve(dir, raw.cwd);
+  if (raw.interpreter !== undefined) {
+    config.interpreter = typeof raw.interpreter === 'string' ? raw.interpreter.trim().split(/\s+/) : [...raw.interpreter];
+  }
+  if (raw.allowed_exit_codes !== undefined) config.allowedExitCodes = [...raw.allowed_exit_codes];
+  if (raw.retries !== undefined) config.retries = raw.retries;
+  if (raw.retry_on_exit_codes !== undefined) config.retryOnExitCodes = [...raw.retry_on_exit_codes];
+  if (raw.retry_delay !== undefined) config.retryDelay = milliseconds(raw.retry_delay);
+  if (raw.memory_limit_mb !== undefined) config.memoryLimitMb = raw.memory_limit_mb;
+  if (raw.kill_grace !== undefined) config.killGrace = milliseconds(raw.kill_grace);
+  if (raw.tags !== undefined) config.tags = [...raw.tags];
+  if (raw.skip !== undefined) config.skip = raw.skip;
+  if (raw.skip_reason !== undefined) config.skipReason = raw.skip_reason;
+  return config;
+}
+
+function toConfigFile(raw: RawConfig, filePath: string): ConfigFile {
+  const dir = path.dirname(filePath);
+  const discovery: DiscoveryConfig = {};
+  const rawDiscovery = raw.discovery ?? {};
+  if (rawDiscovery.max_depth !== undefined) discovery.maxDepth = rawDiscovery.max_depth;
+  if (rawDiscovery.include !== undefined) discovery.include = [...rawDiscovery.include];
+  if (rawDiscovery.exclude !== undefined) discovery.exclude = [...rawDiscovery.exclude];
+  if (rawDiscovery.skip_dirs !== undefined) discovery.skipDirs = [...rawDiscovery.skip_dirs];
+  if (rawDiscovery.skip_files !== undefined) discovery.skipFiles = [...rawDiscovery.skip_files];
+  const run: RunConfig = {};
+  const rawRun = raw.run ?? {};
+  if (rawRun.concurrency !== undefined) run.concurrency = rawRun.concurrency;
+  if (rawRun.fail_fast !== undefined) run.failFast = rawRun.fail_fast;
+  if (rawRun.timeout !== undefined) run.timeout = milliseconds(rawRun.timeout);
+  if (rawRun.output_dir !== undefined) run.outputDir = path.resolve(dir, rawRun.output_dir);
+  return {
+    path: filePath,
+    dir,
+    defaults: toScriptConfig(raw.defaults ?? {}, dir),
+    skip: (raw.skip ?? []).map((entry) =>
+      typeof entry === 'string'
+        ? { pattern: normalizePattern(entry, dir), reason: DEFAULT_SKIP_REASON }
+        : { pattern: normalizePattern(entry.path, dir), reason: entry.reason ?? DEFAULT_SKIP_REASON },
+    ),
+    scripts: Object.entries(raw.scripts ?? {}).map(([pattern, config]) => ({
+      pattern: normalizePattern(pattern, dir),
+      config: toScriptConfig(config, dir),
+    })),
+    discovery,
+    run,
+  };
+}
+
+type AddDiagnostic = (
+  severity: Diagnostic['severity'],
+  fieldPath: FieldPath,
+  want: 'key' | 'value',
+  message: string,
+) => void;
+
+/**
+ * Checks the folders and patterns that must stay inside the project root. It runs on the raw
+ * value, even when the schema failed elsewhere, so these problems are reported with the rest.
+ */
+function checkPaths(config: unknown, dir: string, root: string, add: AddDiagnostic): void {
+  function checkFolder(folder: unknown, fieldPath: FieldPath): void {
+    if (typeof folder !== 'string' || folder === '') return;
+    const target = path.resolve(dir, folder);
+    if (!isInside(root, target)) {
+      add('error', fieldPath, 'value', `expected a folder inside the project root ${root}, got ${describeValue(folder)}, which is ${target}`);
+    }
+  }
+
+  function checkPattern(pattern: unknown, fieldPath: FieldPath, want: 'key' | 'value'): void {
+    if (typeof pattern !== 'string') return;
+    if (pattern === '') {
+      // Skip entries get this from the schema already; `scripts` keys do not.
+      if (want === 'key') add('error', fieldPath, want, 'expected a path or glob, got "" (string)');
+      return;
+    }
+    const normalized = normalizePattern(pattern, dir);
+    if (!isInside(root, path.resolve(dir, normalized))) {
+      add('error', fieldPath, want, `expected a path or glob inside the project root ${root}, got ${describeValue(pattern)}`);
+    } else if (normalized === '..' || normalized.startsWith('../')) {
+      add('warning', fieldPath, want, `${describeValue(pattern)} is outside this file's folder, so it never matches; move it to the config file of a parent folder`);
+    }
+  }
+
+  if (!isRecord(config)) return;
+  if (isRecord(config.defaults)) checkFolder(config.defaults.cwd, ['defaults', 'cwd']);
+  if (isRecord(config.scripts)) {
+    for (const [key, entry] of Object.entries(config.scripts)) {
+      checkPattern(key, ['scripts', key], 'key');
+      if (isRecord(entry)) checkFolder(entry.cwd, ['scripts', key, 'cwd']);
+    }
+  }
+  if (Array.isArray(config.skip)) {
+    config.skip.forEach((entry: unknown, index) => {
+      if (isRecord(entry)) checkPattern(entry.path, ['skip', index, 'path'], 'value');
+      else checkPattern(entry, ['skip', index], 'value');
+    });
+  }
+}
+
+/**
+ * Parses and validates the text of one config file. YAML and JSON (by the `.json` name) both go
+ * through the `yaml` parser so every diagnostic has a line and column. `file` is only used for the
+ * diagnostics and `ConfigFile.path`/`dir`; nothing is read from disk.
+ *
+ * Returns the parsed file only when there are no errors (warnings may come with it).
+ * @see docs/config.md
+ */
+export function parseConfigText(
+  text: string,
+  file: string,
+  projectRoot: string,
+): { file?: ConfigFile; diagnostics: Diagnostic[] } {
+  const filePath = path.resolve(file);
+  const dir = path.dirname(filePath);
+  const root = path.resolve(projectRoot);
+  const isJson = filePath.endsWith('.json');
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const locator = new SourceLocator(doc, lineCounter);
+  const diagnostics: Diagnostic[] = [];
+  const add: AddDiagnostic = (severity, fieldPath, want, message) => {
+    const { line, column } = locator.locate(fieldPath, want);
+    diagnostics.push({ severity, file, line, column, field: formatFieldPath(fieldPath), message });
+  };
+  const fromYaml = (severity: Diagnostic['severity'], error: YAMLError) => {
+    const { line, column } = locator.position(error.pos[0]);
+    const fieldPath = error.code === 'DUPLICATE_KEY' ? locator.pathAt(error.pos[0]) : [];
+    const message =
+      error.code === 'DUPLICATE_KEY'
+        ? `duplicate key \`${String(fieldPath.at(-1) ?? '')}\`: each key may appear only once`
+        : `invalid ${isJson ? 'JSON' : 'YAML'}: ${oneLine(error.message)}`;
+    diagnostics.push({ severity, file, line, column, field: formatFieldPath(fieldPath), message });
+  };
+  for (const error of doc.errors) fromYaml('error', error);
+  for (const warning of doc.warnings) fromYaml('warning', warning);
+  // After a syntax error the tree is a guess; checking it would only add noise.
+  const syntaxBroken = doc.errors.some((error) => error.code !== 'DUPLICATE_KEY');
+
+  let value: unknown;
+  if (!syntaxBroken) {
+    if (isJson && text.trim() !== '') {
+      try {
+        JSON.parse(text);
+      } catch (error: unknown) {
+        const message = error instanceof Error ? error.message : String(error);
+        const offset = Number(/position (\d+)/.exec(message)?.[1] ?? 0);
+        const { line, column } = locator.position(offset);
+        diagnostics.push({ severity: 'error', file, line, column, field: '', message: `invalid JSON: ${oneLine(message)}` });
+      }
+    }
+    try {
+      value = doc.toJS({ maxAliasCount: 100 }) ?? {};
+    } catch (error: unknown) {
+      add('error', [], 'value', `cannot read the document: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  let raw: RawConfig | undefined;
+  if (value !== undefined) {
+    const result = configSchema.safeParse(value);
+    if (result.success) raw = result.data;
+    else diagnostics.push(...issueDiagnostics(result.error.issues, locator, file));
+    checkPaths(value, dir, root, add);
+  }
+
+  diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
+  const hasErrors = diagnostics.some((diagnostic) => diagnostic.severity === 'error');
+  if (hasErrors || raw === undefined) return { diagnostics };
+  return { file: toConfigFile(raw, filePath), diagnostics };
+}

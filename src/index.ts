@@ -1,0 +1,67 @@
+// The public API. Every export is listed one by one and documented in docs/api.md.
+
+// Core model
+export { RUN_STATUSES, FINAL_STATUSES, FAILURE_REASONS, isFailureStatus, isFinalStatus } from './core/status.js';
+export type { RunStatus, FinalStatus, FailureReason } from './core/status.js';
+export type {
+  StepSpec,
+  StepCommon,
+  ScriptStep,
+  CommandStep,
+  StepKind,
+  ScriptKind,
+  WorkflowSpec,
+  FailurePolicy,
+} from './core/spec.js';
+export type { RunEvent, RunEventType, RunEventOf, RunListener, StepInfo } from './core/events.js';
+export type { StepResult, RunSummary, StatusCounts } from './core/result.js';
+export { DEFAULT_RETRY_POLICY, retryDelay } from './core/retry.js';
+export type { RetryPolicy } from './core/retry.js';
+export { describeFailure } from './core/failure.js';
+export { parseDuration, formatDuration } from './core/duration.js';
+
+// Discovery and config
+export { discoverScripts, describeScript, DEFAULT_SKIP_DIRS, DEFAULT_SKIP_FILES, mergeSkipList } from './discovery/index.js';
+export type { DiscoveredScript, DiscoverOptions, DiscoveryResult, DiscoveryWarning } from './discovery/index.js';
+export {
+  loadConfig,
+  getScriptConfig,
+  validateConfig,
+  parseConfigText,
+  findProjectRoot,
+  formatDiagnostic,
+  matchesPattern,
+  configJsonSchema,
+  ConfigError,
+  CONFIG_FILE_NAMES,
+} from './config/index.js';
+export type { ScriptConfig, LoadedConfig, ConfigFile, Diagnostic, LoadConfigOptions } from './config/index.js';
+export { folderToWorkflow, resolveScriptConfig } from './folder/folder-workflow.js';
+export type { FolderRunSettings, FolderWorkflow } from './folder/folder-workflow.js';
+
+// Running
+export { runProcess } from './execution/process-runner.js';
+export type { ProcessOptions, ProcessOutcome } from './execution/process-runner.js';
+export { InterpreterResolver } from './execution/interpreter.js';
+export type { Engine, RunHandle, SubmitOptions } from './engines/engine.js';
+export { LocalEngine } from './engines/local/local-engine.js';
+export { runScript, runScripts } from './api/run-scripts.js';
+export type { RunScriptOptions, RunScriptsOptions } from './api/run-scripts.js';
+export { runFolder } from './api/run-folder.js';
+export type { RunFolderOptions, FolderRunResult } from './api/run-folder.js';
+
+// Reports
+export { generateReport, saveLog, REPORT_FORMATS } from './api/reports.js';
+export type { ReportFormat } from './api/reports.js';
+export { generateScriptDocumentation } from './api/script-documentation.js';
+export type { ScriptDocumentationOptions } from './api/script-documentation.js';
+export {
+  ConsoleReporter,
+  renderFinalSummary,
+  renderMarkdownReport,
+  renderJUnit,
+  toJsonSummary,
+  SUMMARY_JSON_SCHEMA,
+} from './reporters/index.js';
+export { githubAnnotations, isGitHubActions, detectCi, exitCodeFor, EXIT_CODES } from './bridges/index.js';
+export { newRunId } from './util/run-id.js';

@@ -1,0 +1,117 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const BIN = fileURLToPath(new URL('../../dist/cli/bin.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** A temporary project folder with its own `.git` marker, so config lookup stops there. */
+export class CliRig {
+  readonly root: string;
+
+  private constructor(root: string) {
+    this.root = root;
+  }
+
+  static async create(): Promise<CliRig> {
+    const root = await mkdtemp(path.join(tmpdir(), 'orch-cli-'));
+    await mkdir(path.join(root, '.git'));
+    return new CliRig(root);
+  }
+
+  path(...parts: string[]): string {
+    return path.join(this.root, ...parts);
+  }
+
+  async write(relative: string, content: string, executable = false): Promise<string> {
+    const file = this.path(relative);
+    await mkdir(path.dirname(file), { recursive: true });
+    await writeFile(file, content);
+    if (executable) await chmod(file, 0o755);
+    return file;
+  }
+
+  start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult> } {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: this.root,
+      env: { ...process.env, NO_COLOR: '1', CI: '', GITHUB_ACTIONS: '', GITHUB_STEP_SUMMARY: '', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    const done = new Promise<CliResult>((resolve) => {
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    });
+    return { child, done };
+  }
+
+  run(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+    return this.start(args, env).done;
+  }
+
+  /** The only run folder under `output` (the default output dir of folder `scripts`). */
+  async runDirs(outputDir = this.path('scripts', 'output')): Promise<string[]> {
+    const names = await readdir(outputDir).catch(() => [] as string[]);
+    return names.sort().map((n) => path.join(outputDir, n));
+  }
+
+  async summary(runDir: string): Promise<SummaryJson> {
+    return JSON.parse(await readFile(path.join(runDir, 'summary.json'), 'utf8')) as SummaryJson;
+  }
+
+  async cleanup(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+export interface SummaryJson {
+  schemaVersion: number;
+  status: string;
+  counts: Record<string, number>;
+  steps: {
+    id: string;
+    status: string;
+    reason?: string;
+    message?: string;
+    exitCode: number | null;
+    attempts: number;
+    logPath: string | null;
+    stderrTail: string;
+    stdoutTail: string;
+  }[];
+}
+
+/** Polls for a file to appear (the fixture writes it when it is ready), up to `ms`. */
+export async function waitForFile(file: string, ms = 10_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      const text = (await readFile(file, 'utf8')).trim();
+      if (text) return text;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) throw new Error(`Expected ${file} to appear within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Alive and not a zombie. */
+export async function isAlive(pid: number): Promise<boolean> {
+  try {
+    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+    return stat.charAt(stat.lastIndexOf(')') + 2) !== 'Z';
+  } catch {
+    return false;
+  }
+}

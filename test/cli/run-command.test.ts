@@ -1,0 +1,231 @@
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CliRig, isAlive, waitForFile } from './cli-rig.js';
+
+let rig: CliRig;
+beforeEach(async () => {
+  rig = await CliRig.create();
+});
+afterEach(async () => {
+  await rig.cleanup();
+});
+
+describe('orchestrator run', () => {
+  it('runs a mixed folder, exits 1 on a failure and writes every report', async () => {
+    await rig.write('scripts/a/ok.py', 'print("python ok")\n');
+    await rig.write('scripts/a/ok.sh', 'echo shell ok\n');
+    await rig.write('scripts/b/ok.js', 'console.log("node ok")\n');
+    await rig.write('scripts/b/ok.ts', 'const x: number = 41; console.log(`ts ${x + 1}`);\n');
+    await rig.write('scripts/b/bad.sh', 'echo "bad things" >&2\nexit 4\n');
+    const result = await rig.run(['run', 'scripts', '-j', '2']);
+    expect(result.code, result.stderr + result.stdout).toBe(1);
+    const [runDir] = await rig.runDirs();
+    expect(runDir).toBeDefined();
+    const summary = await rig.summary(runDir as string);
+    expect(summary.schemaVersion).toBe(1);
+    expect(summary.counts).toMatchObject({ total: 5, succeeded: 4, failed: 1 });
+    const bad = summary.steps.find((s) => s.id === 'b/bad.sh');
+    expect(bad).toMatchObject({ status: 'failed', reason: 'exit-non-zero', exitCode: 4 });
+    expect(bad?.stderrTail).toContain('bad things');
+    expect(summary.steps.find((s) => s.id === 'b/ok.ts')?.stdoutTail).toContain('ts 42');
+    for (const file of ['summary.md', 'junit.xml', 'logs/b/bad.sh.log', 'logs/a/ok.py.log']) {
+      expect(existsSync(path.join(runDir as string, file)), file).toBe(true);
+    }
+    const log = await readFile(path.join(runDir as string, 'logs/b/bad.sh.log'), 'utf8');
+    expect(log).toContain('bad things');
+    expect(log).toContain('Exit code:  4');
+    // Non-TTY console: one plain line per script, the failure with its reason, no colour codes.
+    expect(result.stdout).toMatch(/b\/bad\.sh exited with code 4/);
+    expect(result.stdout).toContain('4 passed, 1 failed');
+    expect(result.stdout).not.toContain('\u001b[');
+  });
+
+  it('exits 0 when every script passes and skipped ones never count as failures', async () => {
+    await rig.write('scripts/ok.sh', 'exit 0\n');
+    await rig.write('scripts/old.sh', 'exit 9\n');
+    await rig.write('scripts/orchestrator.yaml', 'skip:\n  - path: old.sh\n    reason: retired in 2025\n');
+    const result = await rig.run(['run', 'scripts']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    const summary = await rig.summary((await rig.runDirs())[0] as string);
+    expect(summary.steps.find((s) => s.id === 'old.sh')).toMatchObject({
+      status: 'skipped',
+      reason: 'skipped-by-config',
+    });
+    expect(summary.steps.find((s) => s.id === 'old.sh')?.message).toContain('retired in 2025');
+  });
+
+  it('exits 2 on a bad config with file:line:column and runs nothing', async () => {
+    await rig.write('scripts/marker.sh', `touch "${rig.path('ran')}"\n`);
+    await rig.write('scripts/orchestrator.yaml', 'defaults:\n  timeout: soon\n  retrys: 2\n');
+    const result = await rig.run(['run', 'scripts']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/orchestrator\.yaml:2:\d+: defaults\.timeout/);
+    expect(result.stderr).toMatch(/orchestrator\.yaml:3:\d+: defaults.*retrys.*did you mean/);
+    expect(existsSync(rig.path('ran'))).toBe(false);
+  });
+
+  it('dry run lists what would run and what is skipped and why, and runs nothing', async () => {
+    await rig.write('scripts/marker.sh', `touch "${rig.path('ran')}"\n`);
+    await rig.write('scripts/legacy.py', 'print(1)\n');
+    await rig.write('scripts/orchestrator.yaml', 'scripts:\n  legacy.py:\n    skip: true\n    skip_reason: replaced by marker.sh\n');
+    const result = await rig.run(['run', 'scripts', '--dry-run']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('WOULD RUN  marker.sh');
+    expect(result.stdout).toContain('WOULD SKIP legacy.py (replaced by marker.sh)');
+    expect(existsSync(rig.path('ran'))).toBe(false);
+  });
+
+  it('prints a machine-readable summary with --json', async () => {
+    await rig.write('scripts/ok.sh', 'echo hi\n');
+    const result = await rig.run(['run', 'scripts', '--json']);
+    expect(result.code).toBe(0);
+    const parsed = JSON.parse(result.stdout) as { counts: { succeeded: number } };
+    expect(parsed.counts.succeeded).toBe(1);
+  });
+
+  it('a timeout from config rules beats --timeout and kills the whole tree', async () => {
+    const pidFile = rig.path('child.pid');
+    await rig.write('scripts/slow.sh', `sleep 30 &\necho $! > "${pidFile}"\nwait\n`);
+    await rig.write('scripts/orchestrator.yaml', 'scripts:\n  slow.sh:\n    timeout: 300ms\n');
+    const started = Date.now();
+    const result = await rig.run(['run', 'scripts', '--timeout', '60']);
+    expect(result.code).toBe(1);
+    expect(Date.now() - started, 'expected the 300 ms timeout, not 60 s').toBeLessThan(10_000);
+    const summary = await rig.summary((await rig.runDirs())[0] as string);
+    expect(summary.steps[0]).toMatchObject({ status: 'timed-out', reason: 'timed-out' });
+    expect(await isAlive(Number(await readFile(pidFile, 'utf8')))).toBe(false);
+  });
+
+  it('--fail-fast starts nothing new after a failure and still lists every script', async () => {
+    await rig.write('scripts/1-fail.sh', 'exit 1\n');
+    await rig.write('scripts/2-later.sh', 'exit 0\n');
+    await rig.write('scripts/3-later.sh', 'exit 0\n');
+    const result = await rig.run(['run', 'scripts', '-j', '1', '--fail-fast']);
+    expect(result.code).toBe(1);
+    const summary = await rig.summary((await rig.runDirs())[0] as string);
+    expect(summary.steps.map((s) => [s.id, s.status, s.reason])).toEqual([
+      ['1-fail.sh', 'failed', 'exit-non-zero'],
+      ['2-later.sh', 'cancelled', 'fail-fast'],
+      ['3-later.sh', 'cancelled', 'fail-fast'],
+    ]);
+  });
+
+  it('SIGINT kills running trees, writes the report with cancelled scripts and exits 130', async () => {
+    const pidFile = rig.path('child.pid');
+    await rig.write('scripts/forever.sh', `sleep 1000 &\necho $! > "${pidFile}"\nwait\n`);
+    await rig.write('scripts/quick.sh', 'exit 0\n');
+    const { child, done } = rig.start(['run', 'scripts', '-j', '2']);
+    const pid = Number(await waitForFile(pidFile));
+    child.kill('SIGINT');
+    const result = await done;
+    expect(result.code, result.stderr).toBe(130);
+    const summary = await rig.summary((await rig.runDirs())[0] as string);
+    expect(summary.steps.find((s) => s.id === 'forever.sh')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(await isAlive(pid)).toBe(false);
+  });
+
+  it('SIGTERM to the orchestrator exits 143 with the report written', async () => {
+    const pidFile = rig.path('child.pid');
+    await rig.write('scripts/forever.sh', `echo $$ > "${pidFile}"\nsleep 1000\n`);
+    const { child, done } = rig.start(['run', 'scripts']);
+    await waitForFile(pidFile);
+    child.kill('SIGTERM');
+    const result = await done;
+    expect(result.code).toBe(143);
+    expect((await rig.summary((await rig.runDirs())[0] as string)).counts.cancelled).toBe(1);
+  });
+
+  it('a missing interpreter fails that script with a clear reason while the others go on', async () => {
+    await rig.write('scripts/a.sh', 'exit 0\n');
+    await rig.write('scripts/b.sh', 'exit 0\n');
+    await rig.write('scripts/orchestrator.yaml', 'scripts:\n  b.sh:\n    interpreter: no-such-shell-xyz\n');
+    const result = await rig.run(['run', 'scripts']);
+    expect(result.code).toBe(1);
+    const summary = await rig.summary((await rig.runDirs())[0] as string);
+    expect(summary.steps.find((s) => s.id === 'a.sh')?.status).toBe('succeeded');
+    const b = summary.steps.find((s) => s.id === 'b.sh');
+    expect(b).toMatchObject({ status: 'failed', reason: 'interpreter-not-found' });
+    expect(b?.message).toContain('no-such-shell-xyz');
+  });
+
+  it('retries the exit codes worth retrying and records the attempts', async () => {
+    const counter = rig.path('count');
+    await rig.write(
+      'scripts/flaky.sh',
+      `n=$(cat "${counter}" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "${counter}"\n[ $n -ge 3 ] && exit 0\nexit 75\n`,
+    );
+    await rig.write('scripts/orchestrator.yaml', 'scripts:\n  flaky.sh:\n    retries: 3\n    retry_delay: 10ms\n    retry_on_exit_codes: [75]\n');
+    const result = await rig.run(['run', 'scripts']);
+    expect(result.code, result.stdout).toBe(0);
+    const summary = await rig.summary((await rig.runDirs())[0] as string);
+    expect(summary.steps[0]).toMatchObject({ status: 'succeeded', attempts: 3 });
+  });
+
+  it('honours --subdirs, --filter and --exclude', async () => {
+    await rig.write('scripts/etl/load.py', 'print(1)\n');
+    await rig.write('scripts/etl/test_load.py', 'print(1)\n');
+    await rig.write('scripts/ops/x.sh', 'exit 0\n');
+    const result = await rig.run(['list', 'scripts', '-s', 'etl', '--exclude', 'test_*', '--json']);
+    expect(result.code).toBe(0);
+    const plan = JSON.parse(result.stdout) as { scripts: { id: string }[] };
+    expect(plan.scripts.map((s) => s.id)).toEqual(['etl/load.py']);
+    const filtered = JSON.parse((await rig.run(['list', 'scripts', '-f', 'x.sh', '--json'])).stdout) as typeof plan;
+    expect(filtered.scripts.map((s) => s.id)).toEqual(['ops/x.sh']);
+  });
+
+  it('two runs at the same time get different run folders', async () => {
+    await rig.write('scripts/ok.sh', 'exit 0\n');
+    const [a, b] = await Promise.all([rig.run(['run', 'scripts']), rig.run(['run', 'scripts'])]);
+    expect([a.code, b.code]).toEqual([0, 0]);
+    expect(await rig.runDirs()).toHaveLength(2);
+  });
+
+  it('under GitHub Actions writes annotations, groups and the step summary', async () => {
+    await rig.write('scripts/bad.sh', 'echo "it broke" >&2\nexit 2\n');
+    const stepSummary = rig.path('step-summary.md');
+    const result = await rig.run(['run', 'scripts'], {
+      GITHUB_ACTIONS: 'true',
+      GITHUB_STEP_SUMMARY: stepSummary,
+      GITHUB_WORKSPACE: rig.root,
+    });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/^::error file=scripts\/bad\.sh,/m);
+    expect(result.stdout).toMatch(/^::group::bad\.sh/m);
+    expect(await readFile(stepSummary, 'utf8')).toContain('bad.sh');
+  });
+
+  it('exits 2 with a clear message for a folder that does not exist', async () => {
+    const result = await rig.run(['run', 'nope']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('does not exist');
+  });
+});
+
+describe('orchestrator validate, list and docs', () => {
+  it('validate exits 2 with every diagnostic, and 0 on a good config', async () => {
+    await rig.write('scripts/orchestrator.yaml', 'defaults:\n  timeout: -1\nscripts:\n  a.py:\n    args: 3\n');
+    const bad = await rig.run(['validate', 'scripts']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/:2:\d+: defaults\.timeout/);
+    expect(bad.stderr).toMatch(/:5:\d+: scripts\.a\.py\.args/);
+    await rig.write('scripts/orchestrator.yaml', 'defaults:\n  timeout: 10\n');
+    expect((await rig.run(['validate', 'scripts'])).code).toBe(0);
+  });
+
+  it('docs writes Markdown with docstrings and --help output, grouped by folder', async () => {
+    await rig.write(
+      'scripts/etl/load.py',
+      '"""Load the warehouse tables."""\nimport sys\nif "--help" in sys.argv:\n    print("usage: load.py [--full]")\n',
+    );
+    await rig.write('scripts/ops/clean.sh', '#!/bin/sh\n# Remove temporary files.\necho "usage: clean.sh"\n');
+    const result = await rig.run(['docs', 'scripts', '-o', 'SCRIPTS.md']);
+    expect(result.code, result.stderr).toBe(0);
+    const markdown = await readFile(rig.path('SCRIPTS.md'), 'utf8');
+    expect(markdown).toContain('Load the warehouse tables.');
+    expect(markdown).toContain('usage: load.py [--full]');
+    expect(markdown).toContain('Remove temporary files.');
+    expect(markdown.indexOf('etl/load.py')).toBeLessThan(markdown.indexOf('ops/clean.sh'));
+  });
+});
