@@ -61,7 +61,13 @@ export {
   renderMarkdownReport,
   renderJUnit,
   toJsonSummary,
+  writeJsonReport,
+  writeMarkdownReport,
+  writeJUnitReport,
+  renderScriptDocumentation,
+  extractDescription,
   SUMMARY_JSON_SCHEMA,
 } from './reporters/index.js';
+export type { ConsoleReporterOptions } from './reporters/index.js';
 export { githubAnnotations, isGitHubActions, detectCi, exitCodeFor, EXIT_CODES } from './bridges/index.js';
 export { newRunId } from './util/run-id.js';

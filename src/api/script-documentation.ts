@@ -38,7 +38,7 @@ export async function generateScriptDocumentation(
     for (const step of summary.steps) {
       const text = (step.stdoutTail || step.stderrTail).trimEnd();
       if (step.status === 'succeeded') helpById.set(step.id, text ? { help: text } : {});
-      else helpById.set(step.id, { helpError: `\`--help\` ${step.message ?? step.status}` });
+      else helpById.set(step.id, { helpError: `--help ${step.message ?? step.status}` });
     }
   }
   const entries: ScriptDocEntry[] = await Promise.all(

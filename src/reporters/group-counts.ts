@@ -1,0 +1,41 @@
+import type { FinalStatus } from '../core/status.js';
+
+/** Step counts of one folder (group). Skipped steps count as skipped, never as failed. */
+export interface GroupCounts {
+  total: number;
+  succeeded: number;
+  failed: number;
+  'timed-out': number;
+  cancelled: number;
+  skipped: number;
+}
+
+/**
+ * Counts steps per group, with the groups in a stable order (sorted by code unit, so `.` (the top
+ * level) comes first).
+ */
+export function countByGroup(
+  steps: readonly { group: string; status: FinalStatus }[],
+): Map<string, GroupCounts> {
+  const groups = new Map<string, GroupCounts>();
+  for (const name of [...new Set(steps.map((step) => step.group))].sort(compareText)) {
+    groups.set(name, { total: 0, succeeded: 0, failed: 0, 'timed-out': 0, cancelled: 0, skipped: 0 });
+  }
+  for (const step of steps) {
+    const counts = groups.get(step.group);
+    if (counts === undefined) continue;
+    counts.total += 1;
+    counts[step.status] += 1;
+  }
+  return groups;
+}
+
+/** True when the group has a failed or timed-out step (what makes the run exit with 1). */
+export function groupFailed(counts: GroupCounts): boolean {
+  return counts.failed > 0 || counts['timed-out'] > 0;
+}
+
+/** Locale-independent string order, so reports do not change with the machine's language. */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,10 @@
+export { ConsoleReporter, LIVE_REDRAW_MS, renderFinalSummary } from './console-reporter.js';
+export type { ConsoleReporterOptions, ConsoleStream, FinalSummaryOptions } from './console-reporter.js';
+export { countByGroup } from './group-counts.js';
+export type { GroupCounts } from './group-counts.js';
+export { JSON_TAIL_LINES, SUMMARY_JSON_SCHEMA, toJsonSummary, writeJsonReport } from './json-report.js';
+export type { StepJson, SummaryJson } from './json-report.js';
+export { renderJUnit, writeJUnitReport } from './junit-report.js';
+export { MARKDOWN_SLOWEST_COUNT, MARKDOWN_STDERR_LINES, renderMarkdownReport, writeMarkdownReport } from './markdown-report.js';
+export { extractDescription, renderScriptDocumentation } from './script-docs.js';
+export type { ScriptDocEntry, ScriptDocOptions } from './script-docs.js';

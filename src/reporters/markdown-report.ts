@@ -1,0 +1,140 @@
+import { formatDuration } from '../core/duration.js';
+import type { RunSummary, StepResult } from '../core/result.js';
+import type { FinalStatus } from '../core/status.js';
+import { countByGroup, groupFailed } from './group-counts.js';
+import { lastLines } from './last-lines.js';
+import { escapeMarkdownText, fencedBlock, inlineCode, table } from './markdown-syntax.js';
+import { exitDescription, slowestSteps, stepMessage } from './step-message.js';
+import { writeReportFile } from './write-report-file.js';
+
+/** Lines of stderr shown for each failure. */
+export const MARKDOWN_STDERR_LINES = 10;
+/** Steps listed under "Slowest steps". */
+export const MARKDOWN_SLOWEST_COUNT = 5;
+
+const STATUS_ICONS: Record<FinalStatus, string> = {
+  succeeded: '✅',
+  failed: '❌',
+  'timed-out': '⏱️',
+  cancelled: '⊘',
+  skipped: '⏭️',
+};
+
+/**
+ * Renders the run as Markdown (GitHub-flavoured): title with the run's name and status, totals,
+ * one row per folder, the five slowest steps, each failure with its stderr tail and log path, and
+ * the cancelled and skipped steps with their reasons. This is also the GitHub step summary.
+ * @see docs/reports.md
+ */
+export function renderMarkdownReport(summary: RunSummary): string {
+  const out: string[] = [];
+  out.push(`# ${STATUS_ICONS[summary.status]} ${escapeMarkdownText(summary.name)}: ${summary.status}`);
+  const facts = [
+    `**Run:** ${inlineCode(summary.runId)}`,
+    ...(summary.source === null ? [] : [`**Source:** ${inlineCode(summary.source)}`]),
+    `**Started:** ${summary.startedAt}`,
+    `**Duration:** ${formatDuration(summary.durationMs)}`,
+  ];
+  out.push(facts.join(' · '));
+  if (summary.cancelReason !== undefined) {
+    out.push(`**Run cancelled:** ${escapeMarkdownText(summary.cancelReason)}`);
+  }
+
+  const { counts } = summary;
+  out.push(
+    '## Totals',
+    table(
+      ['Steps', 'Succeeded', 'Failed', 'Timed out', 'Cancelled', 'Skipped', 'Duration'],
+      [
+        [
+          String(counts.total),
+          String(counts.succeeded),
+          String(counts.failed),
+          String(counts['timed-out']),
+          String(counts.cancelled),
+          String(counts.skipped),
+          formatDuration(summary.durationMs),
+        ],
+      ],
+      'rrrrrrr',
+    ),
+  );
+
+  const groups = countByGroup(summary.steps);
+  if (groups.size > 0) {
+    const rows = [...groups].map(([group, c]) => [
+      inlineCode(group),
+      groupFailed(c) ? '❌ FAIL' : '✅ PASS',
+      String(c.total),
+      String(c.succeeded),
+      String(c.failed),
+      String(c['timed-out']),
+      String(c.cancelled),
+      String(c.skipped),
+    ]);
+    out.push(
+      '## Folders',
+      table(
+        ['Folder', 'Result', 'Total', 'Succeeded', 'Failed', 'Timed out', 'Cancelled', 'Skipped'],
+        rows,
+        '  rrrrrr',
+      ),
+    );
+  }
+
+  const slowest = slowestSteps(summary.steps, MARKDOWN_SLOWEST_COUNT);
+  if (slowest.length > 0) {
+    out.push(
+      '## Slowest steps',
+      table(
+        ['Step', 'Folder', 'Status', 'Duration'],
+        slowest.map((step) => [
+          inlineCode(step.id),
+          inlineCode(step.group),
+          step.status,
+          formatDuration(step.durationMs),
+        ]),
+        '   r',
+      ),
+    );
+  }
+
+  const failures = summary.steps.filter((s) => s.status === 'failed' || s.status === 'timed-out');
+  if (failures.length > 0) {
+    out.push('## Failures');
+    for (const step of failures) out.push(...renderFailure(step));
+  }
+
+  const cancelled = summary.steps.filter((s) => s.status === 'cancelled');
+  if (cancelled.length > 0) out.push('## Cancelled', reasonList(cancelled));
+  const skipped = summary.steps.filter((s) => s.status === 'skipped');
+  if (skipped.length > 0) out.push('## Skipped', reasonList(skipped));
+
+  return `${out.join('\n\n')}\n`;
+}
+
+function renderFailure(step: StepResult): string[] {
+  const lines = [
+    `- **Status:** ${step.status}${step.reason === undefined ? '' : ` (${inlineCode(step.reason)})`}`,
+    `- **Reason:** ${escapeMarkdownText(stepMessage(step))}`,
+    `- **Exit:** ${exitDescription(step)}`,
+    `- **Duration:** ${formatDuration(step.durationMs)}${step.attempts > 1 ? ` (attempt ${step.attempts})` : ''}`,
+    `- **Log:** ${step.logPath === null ? 'not written' : inlineCode(step.logPath)}`,
+  ];
+  if (step.command.length > 0) lines.push(`- **Command:** ${inlineCode(step.command.join(' '))}`);
+  const stderr = lastLines(step.stderrTail, MARKDOWN_STDERR_LINES);
+  const block =
+    stderr.trim() === ''
+      ? '_No stderr output._'
+      : `Last ${MARKDOWN_STDERR_LINES} lines of stderr:\n\n${fencedBlock(stderr, 'text')}`;
+  return [`### ${inlineCode(step.id)}`, lines.join('\n'), block];
+}
+
+function reasonList(steps: readonly StepResult[]): string {
+  return steps.map((step) => `- ${inlineCode(step.id)}: ${escapeMarkdownText(stepMessage(step))}`).join('\n');
+}
+
+/** Writes `<dir>/summary.md` and returns its path. */
+export async function writeMarkdownReport(summary: RunSummary, dir: string): Promise<string> {
+  return writeReportFile(dir, 'summary.md', renderMarkdownReport(summary));
+}

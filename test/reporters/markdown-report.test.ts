@@ -1,0 +1,160 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { renderMarkdownReport, writeMarkdownReport } from '../../src/reporters/markdown-report.js';
+import { fencedBlock, inlineCode, tableRow } from '../../src/reporters/markdown-syntax.js';
+import { lines, makeStep, makeSummary, mixedSummary } from './summary-factory.js';
+
+/** The text of a `## heading` section, up to the next `## ` heading. */
+function section(markdown: string, heading: string): string {
+  const start = markdown.indexOf(`\n## ${heading}\n`);
+  expect(start, `section "${heading}" is missing`).toBeGreaterThan(-1);
+  const end = markdown.indexOf('\n## ', start + 1);
+  return markdown.slice(start, end === -1 ? undefined : end);
+}
+
+/** Cells of a GFM table row, split only on pipes that are not backslash-escaped. */
+function cells(row: string): string[] {
+  const parts: string[] = [];
+  let current = '';
+  for (let i = 0; i < row.length; i++) {
+    const char = row[i];
+    if (char === '\\') {
+      current += char + (row[i + 1] ?? '');
+      i++;
+    } else if (char === '|') {
+      parts.push(current);
+      current = '';
+    } else current += char;
+  }
+  parts.push(current);
+  return parts.slice(1, -1).map((cell) => cell.trim());
+}
+
+/** Every fenced block: its fence, and whether any line inside could have closed it early. */
+function fences(markdown: string): { fence: string; body: string[] }[] {
+  const out: { fence: string; body: string[] }[] = [];
+  const all = markdown.split('\n');
+  for (let i = 0; i < all.length; i++) {
+    const open = /^(`{3,})/.exec(all[i] ?? '');
+    if (open === null) continue;
+    const fence = open[1] ?? '';
+    const body: string[] = [];
+    for (i++; i < all.length && !new RegExp(`^${fence}\`*\\s*$`).test(all[i] ?? ''); i++) body.push(all[i] ?? '');
+    out.push({ fence, body });
+  }
+  return out;
+}
+
+describe('renderMarkdownReport', () => {
+  const markdown = renderMarkdownReport(mixedSummary());
+
+  it('starts with a title holding the run name and status', () => {
+    expect(markdown.split('\n')[0]).toBe('# ❌ nightly: failed');
+    expect(renderMarkdownReport(makeSummary([makeStep({ id: 'a.sh' })])).split('\n')[0]).toBe(
+      '# ✅ nightly: succeeded',
+    );
+  });
+
+  it('has a totals table', () => {
+    const rows = section(markdown, 'Totals').split('\n').filter((line) => line.startsWith('|'));
+    expect(cells(rows[0] ?? '')).toEqual(['Steps', 'Succeeded', 'Failed', 'Timed out', 'Cancelled', 'Skipped', 'Duration']);
+    expect(cells(rows[2] ?? '')).toEqual(['6', '2', '1', '1', '1', '1', '3.40s']);
+  });
+
+  it('has one row per folder, failing a folder only for failed or timed-out steps', () => {
+    const rows = section(markdown, 'Folders').split('\n').filter((line) => line.startsWith('| `'));
+    expect(rows.map(cells)).toEqual([
+      ['`etl`', '❌ FAIL', '3', '1', '1', '1', '0', '0'],
+      ['`reports`', '✅ PASS', '3', '1', '0', '0', '1', '1'],
+    ]);
+  });
+
+  it('lists the five slowest steps, slowest first', () => {
+    const rows = section(markdown, 'Slowest steps').split('\n').filter((line) => line.startsWith('| `'));
+    expect(rows.map((row) => cells(row)[0])).toEqual([
+      '`etl/slow.py`',
+      '`etl/load.py`',
+      '`reports/a\\|b.sh`',
+      '`reports/x.sh`',
+      '`etl/bad.sh`',
+    ]);
+  });
+
+  it('escapes pipes so every table row keeps its column count', () => {
+    const tableLines = markdown.split('\n').filter((line) => line.startsWith('|'));
+    let columns = 0;
+    for (const line of tableLines) {
+      if (/^\| (Steps|Folder|Step) \|/.test(line)) columns = cells(line).length;
+      expect(cells(line), line).toHaveLength(columns);
+    }
+    expect(tableRow(['a|b', '`c|d`', 'e\\|f'])).toBe('| a\\|b | `c\\|d` | e\\|f |');
+  });
+
+  it('describes each failure with reason, exit, log path and the last 10 lines of stderr', () => {
+    const failures = section(markdown, 'Failures');
+    expect(failures).toContain('### `etl/bad.sh`');
+    expect(failures).toContain('- **Reason:** exited with code 3');
+    expect(failures).toContain('- **Exit:** code 3');
+    expect(failures).toContain('- **Log:** `/runs/r1/logs/etl__bad.sh.log`');
+    expect(failures).toContain('### `etl/slow.py`');
+    expect(failures).toContain('- **Exit:** signal SIGKILL, orchestrator sent SIGKILL after SIGTERM was ignored');
+    const block = fences(failures)[0];
+    expect(block?.body).toHaveLength(10);
+    expect(block?.body[0]).toBe('err 6');
+    expect(block?.body.at(-1)).toBe('last line');
+    expect(failures).not.toContain('err 5\n');
+  });
+
+  it('uses a fence longer than any backtick run in the content', () => {
+    for (const { fence, body } of fences(markdown)) {
+      const longest = Math.max(0, ...body.map((line) => Math.max(0, ...(line.match(/`+/g) ?? []).map((run) => run.length))));
+      expect(fence.length).toBeGreaterThan(longest);
+    }
+    expect(fences(markdown)[0]?.fence).toBe('`````');
+    expect(fencedBlock('a ``` b', 'text')).toBe('````text\na ``` b\n````');
+    expect(fencedBlock('plain\n')).toBe('```\nplain\n```');
+  });
+
+  it('removes terminal colour codes and control characters from stderr', () => {
+    expect(markdown).not.toContain('\u001b');
+    expect(markdown).not.toContain('\u0007');
+    expect(markdown).toContain('esc' + 'red');
+  });
+
+  it('lists cancelled and skipped steps with their reasons', () => {
+    expect(section(markdown, 'Cancelled')).toContain('- `reports/x.sh`: cancelled: the run was interrupted');
+    expect(section(markdown, 'Skipped')).toContain('- `reports/old.sh`: skipped by config: replaced by new.sh');
+  });
+
+  it('leaves out sections with nothing in them', () => {
+    const ok = renderMarkdownReport(makeSummary([makeStep({ id: 'a.sh', stdoutTail: lines('x', 3) })]));
+    expect(ok).not.toContain('## Failures');
+    expect(ok).not.toContain('## Skipped');
+    expect(ok).not.toContain('## Cancelled');
+  });
+
+  it('shows the run cancel reason', () => {
+    const text = renderMarkdownReport({ ...mixedSummary(), status: 'cancelled', cancelReason: 'SIGINT received' });
+    expect(text).toContain('**Run cancelled:** SIGINT received');
+  });
+
+  it('makes code spans that survive backticks', () => {
+    expect(inlineCode('a`b')).toBe('``a`b``');
+    expect(inlineCode('`x')).toBe('`` `x ``');
+  });
+});
+
+describe('writeMarkdownReport', () => {
+  it('writes summary.md', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'md-report-'));
+    try {
+      const file = await writeMarkdownReport(mixedSummary(), dir);
+      expect(file).toBe(path.join(dir, 'summary.md'));
+      expect(await readFile(file, 'utf8')).toBe(renderMarkdownReport(mixedSummary()));
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
