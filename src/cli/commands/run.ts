@@ -109,7 +109,8 @@ export async function runCommand(folderArg: string, flags: RunFlags, io: CliIo):
       await writeStepSummary(summary, io.env);
     }
     if (flags.json) io.stdout.write(`${JSON.stringify(toJsonSummary(summary), null, 2)}\n`);
-    human.write(`${pc.createColors(color).dim(`Reports: ${path.relative(io.cwd, runDir) || runDir}`)}\n`);
+    const shown = path.relative(io.cwd, runDir);
+    human.write(`${pc.createColors(color).dim(`Reports: ${shown && !shown.startsWith('..') ? shown : runDir}`)}\n`);
     return exitCodeFor(summary, interruptedBy);
   } finally {
     consoleReporter?.close();

@@ -1,0 +1,22 @@
+import { defineConfig } from 'tsup';
+
+// The CLI is bundled (dependencies included) so a cold start loads a few files instead of hundreds:
+// start-up time is part of every `orchestrator run`. The library keeps tsc's per-module output.
+export default defineConfig({
+  entry: { orchestrator: 'src/cli/bin.ts' },
+  outDir: 'dist/bin',
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  splitting: true,
+  dts: false,
+  clean: true,
+  sourcemap: true,
+  // tsx is a loader that scripts are started with; it must stay a package on disk.
+  external: ['tsx'],
+  noExternal: [/^(?!tsx$).*/],
+  banner: {
+    // Bundled CommonJS dependencies (yaml, picomatch) may call require().
+    js: "import { createRequire as __orchestratorCreateRequire } from 'node:module'; const require = __orchestratorCreateRequire(import.meta.url);",
+  },
+});
