@@ -11,34 +11,10 @@ import {
   nonNegativeInt,
   positiveInt,
   reporterOption,
-  type Reporter,
 } from './options.js';
+import type { CliIo, RunFlags } from './types.js';
 
-export interface CliIo {
-  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
-  env: NodeJS.ProcessEnv;
-  cwd: string;
-}
-
-export interface RunFlags {
-  dryRun?: boolean;
-  timeout?: number;
-  killGrace?: number;
-  runTimeout?: number;
-  subdirs?: string[];
-  filter?: string[];
-  exclude?: string[];
-  maxDepth?: number;
-  concurrency?: number;
-  failFast?: 'no-new' | 'kill' | 'continue';
-  outputDir?: string;
-  reporter?: Reporter[];
-  json?: boolean;
-  verbose?: boolean;
-  color?: boolean;
-  projectRoot?: string;
-}
+export type { CliIo, RunFlags } from './types.js';
 
 function version(): string {
   const pkg = new URL('../../package.json', import.meta.url);

@@ -30,6 +30,7 @@ export class StreamCapture {
   push(chunk: Buffer): boolean {
     this.bytes += chunk.length;
     this.#pushTail(chunk);
+    if (this.#spillError) return true;
     if (this.#spill) return this.#spill.write(chunk);
     if (this.#spillPath === undefined) return true;
     this.#chunks.push(chunk);
@@ -37,7 +38,9 @@ export class StreamCapture {
     if (this.#held <= this.#memoryBytes) return true;
     this.#spill = createWriteStream(this.#spillPath);
     this.#spill.on('error', (error) => {
+      // A full or unwritable disk must not stall the script: keep only the tail from now on.
       this.#spillError = error;
+      this.#spill?.emit('drain');
     });
     let ok = true;
     for (const held of this.#chunks) ok = this.#spill.write(held);
@@ -47,7 +50,22 @@ export class StreamCapture {
   }
 
   async drain(): Promise<void> {
-    if (this.#spill && this.#spill.writableNeedDrain) await once(this.#spill, 'drain');
+    const spill = this.#spill;
+    if (!spill || this.#spillError || !spill.writableNeedDrain) return;
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        spill.off('drain', done);
+        spill.off('close', done);
+        resolve();
+      };
+      spill.on('drain', done);
+      spill.on('close', done);
+    });
+  }
+
+  /** The error that stopped spilling to disk, if any: the log then holds only what was kept. */
+  get spillError(): Error | undefined {
+    return this.#spillError;
   }
 
   #pushTail(chunk: Buffer): void {
@@ -77,11 +95,18 @@ export class StreamCapture {
 
   /** Copies everything captured to `out` (an open log stream), then removes the spill file. */
   async copyTo(out: WriteStream): Promise<void> {
+    if (this.#spill && this.#spillError) {
+      out.write(`[output could not be saved in full (${this.#spillError.message}); the last ${this.#tailBytes} bytes follow]\n`);
+      for (const chunk of this.#tail) {
+        if (!out.write(chunk)) await once(out, 'drain');
+      }
+      await this.discard();
+      return;
+    }
     if (this.#spill) {
       const spill = this.#spill;
       spill.end();
       if (!spill.closed) await once(spill, 'close');
-      if (this.#spillError) throw this.#spillError;
       const input = createReadStream(this.#spillPath as string);
       for await (const chunk of input) {
         if (!out.write(chunk as Buffer)) await once(out, 'drain');
@@ -98,7 +123,7 @@ export class StreamCapture {
   async discard(): Promise<void> {
     if (!this.#spill) return;
     this.#spill.end();
-    if (!this.#spill.closed) await once(this.#spill, 'close');
+    if (!this.#spill.closed && !this.#spill.destroyed) await once(this.#spill, 'close').catch(() => undefined);
     await unlink(this.#spillPath as string).catch(() => undefined);
   }
 

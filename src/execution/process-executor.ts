@@ -1,4 +1,5 @@
-import { access, constants, stat } from 'node:fs/promises';
+import { access, constants, mkdir, stat } from 'node:fs/promises';
+import path from 'node:path';
 import { describeFailure } from '../core/failure.js';
 import type { CommandStep, ScriptStep } from '../core/spec.js';
 import type { FailureReason, FinalStatus } from '../core/status.js';
@@ -23,6 +24,8 @@ export class ProcessExecutor implements StepExecutor<ScriptStep | CommandStep> {
       ORCHESTRATOR_STEP_ID: step.id,
       ORCHESTRATOR_ATTEMPT: String(context.attempt),
     };
+    // Spill files live beside the log, so its folder must exist before the first byte arrives.
+    if (context.logPath) await mkdir(path.dirname(context.logPath), { recursive: true });
     const outcome = await runProcess({
       command: argv[0] as string,
       args: argv.slice(1),

@@ -260,7 +260,10 @@ function pipe(
     if (!capture.push(chunk)) {
       // The disk is slower than the script: pause the pipe so the script blocks, not our memory.
       readable.pause();
-      void capture.drain().then(() => readable.resume());
+      void capture
+        .drain()
+        .catch(() => undefined)
+        .finally(() => readable.resume());
     }
   });
   readable.on('error', () => undefined);

@@ -2,7 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { generateScriptDocumentation } from '../../api/script-documentation.js';
 import { EXIT_CODES } from '../../bridges/exit-code.js';
-import type { CliIo, RunFlags } from '../main.js';
+import type { CliIo, RunFlags } from '../types.js';
 import { assertFolder, settingsFromFlags } from './run.js';
 
 export async function docsCommand(

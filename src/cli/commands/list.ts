@@ -1,6 +1,6 @@
 import { EXIT_CODES } from '../../bridges/exit-code.js';
 import { folderToWorkflow } from '../../folder/folder-workflow.js';
-import type { CliIo, RunFlags } from '../main.js';
+import type { CliIo, RunFlags } from '../types.js';
 import { planJson, renderPlan } from '../plan-view.js';
 import { assertFolder, settingsFromFlags, useColor } from './run.js';
 

@@ -8,7 +8,7 @@ import { githubAnnotations, groupLines, isGitHubActions, writeStepSummary } from
 import { folderToWorkflow, type FolderRunSettings } from '../../folder/folder-workflow.js';
 import { ConsoleReporter } from '../../reporters/console-reporter.js';
 import { toJsonSummary } from '../../reporters/json-report.js';
-import type { CliIo, RunFlags } from '../main.js';
+import type { CliIo, RunFlags } from '../types.js';
 import { renderPlan } from '../plan-view.js';
 
 export function settingsFromFlags(flags: RunFlags): FolderRunSettings {

@@ -3,7 +3,7 @@ import pc from 'picocolors';
 import { EXIT_CODES } from '../../bridges/exit-code.js';
 import { formatDiagnostic } from '../../config/format-diagnostic.js';
 import { validateConfig } from '../../config/validate-config.js';
-import type { CliIo } from '../main.js';
+import type { CliIo } from '../types.js';
 import { assertFolder } from './run.js';
 
 export async function validateCommand(

@@ -79,6 +79,9 @@ class LocalRun implements RunHandle {
   #runTimer: NodeJS.Timeout | undefined;
   #done = false;
   #eventsIterable: AsyncIterable<RunEvent> | undefined;
+  #started = false;
+  /** A cancel that arrived before `start()`: applied right after `run-started`. */
+  #pendingCancel: string | undefined;
 
   constructor(spec: WorkflowSpec, options: SubmitOptions, executors: Record<string, StepExecutor>) {
     this.id = options.runId ?? newRunId();
@@ -119,10 +122,16 @@ class LocalRun implements RunHandle {
   }
 
   cancel(reason = 'cancelled'): void {
+    if (!this.#started) {
+      this.#pendingCancel ??= reason;
+      return;
+    }
     this.#stop('cancelled', reason);
   }
 
   start(): void {
+    if (this.#started) return;
+    this.#started = true;
     this.#startedAt = Date.now();
     const steps: StepInfo[] = this.#spec.steps.map((s) => ({
       id: s.id,
@@ -140,10 +149,13 @@ class LocalRun implements RunHandle {
       steps,
     });
     const signal = this.#options.signal;
-    if (signal) {
-      if (signal.aborted) this.#stop('cancelled', abortMessage(signal));
-      else signal.addEventListener('abort', () => this.#stop('cancelled', abortMessage(signal)), { once: true });
+    if (this.#pendingCancel !== undefined) {
+      this.#stop('cancelled', this.#pendingCancel);
+    } else if (signal?.aborted) {
+      this.#stop('cancelled', abortMessage(signal));
     }
+    if (this.#done) return;
+    signal?.addEventListener('abort', () => this.#stop('cancelled', abortMessage(signal)), { once: true });
     if (this.#spec.timeout > 0) {
       this.#runTimer = setTimeout(
         () => this.#stop('run-timeout', `the run's timeout of ${this.#spec.timeout} ms was reached`),

@@ -1,0 +1,27 @@
+import type { Reporter } from './options.js';
+
+export interface CliIo {
+  stdout: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+export interface RunFlags {
+  dryRun?: boolean;
+  timeout?: number;
+  killGrace?: number;
+  runTimeout?: number;
+  subdirs?: string[];
+  filter?: string[];
+  exclude?: string[];
+  maxDepth?: number;
+  concurrency?: number;
+  failFast?: 'no-new' | 'kill' | 'continue';
+  outputDir?: string;
+  reporter?: Reporter[];
+  json?: boolean;
+  verbose?: boolean;
+  color?: boolean;
+  projectRoot?: string;
+}
