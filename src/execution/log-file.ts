@@ -1,5 +1,5 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { appendFile, mkdir } from 'node:fs/promises';
 import { once } from 'node:events';
 import path from 'node:path';
 import { formatDuration } from '../core/duration.js';
@@ -29,8 +29,42 @@ export async function appendLogSection(
   stdout: StreamCapture,
   stderr: StreamCapture,
 ): Promise<void> {
+  const headerText = renderHeader(section);
+  const heldOut = stdout.held();
+  const heldErr = stderr.held();
+  if (heldOut && heldErr) {
+    // The common case: small output, one write.
+    const parts: Buffer[] = [Buffer.from(headerText + sectionRule('STDOUT', stdout.bytes)), ...heldOut];
+    if (!stdout.endsWithNewline) parts.push(Buffer.from('\n'));
+    parts.push(Buffer.from(sectionRule('STDERR', stderr.bytes)), ...heldErr);
+    if (!stderr.endsWithNewline) parts.push(Buffer.from('\n'));
+    try {
+      await appendFile(logPath, Buffer.concat(parts));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await mkdir(path.dirname(logPath), { recursive: true });
+      await appendFile(logPath, Buffer.concat(parts));
+    }
+    return;
+  }
   await mkdir(path.dirname(logPath), { recursive: true });
   const out = createWriteStream(logPath, { flags: 'a' });
+  out.write(headerText);
+  out.write(sectionRule('STDOUT', stdout.bytes));
+  await stdout.copyTo(out);
+  if (!stdout.endsWithNewline) out.write('\n');
+  out.write(sectionRule('STDERR', stderr.bytes));
+  await stderr.copyTo(out);
+  if (!stderr.endsWithNewline) out.write('\n');
+  out.end();
+  await once(out, 'close');
+}
+
+function sectionRule(name: string, bytes: number): string {
+  return `${RULE}\n${name} (${bytes} bytes)\n${RULE}\n`;
+}
+
+function renderHeader(section: LogSection): string {
   const header = [
     RULE,
     section.title,
@@ -45,15 +79,7 @@ export async function appendLogSection(
     `Duration:   ${formatDuration(section.finishedAt - section.startedAt)}`,
     '',
   ];
-  out.write(header.join('\n'));
-  out.write(`${RULE}\nSTDOUT (${stdout.bytes} bytes)\n${RULE}\n`);
-  await stdout.copyTo(out);
-  if (!stdout.endsWithNewline) out.write('\n');
-  out.write(`${RULE}\nSTDERR (${stderr.bytes} bytes)\n${RULE}\n`);
-  await stderr.copyTo(out);
-  if (!stderr.endsWithNewline) out.write('\n');
-  out.end();
-  await once(out, 'close');
+  return header.join('\n');
 }
 
 /** Quotes an argument for display the way a POSIX shell would need it. */

@@ -93,6 +93,11 @@ export class StreamCapture {
     return text;
   }
 
+  /** Everything captured, when it is all still in memory (not spilled); else undefined. */
+  held(): Buffer[] | undefined {
+    return this.#spill ? undefined : this.#chunks;
+  }
+
   /** Copies everything captured to `out` (an open log stream), then removes the spill file. */
   async copyTo(out: WriteStream): Promise<void> {
     if (this.#spill && this.#spillError) {

@@ -9,8 +9,45 @@ import type { AbortCause, AttemptResult, ExecutionContext, StepExecutor } from '
 
 /** Runs script and command steps as child processes. Nothing else in the project spawns steps. */
 export class ProcessExecutor implements StepExecutor<ScriptStep | CommandStep> {
+  // Checked once per folder: most steps of a run share a handful of folders, and every fs call
+  // here is a round trip through libuv's thread pool on the hot path.
+  readonly #usableDirs = new Map<string, Promise<boolean>>();
+  readonly #logDirs = new Map<string, Promise<unknown>>();
+  readonly #logWrites = new Map<string, Promise<void>>();
+  readonly #logErrors: string[] = [];
+
+  /** Waits until every log write has finished; returns the writes that failed. */
+  async flush(): Promise<string[]> {
+    while (this.#logWrites.size > 0) await Promise.all(this.#logWrites.values());
+    return this.#logErrors.splice(0);
+  }
+
+  #cwdUsable(dir: string): Promise<boolean> {
+    let usable = this.#usableDirs.get(dir);
+    if (!usable) {
+      usable = access(dir, constants.X_OK).then(
+        () => true,
+        () => false,
+      );
+      this.#usableDirs.set(dir, usable);
+    }
+    return usable;
+  }
+
+  #ensureDir(dir: string): Promise<unknown> {
+    let made = this.#logDirs.get(dir);
+    if (!made) {
+      made = mkdir(dir, { recursive: true });
+      this.#logDirs.set(dir, made);
+    }
+    return made;
+  }
+
   async execute(step: ScriptStep | CommandStep, context: ExecutionContext): Promise<AttemptResult> {
     const startedAt = Date.now();
+    if (!(await this.#cwdUsable(step.cwd))) {
+      return notStarted('spawn-error', `working directory ${step.cwd} is not usable`, startedAt, []);
+    }
     const prepared = await prepare(step, context);
     if (!prepared.ok) {
       return notStarted(prepared.reason, prepared.detail, startedAt, prepared.command);
@@ -25,7 +62,7 @@ export class ProcessExecutor implements StepExecutor<ScriptStep | CommandStep> {
       ORCHESTRATOR_ATTEMPT: String(context.attempt),
     };
     // Spill files live beside the log, so its folder must exist before the first byte arrives.
-    if (context.logPath) await mkdir(path.dirname(context.logPath), { recursive: true });
+    if (context.logPath) await this.#ensureDir(path.dirname(context.logPath));
     const outcome = await runProcess({
       command: argv[0] as string,
       args: argv.slice(1),
@@ -41,8 +78,13 @@ export class ProcessExecutor implements StepExecutor<ScriptStep | CommandStep> {
     });
     const result = toAttemptResult(step, outcome, argv, context.signal);
     if (context.logPath) {
-      await appendLogSection(
-        context.logPath,
+      const logPath = context.logPath;
+      // Log files are written off the step's critical path (creating a file costs ~1 ms on some
+      // disks): the slot is freed now, and `flush()` waits for every write before the run ends.
+      // Writes to one log are chained so attempts stay in order.
+      const previous = this.#logWrites.get(logPath) ?? Promise.resolve();
+      const write = previous.then(() => appendLogSection(
+        logPath,
         {
           title: `${step.id} · attempt ${context.attempt}`,
           command: argv,
@@ -56,7 +98,13 @@ export class ProcessExecutor implements StepExecutor<ScriptStep | CommandStep> {
         },
         outcome.stdout,
         outcome.stderr,
-      );
+      )).catch((error: unknown) => {
+        this.#logErrors.push(`${logPath}: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      this.#logWrites.set(logPath, write);
+      void write.finally(() => {
+        if (this.#logWrites.get(logPath) === write) this.#logWrites.delete(logPath);
+      });
     } else {
       await Promise.all([outcome.stdout.discard(), outcome.stderr.discard()]);
     }
@@ -69,11 +117,6 @@ type Prepared =
   | { ok: false; reason: FailureReason; detail: string; command: string[] };
 
 async function prepare(step: ScriptStep | CommandStep, context: ExecutionContext): Promise<Prepared> {
-  try {
-    await access(step.cwd, constants.X_OK);
-  } catch {
-    return { ok: false, reason: 'spawn-error', detail: `working directory ${step.cwd} is not usable`, command: [] };
-  }
   if (step.kind === 'command') {
     return { ok: true, argv: [step.shell ?? '/bin/sh', '-c', step.command] };
   }

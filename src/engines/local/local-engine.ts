@@ -389,6 +389,16 @@ class LocalRun implements RunHandle {
     if (this.#done) return;
     this.#done = true;
     if (this.#runTimer) clearTimeout(this.#runTimer);
+    // Logs are written in the background; the run is finished when they are on disk.
+    const flushes = [...new Set(Object.values(this.#executors))].map((e) => e.flush?.() ?? Promise.resolve([]));
+    void Promise.all(flushes).then(
+      (problems) => this.#complete(problems.flat()),
+      (error: unknown) => this.#complete([String(error)]),
+    );
+  }
+
+  #complete(logProblems: string[]): void {
+    for (const problem of logProblems) process.emitWarning(`Could not write a log: ${problem}`);
     const stopping = this.#stopping;
     for (const state of this.#states) {
       if (state.result) continue;
