@@ -40,6 +40,10 @@ export function describeFailure(facts: FailureFacts): string {
       return `script is not executable and has no known interpreter${detail}`;
     case 'output-limit':
       return `output exceeded its limit${detail}`;
+    case 'invalid-output':
+      return `wrote an invalid output file${detail}`;
+    case 'function-threw':
+      return `threw${detail}`;
     case 'cancelled':
       return `cancelled${detail}`;
     case 'fail-fast':

@@ -43,6 +43,12 @@ export interface StepResult {
   /** Peak resident memory of the process tree in MiB, when it was measured. */
   peakMemoryMb?: number;
   outputs: Record<string, string>;
+  /** A function step's return value (after `transformResult`). */
+  value?: unknown;
+  /** The step failed but has `continueOnError`: it does not fail the run. */
+  continuedOnError?: boolean;
+  /** Matrix values, for expanded steps. */
+  matrix?: Record<string, string | number | boolean>;
   tags: string[];
 }
 

@@ -12,6 +12,16 @@ export interface RetryPolicy {
   jitter: 'none' | 'full' | 'equal';
   /** Exit codes worth retrying. Empty means every failure that is not a cancel is retried. @default [] */
   retryOnExitCodes: number[];
+  /** Decides per failure (function steps get the thrown error). Not serialisable. */
+  retryOn?: (failure: RetryFailure) => boolean;
+}
+
+export interface RetryFailure {
+  attempt: number;
+  exitCode: number | null;
+  reason: string;
+  /** What a function step threw. */
+  error?: unknown;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {

@@ -31,6 +31,52 @@ export interface StepCommon {
   skip?: { reason: string };
   /** Free-form description (a script's docstring), for docs and reports. */
   description?: string;
+  /**
+   * When the step runs, as an expression in GitHub Actions syntax (without `${{ }}`), e.g.
+   * `steps.test.outputs.coverage > 80`, `always()`, `failure()`. Unset means `success()`: run only
+   * when every dependency succeeded. False: `skipped` with reason `condition-false`.
+   */
+  if?: string;
+  /** In-process condition (DSL only; not serialisable). Runs after `if`. */
+  condition?: (context: ConditionContext) => boolean | Promise<boolean>;
+  /** A failure of this step neither fails the run nor skips its dependents. @default false */
+  continueOnError?: boolean;
+  /** Steps with the same group share the limit in `WorkflowSpec.groupConcurrency`. */
+  concurrencyGroup?: string;
+  /** For a step made by matrix expansion: its values, and the id of the step it was expanded from. */
+  matrix?: Record<string, MatrixValue>;
+  matrixOf?: string;
+  /** Applied to a successful function step's value (DSL only). */
+  transformResult?: (value: unknown) => unknown;
+}
+
+export type MatrixValue = string | number | boolean;
+
+/** What a step's `condition` and a function step see of the steps it depends on. */
+export interface ConditionContext {
+  runId: string;
+  stepId: string;
+  /** Results of the step's dependencies, by id. */
+  needs: Record<string, NeedResult>;
+}
+
+export interface NeedResult {
+  status: string;
+  outputs: Record<string, string>;
+  /** The return value of a function step (JSON-compatible for remote engines). */
+  value?: unknown;
+}
+
+/** What a function step receives: one context for every kind of action. */
+export interface StepContext extends ConditionContext {
+  attempt: number;
+  /** Aborted on timeout, cancellation or fail-fast kill: stop promptly when it fires. */
+  signal: AbortSignal;
+  env: Record<string, string>;
+  matrix: Record<string, MatrixValue>;
+  /** Sets an output, as `key=value` in `$ORCHESTRATOR_OUTPUT` does for processes. */
+  setOutput(key: string, value: string): void;
+  log(message: string): void;
 }
 
 export type ScriptKind = 'python' | 'shell' | 'node' | 'typescript' | 'executable';
@@ -61,7 +107,41 @@ export interface CommandStep extends StepCommon {
   shell?: string;
 }
 
-export type StepSpec = ScriptStep | CommandStep;
+/** An async or sync function run in this process (DSL only; the distributed engine refuses it). */
+export interface FunctionStep extends StepCommon {
+  kind: 'function';
+  fn: (context: StepContext) => unknown;
+}
+
+/** An exported function of a module file, run in a child process so a timeout can kill it. */
+export interface ModuleStep extends StepCommon {
+  kind: 'module';
+  /** Absolute path of the module (.js, .mjs, .ts). */
+  module: string;
+  /** Export name. @default 'default' */
+  export: string;
+  /** JSON-compatible arguments. */
+  args: unknown[];
+}
+
+/** A Python function `pkg.module:fn` run through the resolved interpreter, JSON in and out. */
+export interface PythonStep extends StepCommon {
+  kind: 'python';
+  /** `package.module:function`. */
+  target: string;
+  args: unknown[];
+  kwargs: Record<string, unknown>;
+  /** Folders added to `sys.path` (absolute). @default [cwd] */
+  pythonPath: string[];
+}
+
+/** A whole workflow run as one step. */
+export interface SubWorkflowStep extends StepCommon {
+  kind: 'workflow';
+  workflow: WorkflowSpec;
+}
+
+export type StepSpec = ScriptStep | CommandStep | FunctionStep | ModuleStep | PythonStep | SubWorkflowStep;
 export type StepKind = StepSpec['kind'];
 
 /** What runs when a step fails: stop starting new steps, keep going, or kill running ones too. */
@@ -79,4 +159,8 @@ export interface WorkflowSpec {
   timeout: number;
   /** The folder or file the workflow came from, for reports. */
   source?: string;
+  /** Environment for every step (a step's own `env` wins). */
+  env?: Record<string, string>;
+  /** Limits per `concurrencyGroup`. */
+  groupConcurrency?: Record<string, number>;
 }

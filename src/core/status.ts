@@ -48,6 +48,8 @@ export const FAILURE_REASONS = [
   'script-missing',
   'not-executable',
   'output-limit',
+  'invalid-output',
+  'function-threw',
   'cancelled',
   'fail-fast',
   'dependency-failed',

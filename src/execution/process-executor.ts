@@ -1,14 +1,23 @@
-import { access, constants, mkdir, stat } from 'node:fs/promises';
+import { access, constants, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describeFailure } from '../core/failure.js';
-import type { CommandStep, ScriptStep } from '../core/spec.js';
+import { OUTPUT_LIMITS, parseOutputs } from '../core/outputs.js';
+import type { CommandStep, ModuleStep, PythonStep, ScriptStep } from '../core/spec.js';
+import { NODE_FUNCTION_RUNNER, PYTHON_FUNCTION_RUNNER } from './function-runners.js';
 import type { FailureReason, FinalStatus } from '../core/status.js';
 import { appendLogSection } from './log-file.js';
 import { runProcess, type ProcessOutcome } from './process-runner.js';
 import type { AbortCause, AttemptResult, ExecutionContext, StepExecutor } from './step-executor.js';
 
-/** Runs script and command steps as child processes. Nothing else in the project spawns steps. */
-export class ProcessExecutor implements StepExecutor<ScriptStep | CommandStep> {
+export type ProcessStep = ScriptStep | CommandStep | ModuleStep | PythonStep;
+
+const TSX_LOADER = import.meta.resolve('tsx');
+
+/**
+ * Runs every step that is a process: scripts, shell commands, module functions and Python
+ * functions. Nothing else in the project spawns steps.
+ */
+export class ProcessExecutor implements StepExecutor<ProcessStep> {
   // Checked once per folder: most steps of a run share a handful of folders, and every fs call
   // here is a round trip through libuv's thread pool on the hot path.
   readonly #usableDirs = new Map<string, Promise<boolean>>();
@@ -43,7 +52,7 @@ export class ProcessExecutor implements StepExecutor<ScriptStep | CommandStep> {
     return made;
   }
 
-  async execute(step: ScriptStep | CommandStep, context: ExecutionContext): Promise<AttemptResult> {
+  async execute(step: ProcessStep, context: ExecutionContext): Promise<AttemptResult> {
     const startedAt = Date.now();
     if (!(await this.#cwdUsable(step.cwd))) {
       return notStarted('spawn-error', `working directory ${step.cwd} is not usable`, startedAt, []);
@@ -53,13 +62,31 @@ export class ProcessExecutor implements StepExecutor<ScriptStep | CommandStep> {
       return notStarted(prepared.reason, prepared.detail, startedAt, prepared.command);
     }
     const argv = prepared.argv;
+    // The inline runner programs would drown the command line in logs and reports.
+    const shown =
+      step.kind === 'module'
+        ? [argv[0] as string, '<function runner>', `${step.module}#${step.export}`]
+        : step.kind === 'python'
+          ? [argv[0] as string, '<function runner>', step.target]
+          : argv;
+    const scratch = path.join(context.scratchDir, `${safeName(step.id)}.${context.attempt}`);
+    const outputFile = `${scratch}.out`;
+    const fnInput = `${scratch}.fn-input.json`;
+    const fnResult = `${scratch}.fn-result.json`;
+    const isFunction = step.kind === 'module' || step.kind === 'python';
+    await this.#ensureDir(context.scratchDir);
+    if (isFunction) await writeFile(fnInput, JSON.stringify(functionInput(step)));
     const env: Record<string, string | undefined> = {
       ...context.baseEnv,
-      ...(step.kind === 'script' && step.scriptKind === 'python' ? { PYTHONUNBUFFERED: '1' } : {}),
+      ...((step.kind === 'script' && step.scriptKind === 'python') || step.kind === 'python'
+        ? { PYTHONUNBUFFERED: '1' }
+        : {}),
       ...step.env,
       ORCHESTRATOR_RUN_ID: context.runId,
       ORCHESTRATOR_STEP_ID: step.id,
       ORCHESTRATOR_ATTEMPT: String(context.attempt),
+      ORCHESTRATOR_OUTPUT: outputFile,
+      ...(isFunction ? { ORCHESTRATOR_FN_INPUT: fnInput, ORCHESTRATOR_FN_RESULT: fnResult } : {}),
     };
     // Spill files live beside the log, so its folder must exist before the first byte arrives.
     if (context.logPath) await this.#ensureDir(path.dirname(context.logPath));
@@ -74,9 +101,12 @@ export class ProcessExecutor implements StepExecutor<ScriptStep | CommandStep> {
       signal: context.signal,
       ...(context.logPath ? { spillPrefix: `${context.logPath}.${context.attempt}.part` } : {}),
       ...(context.onOutput ? { onOutput: context.onOutput } : {}),
-      onSpawn: (pid) => context.onSpawn?.(pid, argv),
+      onSpawn: (pid) => context.onSpawn?.(pid, shown),
     });
-    const result = toAttemptResult(step, outcome, argv, context.signal);
+    const result = toAttemptResult(step, outcome, shown, context.signal);
+    await collectOutputs(result, outputFile);
+    if (isFunction) await collectFunctionResult(result, fnResult, outcome.spawnError !== null);
+    void rm(fnInput, { force: true });
     if (context.logPath) {
       const logPath = context.logPath;
       // Log files are written off the step's critical path (creating a file costs ~1 ms on some
@@ -87,7 +117,7 @@ export class ProcessExecutor implements StepExecutor<ScriptStep | CommandStep> {
         logPath,
         {
           title: `${step.id} · attempt ${context.attempt}`,
-          command: argv,
+          command: shown,
           cwd: step.cwd,
           startedAt: outcome.startedAt,
           finishedAt: outcome.finishedAt,
@@ -112,13 +142,81 @@ export class ProcessExecutor implements StepExecutor<ScriptStep | CommandStep> {
   }
 }
 
+function safeName(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+function functionInput(step: ModuleStep | PythonStep): unknown {
+  return step.kind === 'module'
+    ? { module: step.module, export: step.export, args: step.args }
+    : { target: step.target, args: step.args, kwargs: step.kwargs, path: step.pythonPath };
+}
+
+/** Reads `$ORCHESTRATOR_OUTPUT`; a bad or oversized file fails a step that otherwise succeeded. */
+async function collectOutputs(result: AttemptResult, file: string): Promise<void> {
+  let text: string;
+  try {
+    const info = await stat(file);
+    if (info.size > OUTPUT_LIMITS.fileBytes) {
+      await rm(file, { force: true });
+      failAttempt(result, 'output-limit', `${info.size} bytes written to $ORCHESTRATOR_OUTPUT, the limit is ${OUTPUT_LIMITS.fileBytes}`);
+      return;
+    }
+    text = await readFile(file, 'utf8');
+  } catch {
+    return;
+  }
+  await rm(file, { force: true });
+  const parsed = parseOutputs(text);
+  if (parsed.ok) result.outputs = parsed.outputs;
+  else failAttempt(result, 'invalid-output', parsed.message);
+}
+
+async function collectFunctionResult(result: AttemptResult, file: string, spawnFailed: boolean): Promise<void> {
+  if (spawnFailed || result.status === 'timed-out' || result.status === 'cancelled') return;
+  let data: { ok: boolean; value?: unknown; name?: string; message?: string };
+  try {
+    data = JSON.parse(await readFile(file, 'utf8')) as typeof data;
+  } catch {
+    if (result.status === 'succeeded') failAttempt(result, 'function-threw', 'the function runner wrote no result');
+    return;
+  } finally {
+    void rm(file, { force: true });
+  }
+  if (data.ok) {
+    result.value = data.value;
+  } else {
+    failAttempt(result, 'function-threw', `${data.name ?? 'Error'}: ${data.message ?? ''}`);
+    result.error = { name: data.name, message: data.message };
+    if (data.name === 'NonRetryableError') result.nonRetryable = true;
+  }
+}
+
+function failAttempt(result: AttemptResult, reason: FailureReason, detail: string): void {
+  result.status = 'failed';
+  result.reason = reason;
+  result.message = describeFailure({ reason, detail });
+}
+
 type Prepared =
   | { ok: true; argv: string[] }
   | { ok: false; reason: FailureReason; detail: string; command: string[] };
 
-async function prepare(step: ScriptStep | CommandStep, context: ExecutionContext): Promise<Prepared> {
+async function prepare(step: ProcessStep, context: ExecutionContext): Promise<Prepared> {
   if (step.kind === 'command') {
     return { ok: true, argv: [step.shell ?? '/bin/sh', '-c', step.command] };
+  }
+  if (step.kind === 'module') {
+    const typescript = /\.[cm]?ts$/.test(step.module);
+    return {
+      ok: true,
+      argv: [process.execPath, ...(typescript ? ['--import', TSX_LOADER] : []), '--input-type=module', '-e', NODE_FUNCTION_RUNNER],
+    };
+  }
+  if (step.kind === 'python') {
+    const python = await context.resolver.python(step.cwd);
+    if (!python) return { ok: false, reason: 'interpreter-not-found', detail: '`python3` is not on PATH (needed for python steps)', command: [] };
+    return { ok: true, argv: [python, '-c', PYTHON_FUNCTION_RUNNER] };
   }
   try {
     const info = await stat(step.path);
@@ -171,7 +269,7 @@ function notStarted(
 }
 
 function toAttemptResult(
-  step: ScriptStep | CommandStep,
+  step: ProcessStep,
   outcome: ProcessOutcome,
   argv: string[],
   signal: AbortSignal,

@@ -1,4 +1,4 @@
-import type { StepSpec } from '../core/spec.js';
+import type { NeedResult, StepSpec } from '../core/spec.js';
 import type { FailureReason, FinalStatus } from '../core/status.js';
 import type { InterpreterResolver } from './interpreter.js';
 
@@ -21,6 +21,12 @@ export interface AttemptResult {
   stderrBytes: number;
   peakMemoryMb?: number;
   outputs: Record<string, string>;
+  /** A function step's return value. */
+  value?: unknown;
+  /** What a function step threw, for `retryOn` predicates. */
+  error?: unknown;
+  /** The failure must not be retried (NonRetryableError, or a failure no retry can fix). */
+  nonRetryable?: boolean;
 }
 
 /** Why the engine aborted a step: the status it gets follows from this. */
@@ -36,6 +42,10 @@ export interface ExecutionContext {
   /** The step's log; each attempt appends a section. Unset: no log. */
   logPath?: string;
   resolver: InterpreterResolver;
+  /** A folder for this run's scratch files (step outputs, function inputs and results). */
+  scratchDir: string;
+  /** What a function step sees of its dependencies. */
+  needs: Record<string, NeedResult>;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   onSpawn?: (pid: number, command: string[]) => void;
 }

@@ -1,44 +1,64 @@
-import { availableParallelism } from 'node:os';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RunEvent, RunListener, StepInfo } from '../../core/events.js';
+import { describeFailure } from '../../core/failure.js';
+import { OUTPUT_LIMITS, outputEnvName } from '../../core/outputs.js';
 import { countStatuses, overallStatus, type RunSummary, type StepResult } from '../../core/result.js';
 import { retryDelay } from '../../core/retry.js';
-import type { StepSpec, WorkflowSpec } from '../../core/spec.js';
+import type { NeedResult, StepSpec, SubWorkflowStep, WorkflowSpec } from '../../core/spec.js';
 import type { FailureReason, FinalStatus } from '../../core/status.js';
-import { describeFailure } from '../../core/failure.js';
+import { FunctionExecutor } from '../../execution/function-executor.js';
 import { InterpreterResolver } from '../../execution/interpreter.js';
 import { ProcessExecutor } from '../../execution/process-executor.js';
 import type { AbortCause, AttemptResult, StepExecutor } from '../../execution/step-executor.js';
+import type { ExpressionContext, StepContextEntry } from '../../expressions/expression-context.js';
+import { evaluateCondition, hasTemplates, renderTemplate } from '../../expressions/index.js';
 import { EventChannel } from '../../util/event-channel.js';
 import { newRunId } from '../../util/run-id.js';
 import type { Engine, RunHandle, SubmitOptions } from '../engine.js';
 
 export interface LocalEngineOptions {
-  /** Executors by step kind; the process executor runs `script` and `command` steps. */
+  /** Executors by step kind. Process-backed kinds share one `ProcessExecutor`. */
   executors?: Partial<Record<StepSpec['kind'], StepExecutor>>;
 }
 
-/** Runs workflows in this process, eagerly: a step starts as soon as its needs are met and a slot is free. */
+type Executors = Partial<Record<StepSpec['kind'], StepExecutor>>;
+
+/**
+ * Runs workflows in this process, eagerly: a step starts as soon as its dependencies are done, its
+ * condition holds and a slot is free (no waves).
+ */
 export class LocalEngine implements Engine {
   readonly name = 'local';
-  readonly #executors: Record<string, StepExecutor>;
+  readonly #executors: Executors;
   readonly #runs = new Set<LocalRun>();
+  #closed = false;
 
   constructor(options: LocalEngineOptions = {}) {
-    const processExecutor = new ProcessExecutor() as StepExecutor;
-    this.#executors = { script: processExecutor, command: processExecutor, ...options.executors };
+    const processes = new ProcessExecutor() as StepExecutor;
+    this.#executors = {
+      script: processes,
+      command: processes,
+      module: processes,
+      python: processes,
+      function: new FunctionExecutor(),
+      ...options.executors,
+    };
   }
 
   submit(spec: WorkflowSpec, options: SubmitOptions = {}): RunHandle {
+    if (this.#closed) throw new TypeError('Expected an open engine, got one that was closed');
     const run = new LocalRun(spec, options, this.#executors);
     this.#runs.add(run);
     void run.result.finally(() => this.#runs.delete(run));
-    // Start on the next tick so callers can subscribe to every event first.
+    // Start on the next turn so callers can subscribe to every event first.
     setImmediate(() => run.start());
     return run;
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
     const running = [...this.#runs];
     for (const run of running) run.cancel('engine closed');
     await Promise.allSettled(running.map((run) => run.result));
@@ -51,53 +71,105 @@ export class LocalEngine implements Engine {
 
 interface StepState {
   spec: StepSpec;
-  index: number;
-  waitingOn: number;
+  needs: StepState[];
   dependents: StepState[];
+  waitingOn: number;
   result?: StepResult;
   attempt: number;
   controller?: AbortController;
   firstStartedAt?: number;
+  /** Its `if` uses a status function, so it may run after a failure (cleanup, notifications). */
+  afterFailure: boolean;
+  /** Env variables carrying this step's outputs to its dependents. */
+  outputEnv?: Record<string, string>;
 }
 
-class LocalRun implements RunHandle {
+const STATUS_FUNCTION = /\b(?:always|failure|cancelled|success)\s*\(/;
+const ONLY_SUCCESS = /^\s*(?:\$\{\{)?\s*success\(\s*\)\s*(?:\}\})?\s*$/;
+const PERMANENT: ReadonlySet<FailureReason> = new Set([
+  'interpreter-not-found',
+  'script-missing',
+  'not-executable',
+  'spawn-error',
+  'output-limit',
+  'invalid-output',
+  'invalid-config',
+]);
+
+function githubResult(result: StepResult): string {
+  if (result.status === 'succeeded' || result.continuedOnError) return 'success';
+  if (result.status === 'failed' || result.status === 'timed-out') return 'failure';
+  return result.status;
+}
+
+function isSuccess(result: StepResult | undefined): boolean {
+  return result !== undefined && (result.status === 'succeeded' || result.continuedOnError === true);
+}
+
+function isFailure(result: StepResult | undefined): boolean {
+  return (
+    result !== undefined &&
+    !result.continuedOnError &&
+    (result.status === 'failed' || result.status === 'timed-out')
+  );
+}
+
+export class LocalRun implements RunHandle {
   readonly id: string;
   readonly result: Promise<RunSummary>;
   readonly #spec: WorkflowSpec;
   readonly #options: SubmitOptions;
-  readonly #executors: Record<string, StepExecutor>;
+  readonly #executors: Executors;
   readonly #channel = new EventChannel<RunEvent>();
   readonly #controller = new AbortController();
   readonly #states: StepState[];
   readonly #ready: StepState[] = [];
   readonly #concurrency: number;
+  readonly #groupLimits: Record<string, number>;
+  readonly #groupRunning = new Map<string, number>();
+  readonly #steps: Record<string, StepContextEntry> = {};
   #resolve!: (summary: RunSummary) => void;
   #running = 0;
+  #deciding = 0;
   #stopping: { cause: AbortCause | 'no-new'; message: string } | undefined;
   #startedAt = Date.now();
   #resolver: InterpreterResolver;
   #runTimer: NodeJS.Timeout | undefined;
   #done = false;
-  #eventsIterable: AsyncIterable<RunEvent> | undefined;
   #started = false;
-  /** A cancel that arrived before `start()`: applied right after `run-started`. */
   #pendingCancel: string | undefined;
+  #eventsIterable: AsyncIterable<RunEvent> | undefined;
+  #scratchDir: string;
+  #ownsScratch: boolean;
 
-  constructor(spec: WorkflowSpec, options: SubmitOptions, executors: Record<string, StepExecutor>) {
+  constructor(spec: WorkflowSpec, options: SubmitOptions, executors: Executors) {
     this.id = options.runId ?? newRunId();
     this.#spec = spec;
     this.#options = options;
     this.#executors = executors;
     this.#concurrency = Math.max(1, spec.concurrency || availableParallelism());
+    this.#groupLimits = spec.groupConcurrency ?? {};
     this.#resolver = new InterpreterResolver({
       projectRoot: options.projectRoot ?? process.cwd(),
       ...(options.env ? { env: options.env } : {}),
     });
+    this.#ownsScratch = !options.runDir;
+    this.#scratchDir = options.runDir
+      ? path.join(options.runDir, 'scratch')
+      : path.join(tmpdir(), `orchestrator-${this.id}`);
     this.result = new Promise((resolve) => (this.#resolve = resolve));
     if (options.onEvent) this.#channel.on(options.onEvent);
     const byId = new Map<string, StepState>();
-    this.#states = spec.steps.map((step, index) => {
-      const state: StepState = { spec: step, index, waitingOn: 0, dependents: [], attempt: 0 };
+    this.#states = spec.steps.map((step) => {
+      const state: StepState = {
+        spec: step,
+        needs: [],
+        dependents: [],
+        waitingOn: 0,
+        attempt: 0,
+        afterFailure: step.if !== undefined && STATUS_FUNCTION.test(step.if) && !ONLY_SUCCESS.test(step.if),
+      };
+      if (byId.has(step.id)) throw new TypeError(`Expected unique step ids, got "${step.id}" twice`);
       byId.set(step.id, state);
       return state;
     });
@@ -107,6 +179,7 @@ class LocalRun implements RunHandle {
         // Specs are validated before they reach an engine; an unknown need here is a bug upstream.
         if (!dependency) throw new TypeError(`Step "${state.spec.id}" needs unknown step "${need}"`);
         dependency.dependents.push(state);
+        state.needs.push(dependency);
         state.waitingOn += 1;
       }
     }
@@ -149,26 +222,19 @@ class LocalRun implements RunHandle {
       steps,
     });
     const signal = this.#options.signal;
-    if (this.#pendingCancel !== undefined) {
-      this.#stop('cancelled', this.#pendingCancel);
-    } else if (signal?.aborted) {
-      this.#stop('cancelled', abortMessage(signal));
-    }
-    if (this.#done) return;
-    signal?.addEventListener('abort', () => this.#stop('cancelled', abortMessage(signal)), { once: true });
-    if (this.#spec.timeout > 0) {
-      this.#runTimer = setTimeout(
-        () => this.#stop('run-timeout', `the run's timeout of ${this.#spec.timeout} ms was reached`),
-        this.#spec.timeout,
-      );
+    if (this.#pendingCancel !== undefined) this.#stop('cancelled', this.#pendingCancel);
+    else if (signal?.aborted) this.#stop('cancelled', abortMessage(signal));
+    if (!this.#done) {
+      signal?.addEventListener('abort', () => this.#stop('cancelled', abortMessage(signal)), { once: true });
+      if (this.#spec.timeout > 0) {
+        this.#runTimer = setTimeout(
+          () => this.#stop('run-timeout', `the run's timeout of ${this.#spec.timeout} ms was reached`),
+          this.#spec.timeout,
+        );
+      }
     }
     for (const state of this.#states) {
-      if (state.result) continue;
-      if (state.spec.skip) {
-        this.#finishStep(state, this.#skipped(state, 'skipped-by-config', state.spec.skip.reason));
-      } else if (state.waitingOn === 0) {
-        this.#ready.push(state);
-      }
+      if (!state.result && state.waitingOn === 0) this.#decide(state);
     }
     this.#pump();
   }
@@ -180,6 +246,7 @@ class LocalRun implements RunHandle {
   #stop(cause: AbortCause | 'no-new', message: string): void {
     if (this.#done) return;
     if (this.#stopping && this.#stopping.cause !== 'no-new') return;
+    if (this.#stopping && cause === 'no-new') return;
     this.#stopping = { cause, message };
     if (cause !== 'no-new') {
       this.#emit({ type: 'run-cancelling', runId: this.id, time: Date.now(), reason: message });
@@ -189,98 +256,333 @@ class LocalRun implements RunHandle {
     this.#pump();
   }
 
+  /** Whether a step whose dependencies are all finished runs, then queue it or skip it. */
+  #decide(state: StepState): void {
+    const step = state.spec;
+    if (step.skip) {
+      this.#finishStep(state, this.#notRun(state, 'skipped-by-config', step.skip.reason));
+      return;
+    }
+    const success = state.needs.every((n) => isSuccess(n.result));
+    const condition = step.condition;
+    // `if: success()` is the default spelled out.
+    const ifText = step.if !== undefined && ONLY_SUCCESS.test(step.if) ? undefined : step.if;
+    // Fast path: no condition of any kind (every folder run, most workflow steps).
+    if (ifText === undefined && condition === undefined) {
+      if (success) this.#ready.push(state);
+      else this.#finishStep(state, this.#notRun(state, 'dependency-failed', this.#unmetNeeds(state)));
+      return;
+    }
+    let run = success;
+    if (ifText !== undefined) {
+      try {
+        const value = evaluateCondition(ifText, this.#expressionContext(state, { ...this.#spec.env, ...step.env }, success));
+        // Like GitHub Actions: without a status function, `if` means `success() && (if)`.
+        run = STATUS_FUNCTION.test(ifText) ? value : success && value;
+      } catch (error) {
+        this.#finishStep(state, {
+          ...this.#notRun(state, 'invalid-config', `\`if: ${step.if}\`: ${(error as Error).message}`),
+          status: 'failed',
+        });
+        return;
+      }
+      if (!run) {
+        const reason: FailureReason = !success && !STATUS_FUNCTION.test(ifText) ? 'dependency-failed' : 'condition-false';
+        this.#finishStep(
+          state,
+          this.#notRun(state, reason, reason === 'dependency-failed' ? this.#unmetNeeds(state) : `if: ${ifText}`),
+        );
+        return;
+      }
+    } else if (!success) {
+      this.#finishStep(state, this.#notRun(state, 'dependency-failed', this.#unmetNeeds(state)));
+      return;
+    }
+    if (!condition) {
+      this.#ready.push(state);
+      return;
+    }
+    this.#deciding += 1;
+    void (async () => {
+      let result: StepResult | undefined;
+      try {
+        if (!(await condition({ runId: this.id, stepId: step.id, needs: this.#needResults(state) }))) {
+          result = this.#notRun(state, 'condition-false', 'condition() returned false');
+        }
+      } catch (error) {
+        result = { ...this.#notRun(state, 'unknown-error-thrown', `condition() threw: ${String(error)}`), status: 'failed' };
+      }
+      this.#deciding -= 1;
+      if (result) this.#finishStep(state, result);
+      else this.#ready.push(state);
+      this.#pump();
+    })();
+  }
+
+  #unmetNeeds(state: StepState): string {
+    return state.needs
+      .filter((n) => !isSuccess(n.result))
+      .map((n) => `${n.spec.id} ${n.result?.status ?? 'pending'}`)
+      .join(', ');
+  }
+
+  #needResults(state: StepState): Record<string, NeedResult> {
+    const needs: Record<string, NeedResult> = {};
+    for (const need of state.needs) {
+      const result = need.result as StepResult;
+      needs[need.spec.id] = {
+        status: result.status,
+        outputs: result.outputs,
+        ...(result.value !== undefined ? { value: result.value } : {}),
+      };
+    }
+    return needs;
+  }
+
+  #expressionContext(state: StepState, env: Record<string, string>, success: boolean): ExpressionContext {
+    const needs: Record<string, StepContextEntry> = {};
+    for (const need of state.needs) {
+      const entry = this.#steps[need.spec.id];
+      if (entry) needs[need.spec.id] = entry;
+    }
+    const cancelled = this.#stopping !== undefined && (this.#stopping.cause === 'cancelled' || this.#stopping.cause === 'run-timeout');
+    return {
+      steps: this.#steps,
+      needs,
+      env,
+      matrix: state.spec.matrix ?? {},
+      workflow: { name: this.#spec.name },
+      run: { id: this.id },
+      status: { success, failure: state.needs.some((n) => isFailure(n.result)), cancelled },
+    };
+  }
+
+  /** Takes the next ready step whose concurrency group has room. */
+  #takeReady(): StepState | undefined {
+    if (Object.keys(this.#groupLimits).length === 0) return this.#ready.shift();
+    const index = this.#ready.findIndex((s) => {
+      const group = s.spec.concurrencyGroup;
+      const limit = group === undefined ? undefined : this.#groupLimits[group];
+      return limit === undefined || (this.#groupRunning.get(group as string) ?? 0) < limit;
+    });
+    return index < 0 ? undefined : this.#ready.splice(index, 1)[0];
+  }
+
   #pump(): void {
-    while (!this.#stopping && this.#running < this.#concurrency && this.#ready.length > 0) {
-      const state = this.#ready.shift() as StepState;
+    const stopping = this.#stopping;
+    if (stopping) {
+      // Nothing new starts, except cleanup steps (`always()`, `failure()`) after a failure.
+      const mayRun = stopping.cause === 'no-new' || stopping.cause === 'fail-fast';
+      for (let i = 0; i < this.#ready.length; ) {
+        const state = this.#ready[i] as StepState;
+        if (mayRun && state.afterFailure) {
+          i += 1;
+          continue;
+        }
+        this.#ready.splice(i, 1);
+        const reason: FailureReason = mayRun ? 'fail-fast' : 'cancelled';
+        this.#finishStep(state, this.#notRun(state, reason, reason === 'cancelled' ? stopping.message : ''));
+      }
+    }
+    while (this.#running < this.#concurrency && this.#ready.length > 0) {
+      const state = this.#takeReady();
+      if (!state) break;
       this.#running += 1;
+      const group = state.spec.concurrencyGroup;
+      if (group !== undefined) this.#groupRunning.set(group, (this.#groupRunning.get(group) ?? 0) + 1);
       void this.#runStep(state);
     }
-    if (this.#running === 0 && (this.#stopping || this.#ready.length === 0)) this.#finishRun();
+    if (this.#running === 0 && this.#deciding === 0 && this.#ready.length === 0) this.#finishRun();
+  }
+
+  /** The step as it runs: workflow env and the outputs of its needs merged in, templates rendered. */
+  #prepare(state: StepState): StepSpec {
+    const step = state.spec;
+    let env: Record<string, string> = { ...this.#spec.env, ...step.env };
+    for (const need of state.needs) if (need.outputEnv) Object.assign(env, need.outputEnv);
+    const templated =
+      Object.values(env).some(hasTemplates) ||
+      (step.kind === 'command' && hasTemplates(step.command)) ||
+      (step.kind === 'script' && step.args.some(hasTemplates)) ||
+      hasTemplates(step.cwd);
+    if (!templated) return { ...step, env };
+    const context = this.#expressionContext(state, env, true);
+    env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, renderTemplate(v, context)]));
+    context.env = env;
+    const rendered = { ...step, env, cwd: renderTemplate(step.cwd, context) };
+    if (rendered.kind === 'command') rendered.command = renderTemplate(rendered.command, context);
+    if (rendered.kind === 'script') rendered.args = rendered.args.map((a) => renderTemplate(a, context));
+    return rendered;
   }
 
   async #runStep(state: StepState): Promise<void> {
-    const step = state.spec;
-    const executor = this.#executors[step.kind];
     const logPath = this.#options.runDir
-      ? path.join(this.#options.runDir, 'logs', `${step.id}.log`)
+      ? path.join(this.#options.runDir, 'logs', `${state.spec.id}.log`)
       : undefined;
     let result: StepResult;
     try {
-      if (!executor) throw new TypeError(`No executor for steps of kind "${step.kind}"`);
-      let attempt: AttemptResult;
-      for (;;) {
-        state.attempt += 1;
-        state.controller = new AbortController();
-        if (this.#stopping && this.#stopping.cause !== 'no-new') state.controller.abort(this.#stopping.cause);
-        const attemptNumber = state.attempt;
-        attempt = await executor.execute(step, {
-          runId: this.id,
-          attempt: attemptNumber,
-          signal: state.controller.signal,
-          baseEnv: this.#options.env ?? process.env,
-          resolver: this.#resolver,
-          ...(logPath ? { logPath } : {}),
-          ...(this.#options.emitOutput
-            ? {
-                onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) =>
-                  this.#emit({
-                    type: 'step-output',
-                    runId: this.id,
-                    stepId: step.id,
-                    attempt: attemptNumber,
-                    stream,
-                    chunk,
-                    time: Date.now(),
-                  }),
-              }
-            : {}),
-          onSpawn: (pid, command) => {
-            state.firstStartedAt ??= Date.now();
-            this.#emit({
-              type: 'step-started',
-              runId: this.id,
-              stepId: step.id,
-              attempt: attemptNumber,
-              command,
-              pid,
-              time: Date.now(),
-            });
-          },
-        });
-        if (!this.#shouldRetry(step, attempt, state.attempt)) break;
-        const delayMs = retryDelay(step.retry, state.attempt + 1);
-        this.#emit({
-          type: 'step-retrying',
-          runId: this.id,
-          stepId: step.id,
-          attempt: state.attempt,
-          delayMs,
-          reason: attempt.reason ?? 'exit-non-zero',
-          message: attempt.message ?? '',
-          time: Date.now(),
-        });
-        if (!(await abortableDelay(delayMs, this.#controller.signal))) break;
-      }
+      const step = this.#prepare(state);
+      const attempt = step.kind === 'workflow' ? await this.#runSubWorkflow(state, step) : await this.#attempts(state, step, logPath);
       result = this.#toStepResult(state, attempt, logPath);
     } catch (error) {
-      // Catch at the boundary: an executor bug fails this step, never the engine.
-      result = {
-        ...this.#skipped(state, 'unknown-error-thrown', error instanceof Error ? error.message : String(error)),
-        status: 'failed',
-      };
+      // Catch at the boundary: a bug in an executor fails this step, never the engine.
+      const detail = error instanceof Error ? error.message : String(error);
+      result = { ...this.#notRun(state, 'unknown-error-thrown', detail), status: 'failed' };
     }
     state.controller = undefined;
     this.#running -= 1;
+    const group = state.spec.concurrencyGroup;
+    if (group !== undefined) this.#groupRunning.set(group, (this.#groupRunning.get(group) ?? 1) - 1);
+    if (Object.keys(result.outputs).length > 0) await this.#shareOutputs(state, result.outputs);
     this.#finishStep(state, result);
     this.#pump();
   }
 
+  async #attempts(state: StepState, step: StepSpec, logPath: string | undefined): Promise<AttemptResult> {
+    const executor = this.#executors[step.kind];
+    if (!executor) throw new TypeError(`No executor for steps of kind "${step.kind}"`);
+    const needs = this.#needResults(state);
+    for (;;) {
+      state.attempt += 1;
+      const controller = new AbortController();
+      state.controller = controller;
+      if (this.#stopping && this.#stopping.cause !== 'no-new') controller.abort(this.#stopping.cause);
+      const attemptNumber = state.attempt;
+      const attempt = await executor.execute(step, {
+        runId: this.id,
+        attempt: attemptNumber,
+        signal: controller.signal,
+        baseEnv: this.#options.env ?? process.env,
+        resolver: this.#resolver,
+        scratchDir: this.#scratchDir,
+        needs,
+        ...(logPath ? { logPath } : {}),
+        ...(this.#options.emitOutput
+          ? {
+              onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) =>
+                this.#emit({
+                  type: 'step-output',
+                  runId: this.id,
+                  stepId: step.id,
+                  attempt: attemptNumber,
+                  stream,
+                  chunk,
+                  time: Date.now(),
+                }),
+            }
+          : {}),
+        onSpawn: (pid, command) => {
+          state.firstStartedAt ??= Date.now();
+          this.#emit({
+            type: 'step-started',
+            runId: this.id,
+            stepId: step.id,
+            attempt: attemptNumber,
+            command,
+            pid: pid > 0 ? pid : null,
+            time: Date.now(),
+          });
+        },
+      });
+      if (!this.#shouldRetry(step, attempt, state.attempt)) return attempt;
+      const delayMs = retryDelay(step.retry, state.attempt + 1);
+      this.#emit({
+        type: 'step-retrying',
+        runId: this.id,
+        stepId: step.id,
+        attempt: state.attempt,
+        delayMs,
+        reason: attempt.reason ?? 'exit-non-zero',
+        message: attempt.message ?? '',
+        time: Date.now(),
+      });
+      if (!(await abortableDelay(delayMs, this.#controller.signal))) return attempt;
+    }
+  }
+
+  async #runSubWorkflow(state: StepState, step: SubWorkflowStep): Promise<AttemptResult> {
+    state.attempt += 1;
+    const controller = new AbortController();
+    state.controller = controller;
+    if (this.#stopping && this.#stopping.cause !== 'no-new') controller.abort(this.#stopping.cause);
+    const child = new LocalRun(
+      { ...step.workflow, env: { ...this.#spec.env, ...step.workflow.env, ...step.env } },
+      {
+        ...this.#options,
+        runId: `${this.id}.${step.id}`,
+        signal: controller.signal,
+        ...(this.#options.runDir ? { runDir: path.join(this.#options.runDir, 'workflows', step.id) } : {}),
+        onEvent: undefined,
+      },
+      this.#executors,
+    );
+    const startedAt = Date.now();
+    state.firstStartedAt = startedAt;
+    this.#emit({ type: 'step-started', runId: this.id, stepId: step.id, attempt: 1, command: [], pid: null, time: startedAt });
+    child.start();
+    const timer = step.timeout > 0 ? setTimeout(() => child.cancel(`timed out after ${step.timeout} ms`), step.timeout) : undefined;
+    const summary = await child.result;
+    if (timer) clearTimeout(timer);
+    const outputs: Record<string, string> = {};
+    for (const s of summary.steps) for (const [k, v] of Object.entries(s.outputs)) outputs[`${s.id}.${k}`] = v;
+    const failedSteps = summary.steps.filter((s) => isFailure(s)).map((s) => s.id);
+    const status: FinalStatus = summary.status === 'skipped' ? 'succeeded' : summary.status;
+    return {
+      status,
+      ...(status !== 'succeeded'
+        ? {
+            reason: status === 'cancelled' ? 'cancelled' : status === 'timed-out' ? 'timed-out' : 'dependency-failed',
+            message: `sub-workflow ${summary.name} ${summary.status}${failedSteps.length > 0 ? `: ${failedSteps.join(', ')}` : ''}`,
+          }
+        : {}),
+      command: [],
+      exitCode: null,
+      signal: null,
+      killSignal: null,
+      timedOut: status === 'timed-out',
+      forcefullyKilled: false,
+      startedAt,
+      finishedAt: Date.now(),
+      stdoutTail: '',
+      stderrTail: '',
+      stdoutBytes: 0,
+      stderrBytes: 0,
+      outputs,
+      value: { runId: summary.runId, status: summary.status, counts: summary.counts },
+    };
+  }
+
+  /** Makes a finished step's outputs reachable: in expressions, and as env vars of dependents. */
+  async #shareOutputs(state: StepState, outputs: Record<string, string>): Promise<void> {
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(outputs)) {
+      const name = outputEnvName(state.spec.id, key);
+      if (Buffer.byteLength(value) <= OUTPUT_LIMITS.inlineEnvBytes) {
+        env[name] = value;
+        continue;
+      }
+      // Too big for an environment variable: dependents get a file instead.
+      const file = path.join(this.#scratchDir, 'outputs', state.spec.id.replace(/[^A-Za-z0-9._-]+/g, '_'), key);
+      await mkdir(path.dirname(file), { recursive: true });
+      await writeFile(file, value);
+      env[`${name}_FILE`] = file;
+    }
+    state.outputEnv = env;
+  }
+
   #shouldRetry(step: StepSpec, attempt: AttemptResult, attemptsSoFar: number): boolean {
     if (attempt.status !== 'failed' && attempt.status !== 'timed-out') return false;
-    if (attemptsSoFar >= step.retry.maxAttempts) return false;
+    if (attempt.nonRetryable || attemptsSoFar >= step.retry.maxAttempts) return false;
     if (this.#stopping && this.#stopping.cause !== 'no-new') return false;
-    const permanent: FailureReason[] = ['interpreter-not-found', 'script-missing', 'not-executable', 'spawn-error'];
-    if (attempt.reason && permanent.includes(attempt.reason)) return false;
+    if (attempt.reason && PERMANENT.has(attempt.reason)) return false;
+    if (step.retry.retryOn) {
+      return step.retry.retryOn({
+        attempt: attemptsSoFar,
+        exitCode: attempt.exitCode,
+        reason: attempt.reason ?? 'exit-non-zero',
+        ...(attempt.error !== undefined ? { error: attempt.error } : {}),
+      });
+    }
     const codes = step.retry.retryOnExitCodes;
     if (codes.length > 0) return attempt.exitCode !== null && codes.includes(attempt.exitCode);
     return true;
@@ -292,6 +594,7 @@ class LocalRun implements RunHandle {
     if (message && state.attempt > 1 && attempt.status !== 'succeeded') {
       message = `${message} (after ${state.attempt} attempts)`;
     }
+    const failed = attempt.status === 'failed' || attempt.status === 'timed-out';
     return {
       id: step.id,
       name: step.name,
@@ -318,14 +621,16 @@ class LocalRun implements RunHandle {
       logPath: logPath && attempt.command.length > 0 ? logPath : null,
       ...(attempt.peakMemoryMb !== undefined ? { peakMemoryMb: attempt.peakMemoryMb } : {}),
       outputs: attempt.outputs,
+      ...(attempt.value !== undefined ? { value: attempt.value } : {}),
+      ...(failed && step.continueOnError ? { continuedOnError: true } : {}),
+      ...(step.matrix ? { matrix: step.matrix } : {}),
       tags: step.tags,
     };
   }
 
-  #skipped(state: StepState, reason: FailureReason, detail: string): StepResult {
+  #notRun(state: StepState, reason: FailureReason, detail: string): StepResult {
     const step = state.spec;
-    const status: FinalStatus =
-      reason === 'fail-fast' || reason === 'cancelled' ? 'cancelled' : 'skipped';
+    const status: FinalStatus = reason === 'fail-fast' || reason === 'cancelled' ? 'cancelled' : 'skipped';
     return {
       id: step.id,
       name: step.name,
@@ -351,12 +656,14 @@ class LocalRun implements RunHandle {
       stderrBytes: 0,
       logPath: null,
       outputs: {},
+      ...(step.matrix ? { matrix: step.matrix } : {}),
       tags: step.tags,
     };
   }
 
   #finishStep(state: StepState, result: StepResult): void {
     state.result = result;
+    this.#steps[state.spec.id] = { outputs: result.outputs, status: result.status, result: githubResult(result) };
     this.#emit({
       type: 'step-finished',
       runId: this.id,
@@ -365,23 +672,16 @@ class LocalRun implements RunHandle {
       result,
       time: Date.now(),
     });
-    for (const dependent of state.dependents) {
-      if (dependent.result) continue;
-      if (result.status !== 'succeeded') {
-        this.#finishStep(
-          dependent,
-          this.#skipped(dependent, 'dependency-failed', `${state.spec.id} ${result.status}`),
-        );
-        continue;
-      }
-      dependent.waitingOn -= 1;
-      if (dependent.waitingOn === 0) this.#ready.push(dependent);
-    }
-    if ((result.status === 'failed' || result.status === 'timed-out') && !this.#stopping) {
+    if (isFailure(result) && result.startedAt !== null && !this.#stopping) {
       const policy = this.#spec.failurePolicy;
       const why = `${state.spec.id} ${result.message ?? 'failed'}`;
       if (policy === 'no-new') this.#stopping = { cause: 'no-new', message: why };
       else if (policy === 'kill') this.#stop('fail-fast', why);
+    }
+    for (const dependent of state.dependents) {
+      if (dependent.result) continue;
+      dependent.waitingOn -= 1;
+      if (dependent.waitingOn === 0) this.#decide(dependent);
     }
   }
 
@@ -399,33 +699,26 @@ class LocalRun implements RunHandle {
 
   #complete(logProblems: string[]): void {
     for (const problem of logProblems) process.emitWarning(`Could not write a log: ${problem}`);
+    if (this.#ownsScratch) void rm(this.#scratchDir, { recursive: true, force: true });
     const stopping = this.#stopping;
     for (const state of this.#states) {
       if (state.result) continue;
-      const reason: FailureReason =
-        stopping?.cause === 'no-new' || stopping?.cause === 'fail-fast' ? 'fail-fast' : 'cancelled';
-      // Not started: cancelled, with the reason the run stopped.
-      const result = this.#skipped(state, reason, stopping && reason === 'cancelled' ? stopping.message : '');
+      // Unreachable for a valid DAG; kept so a run always ends with every step final.
+      const result = this.#notRun(state, 'cancelled', stopping?.message ?? 'never became ready');
       state.result = result;
-      this.#emit({
-        type: 'step-finished',
-        runId: this.id,
-        stepId: state.spec.id,
-        attempt: state.attempt,
-        result,
-        time: Date.now(),
-      });
+      this.#emit({ type: 'step-finished', runId: this.id, stepId: state.spec.id, attempt: state.attempt, result, time: Date.now() });
     }
     const steps = this.#states.map((s) => s.result as StepResult);
     const counts = countStatuses(steps);
+    const countedAsFailed = countStatuses(steps.filter((s) => !s.continuedOnError));
     const finishedAt = Date.now();
-    const cancelled = stopping !== undefined && stopping.cause !== 'no-new' && stopping.cause !== 'fail-fast';
+    const cancelled = stopping !== undefined && (stopping.cause === 'cancelled' || stopping.cause === 'run-timeout');
     const summary: RunSummary = {
       schemaVersion: 1,
       runId: this.id,
       name: this.#spec.name,
       source: this.#spec.source ?? null,
-      status: overallStatus(counts, cancelled),
+      status: stopping?.cause === 'run-timeout' && countedAsFailed.failed === 0 ? 'timed-out' : overallStatus(countedAsFailed, cancelled),
       startedAt: new Date(this.#startedAt).toISOString(),
       finishedAt: new Date(finishedAt).toISOString(),
       durationMs: finishedAt - this.#startedAt,
