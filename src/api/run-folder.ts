@@ -2,10 +2,9 @@ import path from 'node:path';
 import type { RunListener } from '../core/events.js';
 import type { RunSummary } from '../core/result.js';
 import type { Engine } from '../engines/engine.js';
-import { LocalEngine } from '../engines/local/local-engine.js';
 import { folderToWorkflow, type FolderRunSettings, type FolderWorkflow } from '../folder/folder-workflow.js';
-import { createRunDir } from './run-dir.js';
-import { generateReport, type ReportFormat, REPORT_FORMATS } from './reports.js';
+import type { ReportFormat } from './reports.js';
+import { runSpec } from './run-spec.js';
 
 export interface RunFolderOptions extends FolderRunSettings {
   /** Reports and logs go to `<outputDir>/<runId>/`. @default `run.output_dir` in config, else `output` under the folder */
@@ -40,24 +39,15 @@ export interface FolderRunResult {
 export async function runFolder(folder: string, options: RunFolderOptions = {}): Promise<FolderRunResult> {
   const plan = await folderToWorkflow(folder, options);
   options.onPlan?.(plan);
-  const outputDir = path.resolve(
-    options.outputDir ?? plan.config.run.outputDir ?? path.join(path.resolve(folder), 'output'),
-  );
-  const { runId, runDir } = await createRunDir(outputDir);
-  const engine = options.engine ?? new LocalEngine();
-  try {
-    const handle = engine.submit(plan.spec, {
-      runId,
-      runDir,
-      projectRoot: plan.config.projectRoot,
-      ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-      ...(options.emitOutput ? { emitOutput: true } : {}),
-    });
-    const summary = await handle.result;
-    const reports = await generateReport(summary, runDir, options.reports ?? REPORT_FORMATS);
-    return { summary, runDir, plan, reports };
-  } finally {
-    if (!options.engine) await engine.close();
-  }
+  const outputDir = options.outputDir ?? plan.config.run.outputDir ?? path.join(path.resolve(folder), 'output');
+  const result = await runSpec(plan.spec, {
+    outputDir,
+    projectRoot: plan.config.projectRoot,
+    ...(options.reports ? { reports: options.reports } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.emitOutput ? { emitOutput: true } : {}),
+    ...(options.engine ? { engine: options.engine } : {}),
+  });
+  return { ...result, plan };
 }

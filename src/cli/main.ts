@@ -61,8 +61,8 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
   addSelectionOptions(
     program
       .command('run')
-      .description('run every script of a folder in parallel and write reports')
-      .argument('[folder]', 'folder of scripts (default: ./scripts if it exists, else .)'),
+      .description('run a workflow file, or every script of a folder in parallel, and write reports')
+      .argument('[target]', 'workflow file (.yaml, .yml, .json) or folder of scripts (default: ./scripts if it exists, else .)'),
   )
     .option('-n, --dry-run', 'show what would run and what is skipped and why; run nothing')
     .addOption(
@@ -95,9 +95,20 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
     });
 
   program
+    .command('graph')
+    .description('print the dependency graph of a workflow file (order, levels, critical path)')
+    .argument('<target>', 'workflow file (.yaml, .yml, .json) or folder of scripts')
+    .addOption(new Option('--format <format>', 'output format').choices(['mermaid', 'dot', 'json']).default('mermaid'))
+    .option('--project-root <dir>', 'paths in the workflow must stay inside it (default: nearest .git, package.json or pyproject.toml)')
+    .action(async (target: string, flags: { format?: 'mermaid' | 'dot' | 'json'; projectRoot?: string }) => {
+      const { graphCommand } = await import('./commands/graph.js');
+      exitCode = await graphCommand(target, flags, ctx);
+    });
+
+  program
     .command('validate')
-    .description('check the config files of a folder; exit 2 with every problem found')
-    .argument('[folder]', 'folder of scripts (default: ./scripts if it exists, else .)')
+    .description('check a workflow file, or the config files of a folder; exit 2 with every problem found')
+    .argument('[target]', 'workflow file or folder of scripts (default: ./scripts if it exists, else .)')
     .option('--project-root <dir>', 'where config lookup stops')
     .option('--json', 'print diagnostics as JSON')
     .action(async (folder: string | undefined, flags: { projectRoot?: string; json?: boolean }) => {

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import pc from 'picocolors';
 import { formatDuration } from '../core/duration.js';
-import type { ScriptStep } from '../core/spec.js';
+import { analyzeWorkflowDependencies } from '../core/dag.js';
+import type { ScriptStep, StepSpec, WorkflowSpec } from '../core/spec.js';
 import type { FolderWorkflow } from '../folder/folder-workflow.js';
 
 /** What `list` and `run --dry-run` show: every script with its resolved config, and what is skipped and why. */
@@ -65,4 +66,50 @@ export function planJson(plan: FolderWorkflow): unknown {
       skip: s.skip ?? null,
     })),
   };
+}
+
+function describeAction(step: StepSpec): string {
+  switch (step.kind) {
+    case 'command':
+      return `run: ${step.command.split('\n')[0] ?? ''}`;
+    case 'script':
+      return `script: ${step.relativePath}${step.args.length > 0 ? ` ${step.args.join(' ')}` : ''}`;
+    case 'module':
+      return `function: ${step.module}#${step.export}`;
+    case 'python':
+      return `python: ${step.target}`;
+    case 'workflow':
+      return `workflow: ${step.workflow.name}`;
+    case 'function':
+      return 'function';
+  }
+}
+
+/** What `run --dry-run` shows for a workflow file: steps level by level, with their needs and conditions. */
+export function renderWorkflowPlan(spec: WorkflowSpec, color: boolean): string {
+  const c = pc.createColors(color);
+  const analysis = analyzeWorkflowDependencies(spec.steps);
+  const byId = new Map(spec.steps.map((s) => [s.id, s]));
+  const lines = [
+    c.bold(`${spec.steps.length} step(s) in workflow ${spec.name}`) +
+      c.dim(` (concurrency ${spec.concurrency}, failure policy ${spec.failurePolicy}${spec.timeout > 0 ? `, timeout ${formatDuration(spec.timeout)}` : ''})`),
+  ];
+  analysis.levels.forEach((level, index) => {
+    lines.push(c.dim(`level ${index}`));
+    for (const id of level) {
+      const step = byId.get(id);
+      if (!step) continue;
+      const details = [
+        describeAction(step),
+        ...(step.needs.length > 0 ? [`needs ${step.needs.join(', ')}`] : []),
+        ...(step.if ? [`if ${step.if}`] : []),
+        ...(step.timeout > 0 ? [`timeout ${formatDuration(step.timeout)}`] : []),
+        ...(step.retry.maxAttempts > 1 ? [`attempts ${step.retry.maxAttempts}`] : []),
+        ...(step.continueOnError ? ['continue-on-error'] : []),
+      ];
+      lines.push(`  ${step.skip ? c.yellow('WOULD SKIP') : 'WOULD RUN '} ${id}  ${c.dim(details.join(' · '))}`);
+    }
+  });
+  if (analysis.criticalPath.length > 1) lines.push(c.dim(`critical path: ${analysis.criticalPath.join(' -> ')}`));
+  return lines.join('\n') + '\n';
 }

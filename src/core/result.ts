@@ -47,6 +47,8 @@ export interface StepResult {
   value?: unknown;
   /** The step failed but has `continueOnError`: it does not fail the run. */
   continuedOnError?: boolean;
+  /** Ids of the steps it depended on (workflow runs). */
+  needs?: string[];
   /** Matrix values, for expanded steps. */
   matrix?: Record<string, string | number | boolean>;
   tags: string[];

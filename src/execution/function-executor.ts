@@ -1,123 +1,177 @@
 import { describeFailure } from '../core/failure.js';
 import { NonRetryableError } from '../core/errors.js';
-import type { FunctionStep } from '../core/spec.js';
+import type { FunctionStep, StepContext } from '../core/spec.js';
+import { AbortHandle } from '../util/abort-handle.js';
 import type { AbortCause, AttemptResult, ExecutionContext, StepExecutor } from './step-executor.js';
 
 const TAIL_BYTES = 16_384;
 
+type Ending = { kind: 'timed-out' } | { kind: 'aborted'; cause: AbortCause };
+
 /**
- * Runs an in-process function step. Its `signal` aborts on timeout, cancellation or fail-fast; the
- * step ends then even if the function ignores the signal (in-process code cannot be killed: use a
- * `module` step to run a function in a child process that can).
+ * Runs an in-process function step. Its `signal` aborts on timeout, cancellation or fail-fast, and
+ * the step ends then even if the function ignores the signal (in-process code cannot be killed:
+ * use a `module` step to run a function in a child process that can).
+ *
+ * This is the hot path of in-process workflows, so nothing is built that the function does not
+ * ask for: the signal, the needs and the log exist on first access.
  */
 export class FunctionExecutor implements StepExecutor<FunctionStep> {
   async execute(step: FunctionStep, context: ExecutionContext): Promise<AttemptResult> {
     const startedAt = Date.now();
-    const controller = new AbortController();
     const outputs: Record<string, string> = {};
     let logText = '';
-    const onParentAbort = (): void => controller.abort(context.signal.reason);
-    if (context.signal.aborted) onParentAbort();
-    else context.signal.addEventListener('abort', onParentAbort, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timed-out'>((resolve) => {
-      if (step.timeout > 0) {
-        timer = setTimeout(() => {
-          resolve('timed-out');
-          controller.abort('timeout');
-        }, step.timeout);
-      }
-    });
-    // Only the engine's signal counts as a cancel; our own timeout abort is reported as a timeout.
-    const aborted = new Promise<'aborted'>((resolve) => {
-      if (context.signal.aborted) resolve('aborted');
-      context.signal.addEventListener('abort', () => resolve('aborted'), { once: true });
-    });
-    const base: Omit<AttemptResult, 'status' | 'finishedAt'> = {
-      command: [],
-      exitCode: null,
-      signal: null,
-      killSignal: null,
-      timedOut: false,
-      forcefullyKilled: false,
-      startedAt,
-      stdoutTail: '',
-      stderrTail: '',
-      stdoutBytes: 0,
-      stderrBytes: 0,
-      outputs,
+    // The function's own switch: thrown by the step timeout or by the engine's abort.
+    const own = new AbortHandle();
+    let ending: Ending | undefined;
+    let wake: ((ending: Ending) => void) | undefined;
+    const end = (value: Ending): void => {
+      if (ending) return;
+      ending = value;
+      own.abort(value.kind === 'timed-out' ? 'timeout' : value.cause);
+      wake?.(value);
     };
+    const unsubscribe = context.onAbort((cause) => end({ kind: 'aborted', cause }));
+    const timer = step.timeout > 0 ? setTimeout(() => end({ kind: 'timed-out' }), step.timeout) : undefined;
     context.onSpawn?.(0, []);
+    const ctx = new FunctionContext(step, context, own, outputs);
     try {
-      // Sync and async functions alike; a sync throw becomes a rejection.
-      const call = Promise.resolve().then(() =>
-        step.fn({
-          runId: context.runId,
-          stepId: step.id,
-          attempt: context.attempt,
-          signal: controller.signal,
-          needs: context.needs,
-          env: step.env,
-          matrix: step.matrix ?? {},
-          setOutput: (key, value) => {
-            outputs[key] = String(value);
-          },
-          log: (message) => {
-            logText = (logText + message + '\n').slice(-TAIL_BYTES);
-            context.onOutput?.('stdout', Buffer.from(message + '\n'));
-          },
-        }),
-      );
-      const winner = await Promise.race([call.then((value) => ({ value })), timedOut, aborted]);
-      const finishedAt = Date.now();
-      if (winner === 'timed-out') {
-        void call.catch(() => undefined);
-        return {
-          ...base,
-          status: 'timed-out',
-          reason: 'timed-out',
-          message: describeFailure({ reason: 'timed-out', timeoutMs: step.timeout }),
-          timedOut: true,
-          finishedAt,
-          stdoutTail: logText,
-        };
-      }
-      if (winner === 'aborted') {
-        void call.catch(() => undefined);
-        const cause = context.signal.reason as AbortCause;
-        if (cause === 'run-timeout') {
-          return { ...base, status: 'timed-out', reason: 'timed-out', message: "killed: the run's timeout was reached", timedOut: true, finishedAt };
+      let value: unknown = ending ? undefined : step.fn(ctx);
+      if (value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') {
+        const pending = Promise.resolve(value);
+        const stop = new Promise<Ending>((resolve) => {
+          wake = resolve;
+          if (ending) resolve(ending);
+        });
+        const winner = await Promise.race([pending.then((v) => ({ value: v })), stop]);
+        if ('kind' in winner) {
+          void pending.catch(() => undefined);
+        } else {
+          value = winner.value;
         }
-        return {
-          ...base,
-          status: 'cancelled',
-          reason: cause === 'fail-fast' ? 'fail-fast' : 'cancelled',
-          message: cause === 'fail-fast' ? 'stopped: another step failed (--fail-fast kill)' : 'stopped: the run was cancelled',
-          finishedAt,
-          stdoutTail: logText,
-        };
       }
-      let value = winner.value;
+      const finishedAt = Date.now();
+      logText = ctx.logText;
+      const finalEnding = ending;
+      if (finalEnding) return this.#ended(step, finalEnding, startedAt, finishedAt, outputs, logText);
       if (step.transformResult) value = step.transformResult(value);
-      return { ...base, status: 'succeeded', value, finishedAt, stdoutTail: logText, stdoutBytes: Buffer.byteLength(logText) };
+      return result(step, startedAt, finishedAt, outputs, logText, { status: 'succeeded', value });
     } catch (error) {
+      logText = ctx.logText;
       const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
       const stack = error instanceof Error && error.stack ? error.stack : message;
-      return {
-        ...base,
+      const failed = result(step, startedAt, Date.now(), outputs, logText, {
         status: 'failed',
         reason: 'function-threw',
         message: describeFailure({ reason: 'function-threw', detail: message }),
         error,
         nonRetryable: error instanceof NonRetryableError,
-        finishedAt: Date.now(),
-        stdoutTail: logText,
-        stderrTail: stack.slice(-TAIL_BYTES),
-        stderrBytes: Buffer.byteLength(stack),
-      };
+      });
+      failed.stderrTail = stack.slice(-TAIL_BYTES);
+      failed.stderrBytes = Buffer.byteLength(stack);
+      return failed;
     } finally {
       if (timer) clearTimeout(timer);
-      context.signal.removeEventListener('abort', onParentAbort);
+      unsubscribe();
     }
   }
+
+  #ended(
+    step: FunctionStep,
+    ending: Ending,
+    startedAt: number,
+    finishedAt: number,
+    outputs: Record<string, string>,
+    logText: string,
+  ): AttemptResult {
+    if (ending.kind === 'timed-out') {
+      return result(step, startedAt, finishedAt, outputs, logText, {
+        status: 'timed-out',
+        reason: 'timed-out',
+        message: describeFailure({ reason: 'timed-out', timeoutMs: step.timeout }),
+        timedOut: true,
+      });
+    }
+    if (ending.cause === 'run-timeout') {
+      return result(step, startedAt, finishedAt, outputs, logText, {
+        status: 'timed-out',
+        reason: 'timed-out',
+        message: "stopped: the run's timeout was reached",
+        timedOut: true,
+      });
+    }
+    const failFast = ending.cause === 'fail-fast';
+    return result(step, startedAt, finishedAt, outputs, logText, {
+      status: 'cancelled',
+      reason: failFast ? 'fail-fast' : 'cancelled',
+      message: failFast ? 'stopped: another step failed (--fail-fast kill)' : 'stopped: the run was cancelled',
+    });
+  }
+}
+
+/** The one context a function step gets; a class so nothing is allocated per step but the object. */
+class FunctionContext implements StepContext {
+  readonly runId: string;
+  readonly stepId: string;
+  readonly attempt: number;
+  readonly env: Record<string, string>;
+  readonly matrix: Record<string, string | number | boolean>;
+  logText = '';
+  readonly #context: ExecutionContext;
+  readonly #own: AbortHandle;
+  readonly #outputs: Record<string, string>;
+
+  constructor(step: FunctionStep, context: ExecutionContext, own: AbortHandle, outputs: Record<string, string>) {
+    this.runId = context.runId;
+    this.stepId = step.id;
+    this.attempt = context.attempt;
+    this.env = step.env;
+    this.matrix = step.matrix ?? {};
+    this.#context = context;
+    this.#own = own;
+    this.#outputs = outputs;
+  }
+
+  get signal(): AbortSignal {
+    return this.#own.signal;
+  }
+
+  get needs(): StepContext['needs'] {
+    return this.#context.needs;
+  }
+
+  setOutput(key: string, value: string): void {
+    this.#outputs[key] = String(value);
+  }
+
+  log(message: string): void {
+    this.logText = (this.logText + message + '\n').slice(-TAIL_BYTES);
+    this.#context.onOutput?.('stdout', Buffer.from(message + '\n'));
+  }
+}
+
+function result(
+  _step: FunctionStep,
+  startedAt: number,
+  finishedAt: number,
+  outputs: Record<string, string>,
+  logText: string,
+  fields: Partial<AttemptResult> & Pick<AttemptResult, 'status'>,
+): AttemptResult {
+  return {
+    command: [],
+    exitCode: null,
+    signal: null,
+    killSignal: null,
+    timedOut: false,
+    forcefullyKilled: false,
+    startedAt,
+    finishedAt,
+    stdoutTail: logText,
+    stderrTail: '',
+    stdoutBytes: logText.length,
+    stderrBytes: 0,
+    outputs,
+    ...fields,
+  };
 }

@@ -103,7 +103,7 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
       ...(context.onOutput ? { onOutput: context.onOutput } : {}),
       onSpawn: (pid) => context.onSpawn?.(pid, shown),
     });
-    const result = toAttemptResult(step, outcome, shown, context.signal);
+    const result = toAttemptResult(step, outcome, shown, context.abortCause);
     await collectOutputs(result, outputFile);
     if (isFunction) await collectFunctionResult(result, fnResult, outcome.spawnError !== null);
     void rm(fnInput, { force: true });
@@ -272,12 +272,11 @@ function toAttemptResult(
   step: ProcessStep,
   outcome: ProcessOutcome,
   argv: string[],
-  signal: AbortSignal,
+  cause: AbortCause | undefined,
 ): AttemptResult {
   let status: FinalStatus;
   let reason: FailureReason | undefined;
   let message: string | undefined;
-  const cause = signal.aborted ? (signal.reason as AbortCause) : undefined;
   if (outcome.spawnError) {
     status = 'failed';
     const code = outcome.spawnError.code;

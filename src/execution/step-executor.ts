@@ -35,8 +35,12 @@ export type AbortCause = 'cancelled' | 'run-timeout' | 'fail-fast';
 export interface ExecutionContext {
   runId: string;
   attempt: number;
-  /** Aborted when the step must stop; `signal.reason` is an `AbortCause`. */
-  signal: AbortSignal;
+  /** Aborted when the step must stop; `signal.reason` is an `AbortCause`. Created on first access. */
+  readonly signal: AbortSignal;
+  /** A cheaper way to hear of the abort than `signal`; returns the unsubscribe function. */
+  onAbort(listener: (cause: AbortCause) => void): () => void;
+  /** Whether the step was aborted, and why. */
+  readonly abortCause: AbortCause | undefined;
   /** The environment every step starts from (the orchestrator's own, usually). */
   baseEnv: NodeJS.ProcessEnv;
   /** The step's log; each attempt appends a section. Unset: no log. */
@@ -44,8 +48,8 @@ export interface ExecutionContext {
   resolver: InterpreterResolver;
   /** A folder for this run's scratch files (step outputs, function inputs and results). */
   scratchDir: string;
-  /** What a function step sees of its dependencies. */
-  needs: Record<string, NeedResult>;
+  /** What a function step sees of its dependencies (built on first access). */
+  readonly needs: Record<string, NeedResult>;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   onSpawn?: (pid: number, command: string[]) => void;
 }

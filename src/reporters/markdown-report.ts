@@ -1,3 +1,4 @@
+import { renderGantt, renderMermaidDag } from './timeline.js';
 import { formatDuration } from '../core/duration.js';
 import type { RunSummary, StepResult } from '../core/result.js';
 import type { FinalStatus } from '../core/status.js';
@@ -26,6 +27,9 @@ const STATUS_ICONS: Record<FinalStatus, string> = {
  * the cancelled and skipped steps with their reasons. This is also the GitHub step summary.
  * @see docs/reports.md
  */
+/** Above this many steps the timeline is left out: a Gantt chart of thousands of bars helps nobody. */
+export const MARKDOWN_TIMELINE_MAX_STEPS = 200;
+
 export function renderMarkdownReport(summary: RunSummary): string {
   const out: string[] = [];
   out.push(`# ${STATUS_ICONS[summary.status]} ${escapeMarkdownText(summary.name)}: ${summary.status}`);
@@ -97,6 +101,15 @@ export function renderMarkdownReport(summary: RunSummary): string {
         '   r',
       ),
     );
+  }
+
+  // Workflows (steps with dependencies) get their graph, coloured by status.
+  if (summary.steps.some((s) => s.needs !== undefined && s.needs.length > 0)) {
+    const needs = Object.fromEntries(summary.steps.map((s) => [s.id, s.needs ?? []]));
+    out.push('## Graph', fencedBlock(renderMermaidDag(summary, needs).trimEnd(), 'mermaid'));
+  }
+  if (summary.steps.some((s) => s.startedAt !== null) && summary.steps.length <= MARKDOWN_TIMELINE_MAX_STEPS) {
+    out.push('## Timeline', fencedBlock(renderGantt(summary).trimEnd(), 'mermaid'));
   }
 
   const failures = summary.steps.filter((s) => s.status === 'failed' || s.status === 'timed-out');

@@ -3,6 +3,11 @@ export class EventChannel<T> {
   readonly #listeners = new Set<(event: T) => void>();
   #closed = false;
 
+  /** True when someone listens: lets emitters skip building events nobody reads. */
+  get active(): boolean {
+    return this.#listeners.size > 0;
+  }
+
   emit(event: T): void {
     for (const listener of this.#listeners) {
       try {

@@ -9,7 +9,28 @@ import { folderToWorkflow, type FolderRunSettings } from '../../folder/folder-wo
 import { ConsoleReporter } from '../../reporters/console-reporter.js';
 import { toJsonSummary } from '../../reporters/json-report.js';
 import type { CliIo, RunFlags } from '../types.js';
-import { renderPlan } from '../plan-view.js';
+import { renderPlan, renderWorkflowPlan } from '../plan-view.js';
+import { runSpec } from '../../api/run-spec.js';
+import type { RunEvent } from '../../core/events.js';
+import type { WorkflowSpec } from '../../core/spec.js';
+
+/** CLI flags over a workflow file's own settings. `--timeout` fills in steps without one. */
+export function applyWorkflowFlags(spec: WorkflowSpec, flags: RunFlags): WorkflowSpec {
+  return {
+    ...spec,
+    ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
+    ...(flags.failFast !== undefined ? { failurePolicy: flags.failFast } : {}),
+    ...(flags.runTimeout !== undefined ? { timeout: flags.runTimeout } : {}),
+    steps:
+      flags.timeout !== undefined || flags.killGrace !== undefined
+        ? spec.steps.map((s) => ({
+            ...s,
+            ...(flags.timeout !== undefined && s.timeout === 0 ? { timeout: flags.timeout } : {}),
+            ...(flags.killGrace !== undefined ? { killGrace: flags.killGrace } : {}),
+          }))
+        : spec.steps,
+  };
+}
 
 export function settingsFromFlags(flags: RunFlags): FolderRunSettings {
   return {
@@ -24,6 +45,23 @@ export function settingsFromFlags(flags: RunFlags): FolderRunSettings {
     ...(flags.exclude ? { exclude: flags.exclude } : {}),
     ...(flags.projectRoot ? { projectRoot: path.resolve(flags.projectRoot) } : {}),
   };
+}
+
+/** A workflow file (`.yaml`, `.yml`, `.json`) or a folder of scripts, resolved against the cwd. */
+export async function resolveTarget(
+  target: string,
+  io: CliIo,
+): Promise<{ kind: 'file' | 'folder'; path: string } | undefined> {
+  const abs = path.resolve(io.cwd, target);
+  try {
+    const info = await stat(abs);
+    if (info.isDirectory()) return { kind: 'folder', path: abs };
+    if (info.isFile() && /\.(ya?ml|json)$/i.test(abs)) return { kind: 'file', path: abs };
+    io.stderr.write(`${pc.red('error:')} expected a folder of scripts or a workflow file (.yaml, .yml, .json), got ${abs}\n`);
+  } catch {
+    io.stderr.write(`${pc.red('error:')} expected a folder of scripts or a workflow file, got ${abs} (does not exist)\n`);
+  }
+  return undefined;
 }
 
 export async function assertFolder(folder: string, io: CliIo): Promise<string | undefined> {
@@ -41,16 +79,21 @@ export function useColor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv, fl
   return flag !== false && stream.isTTY === true && !('NO_COLOR' in env) && env.TERM !== 'dumb';
 }
 
-export async function runCommand(folderArg: string, flags: RunFlags, io: CliIo): Promise<number> {
-  const folder = await assertFolder(folderArg, io);
-  if (!folder) return EXIT_CODES.usage;
+export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo): Promise<number> {
+  const target = await resolveTarget(targetArg, io);
+  if (!target) return EXIT_CODES.usage;
+  const folder = target.path;
   const settings = settingsFromFlags(flags);
   const human = flags.json ? io.stderr : io.stdout;
   const color = useColor(human, io.env, flags.color);
 
   if (flags.dryRun) {
-    const plan = await folderToWorkflow(folder, settings);
-    human.write(renderPlan(plan, color));
+    if (target.kind === 'file') {
+      const { loadWorkflowFile } = await import('../../workflow-file/index.js');
+      human.write(renderWorkflowPlan(applyWorkflowFlags(await loadWorkflowFile(folder), flags), color));
+    } else {
+      human.write(renderPlan(await folderToWorkflow(folder, settings), color));
+    }
     return EXIT_CODES.ok;
   }
 
@@ -83,22 +126,38 @@ export async function runCommand(folderArg: string, flags: RunFlags, io: CliIo):
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
   try {
-    const result = await runFolder(folder, {
-      ...settings,
+    const common = {
       ...(flags.outputDir ? { outputDir: path.resolve(io.cwd, flags.outputDir) } : {}),
       reports,
       signal: controller.signal,
       emitOutput: flags.verbose ?? false,
-      onPlan: (plan) => {
-        for (const warning of plan.warnings) human.write(`${pc.yellow('warning:')} ${warning.path}: ${warning.message}\n`);
-        if (plan.spec.steps.length === 0) human.write(`No scripts found in ${folder}.\n`);
-      },
-      ...(consoleReporter ? { onEvent: (event) => consoleReporter.onEvent(event) } : {}),
-    });
+      ...(consoleReporter ? { onEvent: (event: RunEvent) => consoleReporter.onEvent(event) } : {}),
+    };
+    const result =
+      target.kind === 'file'
+        ? await (async () => {
+            const { loadWorkflowFile } = await import('../../workflow-file/index.js');
+            const { findProjectRoot } = await import('../../config/find-project-root.js');
+            const projectRoot = settings.projectRoot ?? (await findProjectRoot(path.dirname(folder)));
+            const spec = applyWorkflowFlags(await loadWorkflowFile(folder, { projectRoot }), flags);
+            return runSpec(spec, {
+              ...common,
+              outputDir: common.outputDir ?? path.join(path.dirname(folder), 'output'),
+              projectRoot,
+            });
+          })()
+        : await runFolder(folder, {
+            ...settings,
+            ...common,
+            onPlan: (plan) => {
+              for (const warning of plan.warnings) human.write(`${pc.yellow('warning:')} ${warning.path}: ${warning.message}\n`);
+              if (plan.spec.steps.length === 0) human.write(`No scripts found in ${folder}.\n`);
+            },
+          });
     consoleReporter?.close();
     const { summary, runDir } = result;
     if (isGitHubActions(io.env)) {
-      const prefix = path.relative(io.env.GITHUB_WORKSPACE ?? io.cwd, folder);
+      const prefix = path.relative(io.env.GITHUB_WORKSPACE ?? io.cwd, target.kind === 'file' ? path.dirname(folder) : folder);
       const out: string[] = [];
       for (const step of summary.steps) {
         if (step.status !== 'failed' && step.status !== 'timed-out') continue;

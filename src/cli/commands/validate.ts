@@ -4,21 +4,30 @@ import { EXIT_CODES } from '../../bridges/exit-code.js';
 import { formatDiagnostic } from '../../config/format-diagnostic.js';
 import { validateConfig } from '../../config/validate-config.js';
 import type { CliIo } from '../types.js';
-import { assertFolder } from './run.js';
+import type { Diagnostic } from '../../config/types.js';
+import { resolveTarget } from './run.js';
 
 export async function validateCommand(
   folderArg: string,
   flags: { projectRoot?: string; json?: boolean },
   io: CliIo,
 ): Promise<number> {
-  const folder = await assertFolder(folderArg, io);
-  if (!folder) return EXIT_CODES.usage;
-  const diagnostics = await validateConfig(folder, flags.projectRoot ? { projectRoot: path.resolve(flags.projectRoot) } : {});
+  const target = await resolveTarget(folderArg, io);
+  if (!target) return EXIT_CODES.usage;
+  const folder = target.path;
+  const options = flags.projectRoot ? { projectRoot: path.resolve(flags.projectRoot) } : {};
+  let diagnostics: Diagnostic[];
+  if (target.kind === 'file') {
+    const { validateWorkflowFile } = await import('../../workflow-file/index.js');
+    diagnostics = await validateWorkflowFile(folder, options);
+  } else {
+    diagnostics = await validateConfig(folder, options);
+  }
   const errors = diagnostics.filter((d) => d.severity === 'error');
   if (flags.json) {
     io.stdout.write(`${JSON.stringify({ valid: errors.length === 0, diagnostics }, null, 2)}\n`);
   } else if (diagnostics.length === 0) {
-    io.stdout.write(`${pc.green('ok')}: the config of ${folder} is valid\n`);
+    io.stdout.write(`${pc.green('ok')}: ${target.kind === 'file' ? folder : `the config of ${folder}`} is valid\n`);
   } else {
     for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
     io.stderr.write(`${errors.length} error(s), ${diagnostics.length - errors.length} warning(s)\n`);

@@ -14,6 +14,7 @@ import { ProcessExecutor } from '../../execution/process-executor.js';
 import type { AbortCause, AttemptResult, StepExecutor } from '../../execution/step-executor.js';
 import type { ExpressionContext, StepContextEntry } from '../../expressions/expression-context.js';
 import { evaluateCondition, hasTemplates, renderTemplate } from '../../expressions/index.js';
+import { AbortHandle } from '../../util/abort-handle.js';
 import { EventChannel } from '../../util/event-channel.js';
 import { newRunId } from '../../util/run-id.js';
 import type { Engine, RunHandle, SubmitOptions } from '../engine.js';
@@ -76,7 +77,7 @@ interface StepState {
   waitingOn: number;
   result?: StepResult;
   attempt: number;
-  controller?: AbortController;
+  controller?: AbortHandle | AbortController;
   firstStartedAt?: number;
   /** Its `if` uses a status function, so it may run after a failure (cleanup, notifications). */
   afterFailure: boolean;
@@ -139,6 +140,8 @@ export class LocalRun implements RunHandle {
   #started = false;
   #pendingCancel: string | undefined;
   #eventsIterable: AsyncIterable<RunEvent> | undefined;
+  /** Whether any step has an `if` or `${{ }}` templates: only then is the `steps` context kept. */
+  readonly #usesExpressions: boolean;
   #scratchDir: string;
   #ownsScratch: boolean;
 
@@ -157,6 +160,14 @@ export class LocalRun implements RunHandle {
     this.#scratchDir = options.runDir
       ? path.join(options.runDir, 'scratch')
       : path.join(tmpdir(), `orchestrator-${this.id}`);
+    this.#usesExpressions = spec.steps.some(
+      (step) =>
+        step.if !== undefined ||
+        step.kind === 'command' ||
+        step.kind === 'script' ||
+        Object.keys(step.env).length > 0 ||
+        (spec.env !== undefined && Object.keys(spec.env).length > 0),
+    );
     this.result = new Promise((resolve) => (this.#resolve = resolve));
     if (options.onEvent) this.#channel.on(options.onEvent);
     const byId = new Map<string, StepState>();
@@ -398,6 +409,9 @@ export class LocalRun implements RunHandle {
   /** The step as it runs: workflow env and the outputs of its needs merged in, templates rendered. */
   #prepare(state: StepState): StepSpec {
     const step = state.spec;
+    if (this.#spec.env === undefined && step.kind === 'function' && !state.needs.some((n) => n.outputEnv)) {
+      return step;
+    }
     let env: Record<string, string> = { ...this.#spec.env, ...step.env };
     for (const need of state.needs) if (need.outputEnv) Object.assign(env, need.outputEnv);
     const templated =
@@ -441,23 +455,33 @@ export class LocalRun implements RunHandle {
   async #attempts(state: StepState, step: StepSpec, logPath: string | undefined): Promise<AttemptResult> {
     const executor = this.#executors[step.kind];
     if (!executor) throw new TypeError(`No executor for steps of kind "${step.kind}"`);
-    const needs = this.#needResults(state);
+    let needs: Record<string, NeedResult> | undefined;
+    const needResults = (): Record<string, NeedResult> => (needs ??= this.#needResults(state));
+    const emitOutput = this.#options.emitOutput === true;
     for (;;) {
       state.attempt += 1;
-      const controller = new AbortController();
-      state.controller = controller;
-      if (this.#stopping && this.#stopping.cause !== 'no-new') controller.abort(this.#stopping.cause);
+      const handle = new AbortHandle();
+      state.controller = handle;
+      if (this.#stopping && this.#stopping.cause !== 'no-new') handle.abort(this.#stopping.cause);
       const attemptNumber = state.attempt;
       const attempt = await executor.execute(step, {
         runId: this.id,
         attempt: attemptNumber,
-        signal: controller.signal,
+        get signal() {
+          return handle.signal;
+        },
+        onAbort: (listener) => handle.onAbort(listener as (reason: unknown) => void),
+        get abortCause() {
+          return handle.aborted ? (handle.reason as AbortCause) : undefined;
+        },
         baseEnv: this.#options.env ?? process.env,
         resolver: this.#resolver,
         scratchDir: this.#scratchDir,
-        needs,
+        get needs() {
+          return needResults();
+        },
         ...(logPath ? { logPath } : {}),
-        ...(this.#options.emitOutput
+        ...(emitOutput
           ? {
               onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) =>
                 this.#emit({
@@ -473,6 +497,7 @@ export class LocalRun implements RunHandle {
           : {}),
         onSpawn: (pid, command) => {
           state.firstStartedAt ??= Date.now();
+          if (!this.#channel.active) return;
           this.#emit({
             type: 'step-started',
             runId: this.id,
@@ -590,20 +615,13 @@ export class LocalRun implements RunHandle {
 
   #toStepResult(state: StepState, attempt: AttemptResult, logPath: string | undefined): StepResult {
     const step = state.spec;
-    let message = attempt.message;
-    if (message && state.attempt > 1 && attempt.status !== 'succeeded') {
-      message = `${message} (after ${state.attempt} attempts)`;
-    }
-    const failed = attempt.status === 'failed' || attempt.status === 'timed-out';
-    return {
+    // Built field by field, without spreads: this runs once per step on the hot path.
+    const result: StepResult = {
       id: step.id,
       name: step.name,
       kind: step.kind,
       group: step.group,
-      ...(step.kind === 'script' ? { path: step.relativePath } : {}),
       status: attempt.status,
-      ...(attempt.reason ? { reason: attempt.reason } : {}),
-      ...(message ? { message } : {}),
       command: attempt.command,
       exitCode: attempt.exitCode,
       signal: attempt.signal,
@@ -618,14 +636,22 @@ export class LocalRun implements RunHandle {
       stderrTail: attempt.stderrTail,
       stdoutBytes: attempt.stdoutBytes,
       stderrBytes: attempt.stderrBytes,
-      logPath: logPath && attempt.command.length > 0 ? logPath : null,
-      ...(attempt.peakMemoryMb !== undefined ? { peakMemoryMb: attempt.peakMemoryMb } : {}),
+      logPath: logPath !== undefined && attempt.command.length > 0 ? logPath : null,
       outputs: attempt.outputs,
-      ...(attempt.value !== undefined ? { value: attempt.value } : {}),
-      ...(failed && step.continueOnError ? { continuedOnError: true } : {}),
-      ...(step.matrix ? { matrix: step.matrix } : {}),
       tags: step.tags,
     };
+    if (step.kind === 'script') result.path = step.relativePath;
+    if (attempt.reason !== undefined) result.reason = attempt.reason;
+    if (attempt.message !== undefined) {
+      result.message =
+        state.attempt > 1 && attempt.status !== 'succeeded' ? `${attempt.message} (after ${state.attempt} attempts)` : attempt.message;
+    }
+    if (attempt.peakMemoryMb !== undefined) result.peakMemoryMb = attempt.peakMemoryMb;
+    if (attempt.value !== undefined) result.value = attempt.value;
+    if (step.continueOnError && (attempt.status === 'failed' || attempt.status === 'timed-out')) result.continuedOnError = true;
+    if (step.needs.length > 0) result.needs = step.needs;
+    if (step.matrix) result.matrix = step.matrix;
+    return result;
   }
 
   #notRun(state: StepState, reason: FailureReason, detail: string): StepResult {
@@ -656,6 +682,7 @@ export class LocalRun implements RunHandle {
       stderrBytes: 0,
       logPath: null,
       outputs: {},
+      ...(step.needs.length > 0 ? { needs: step.needs } : {}),
       ...(step.matrix ? { matrix: step.matrix } : {}),
       tags: step.tags,
     };
@@ -663,15 +690,19 @@ export class LocalRun implements RunHandle {
 
   #finishStep(state: StepState, result: StepResult): void {
     state.result = result;
-    this.#steps[state.spec.id] = { outputs: result.outputs, status: result.status, result: githubResult(result) };
-    this.#emit({
-      type: 'step-finished',
-      runId: this.id,
-      stepId: state.spec.id,
-      attempt: state.attempt,
-      result,
-      time: Date.now(),
-    });
+    if (this.#usesExpressions) {
+      this.#steps[state.spec.id] = { outputs: result.outputs, status: result.status, result: githubResult(result) };
+    }
+    if (this.#channel.active) {
+      this.#emit({
+        type: 'step-finished',
+        runId: this.id,
+        stepId: state.spec.id,
+        attempt: state.attempt,
+        result,
+        time: Date.now(),
+      });
+    }
     if (isFailure(result) && result.startedAt !== null && !this.#stopping) {
       const policy = this.#spec.failurePolicy;
       const why = `${state.spec.id} ${result.message ?? 'failed'}`;

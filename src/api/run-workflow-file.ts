@@ -1,0 +1,40 @@
+import path from 'node:path';
+import type { WorkflowSpec } from '../core/spec.js';
+import { findProjectRoot } from '../config/find-project-root.js';
+import { loadWorkflowFile } from '../workflow-file/index.js';
+import { runSpec, type RunSpecOptions, type SpecRunResult } from './run-spec.js';
+
+export interface RunWorkflowFileOptions extends Partial<RunSpecOptions> {
+  /** Overrides of the file's settings (CLI flags). */
+  concurrency?: number;
+  failurePolicy?: WorkflowSpec['failurePolicy'];
+  /** Milliseconds for the whole run. */
+  timeout?: number;
+  onPlan?: (spec: WorkflowSpec) => void;
+}
+
+/**
+ * Loads a YAML or JSON workflow file (every problem reported at once, nothing runs on a bad file),
+ * runs it on the engine and writes the reports. @default outputDir `output` beside the file
+ */
+export async function runWorkflowFile(
+  file: string,
+  options: RunWorkflowFileOptions = {},
+): Promise<SpecRunResult & { spec: WorkflowSpec }> {
+  const absolute = path.resolve(file);
+  const projectRoot = options.projectRoot ?? (await findProjectRoot(path.dirname(absolute)));
+  const loaded = await loadWorkflowFile(absolute, { projectRoot });
+  const spec: WorkflowSpec = {
+    ...loaded,
+    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
+    ...(options.failurePolicy !== undefined ? { failurePolicy: options.failurePolicy } : {}),
+    ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+  };
+  options.onPlan?.(spec);
+  const result = await runSpec(spec, {
+    ...options,
+    outputDir: options.outputDir ?? path.join(path.dirname(absolute), 'output'),
+    projectRoot,
+  });
+  return { ...result, spec };
+}

@@ -1,0 +1,26 @@
+import path from 'node:path';
+import { EXIT_CODES } from '../../bridges/exit-code.js';
+import { folderToWorkflow } from '../../folder/folder-workflow.js';
+import { renderGraph, type GraphFormat } from '../../reporters/graph.js';
+import type { CliIo } from '../types.js';
+import { resolveTarget } from './run.js';
+
+/** `orchestrator graph workflow.yaml --format mermaid|dot|json`: order, levels, critical path. */
+export async function graphCommand(
+  targetArg: string,
+  flags: { format?: GraphFormat; projectRoot?: string },
+  io: CliIo,
+): Promise<number> {
+  const target = await resolveTarget(targetArg, io);
+  if (!target) return EXIT_CODES.usage;
+  let steps;
+  if (target.kind === 'file') {
+    const { loadWorkflowFile } = await import('../../workflow-file/index.js');
+    steps = (await loadWorkflowFile(target.path, flags.projectRoot ? { projectRoot: path.resolve(flags.projectRoot) } : {})).steps;
+  } else {
+    steps = (await folderToWorkflow(target.path)).spec.steps;
+  }
+  const text = renderGraph(steps, flags.format ?? 'mermaid');
+  io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  return EXIT_CODES.ok;
+}
