@@ -1,12 +1,31 @@
 #!/usr/bin/env bash
-# `npm run bench`: adds the orchestrator's row to the shared workloads, timed in the same run as the
-# peers. Needs ../shared/bench and its peers (bash ../shared/bench/install-peers.sh, once).
+# `npm run bench`: puts the orchestrator's row into the shared workloads (../shared/bench), timed in
+# the same run as the peers. Needs the peers once: bash ../shared/bench/install-peers.sh
+#   W1 (400 spawns) and W2 (200-task DAG): through the CLI, as a workflow file (dag.json converted)
+#   W3 (10,000 in-process steps): through the library, as an extra scheduler in a copy of w3/impls.mjs
+# WORKLOADS="w2 w3" picks workloads; RUNS, ONLY_FAST and the other knobs of ../shared/bench apply.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-shared="$(cd "$here/../../shared/bench" 2>/dev/null && pwd)" || { echo "../shared/bench not found" >&2; exit 2; }
-export ENGINE_CMD="node $here/engine-adapter.mjs {dag} --concurrency {c}"
-export ONLY_FAST="${ONLY_FAST:-1}"
-cd "$here/.."
-for w in ${WORKLOADS:-w1 w2}; do
-  bash "$shared/$w/run.sh"
+root="$(cd "$here/.." && pwd)"
+shared="$(cd "$root/../shared/bench" 2>/dev/null && pwd)" || { echo "../shared/bench not found" >&2; exit 2; }
+export PEERS="${PEERS:-/tmp/peers}" BENCH_WORK="${BENCH_WORK:-/tmp/peers/inputs}" ONLY_FAST="${ONLY_FAST:-1}"
+out="$(mktemp -d)"
+trap 'rm -rf "$out"' EXIT
+
+for w in ${WORKLOADS:-w1 w2 w3}; do
+  case "$w" in
+    w1|w2)
+      node "$shared/$w/gen.mjs" --out "$BENCH_WORK/$w" >/dev/null
+      node "$here/dag-to-workflow.mjs" "$BENCH_WORK/$w/dag.json" "$BENCH_WORK/$w/dag.json.workflow.json"
+      ENGINE_CMD="node $root/dist/bin/orchestrator.js run {dag}.workflow.json --concurrency {c} --reporter json -o $out" \
+        bash "$shared/$w/run.sh"
+      ;;
+    w3)
+      copy="$out/bench"
+      cp -r "$shared" "$copy" && chmod -R u+w "$copy"
+      printf "import { orchestrator } from '%s/w3-impl.mjs';\nimpls.orchestrator = orchestrator;\n" "$here" >> "$copy/w3/impls.mjs"
+      (cd "$copy/.." && IMPLS="${IMPLS:-kahn plimit pqueue orchestrator}" bash bench/w3/run.sh)
+      ;;
+    *) echo "unknown workload $w" >&2; exit 2 ;;
+  esac
 done

@@ -1,0 +1,323 @@
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { analyzeWorkflowDependencies, dagDiagnostics } from '../core/dag.js';
+import type { DagAnalysis } from '../core/dag.js';
+import { expandMatrix } from '../core/matrix.js';
+import type { MatrixSpec } from '../core/matrix.js';
+import { describeValue } from '../config/describe-value.js';
+import { didYouMean } from '../config/did-you-mean.js';
+import { isInside } from '../config/is-inside.js';
+import type { FieldPath } from '../config/source-locator.js';
+import type { Diagnostic } from '../config/types.js';
+import { conditionExpression, parseExpression, scanTemplates } from '../expressions/index.js';
+import { ExpressionError } from '../expressions/index.js';
+import { matrixSchema, STEP_KIND_KEYS } from './schema.js';
+import type { StepKindKey } from './schema.js';
+
+/** Adds a diagnostic at a field (its key or value), or at an exact offset inside a value. */
+export interface Reporter {
+  at(severity: Diagnostic['severity'], fieldPath: FieldPath, want: 'key' | 'value', message: string): void;
+  /** `needle` is looked up in the value's source text; `extra` characters after it. */
+  inside(severity: Diagnostic['severity'], fieldPath: FieldPath, needle: string, extra: number, message: string): void;
+}
+
+/** What the semantic checks need to know about the file. */
+export interface CheckContext {
+  dir: string;
+  root: string;
+  report: Reporter;
+  /** Loads a sub-workflow (relative `workflow:` value already resolved). */
+  loadSubWorkflow(abs: string, fieldPath: FieldPath): void;
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** `needs` as written: a string or a list; anything else counts as none (the schema reports it). */
+export function needsList(value: unknown): string[] {
+  if (typeof value === 'string') return [value];
+  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === 'string');
+  return [];
+}
+
+interface StepInfo {
+  index: number;
+  id: string;
+  needs: string[];
+}
+
+/** Which step an expression belongs to, to check its `steps.X` and `needs.X` reads. */
+interface ExpressionScope {
+  knownIds: ReadonlySet<string>;
+  /** Unset at the workflow level, where no step is current. */
+  step?: { id: string; needs: ReadonlySet<string>; ancestors: ReadonlySet<string> };
+}
+
+function stepKinds(step: Record<string, unknown>): StepKindKey[] {
+  return STEP_KIND_KEYS.filter((key) => step[key] !== undefined);
+}
+
+/** Keys that only make sense for one kind of step. */
+const KIND_ONLY_KEYS: Record<string, { kind: StepKindKey; hint: string }> = {
+  args: { kind: 'script', hint: 'for `run`, put arguments in the command line; for `function` and `python`, use their own `args`' },
+  interpreter: { kind: 'script', hint: 'for `run`, use `shell`' },
+  shell: { kind: 'run', hint: 'for `script`, use `interpreter`' },
+};
+
+/**
+ * The checks the schema cannot express, run on the raw value even when the schema failed so one
+ * pass reports everything: one kind per step, kind-specific keys, ids and `needs` (duplicates,
+ * unknown steps, cycles), expressions and the steps they read, paths, matrices and groups.
+ */
+export function checkWorkflow(value: unknown, context: CheckContext): void {
+  if (!isRecord(value)) return;
+  const { report } = context;
+  const rawSteps = Array.isArray(value.steps) ? (value.steps as unknown[]) : [];
+  const steps: StepInfo[] = [];
+  rawSteps.forEach((step, index) => {
+    if (isRecord(step) && typeof step.id === 'string') steps.push({ index, id: step.id, needs: needsList(step.needs) });
+  });
+
+  const analysis = analyzeWorkflowDependencies(steps.map(({ id, needs }) => ({ id, needs })));
+  reportDag(analysis, steps, rawSteps, report);
+  const knownIds = new Set(steps.map((step) => step.id));
+  const ancestors = ancestorSets(steps);
+
+  const workflowScope: ExpressionScope = { knownIds };
+  checkEnv(value.env, ['env'], workflowScope, report);
+  if (isRecord(value.defaults)) {
+    checkEnv(value.defaults.env, ['defaults', 'env'], workflowScope, report);
+    checkFolder(value.defaults.cwd, ['defaults', 'cwd'], workflowScope, context);
+  }
+
+  const groups = isRecord(value.concurrency_groups) ? Object.keys(value.concurrency_groups) : [];
+  const firstIndex = new Map<string, number>();
+  for (const step of steps) if (!firstIndex.has(step.id)) firstIndex.set(step.id, step.index);
+
+  rawSteps.forEach((step, index) => {
+    if (!isRecord(step)) return;
+    const base: FieldPath = ['steps', index];
+    const id = typeof step.id === 'string' ? step.id : undefined;
+    const scope: ExpressionScope = {
+      knownIds,
+      ...(id === undefined || firstIndex.get(id) !== index
+        ? {}
+        : { step: { id, needs: new Set(needsList(step.needs)), ancestors: ancestors.get(id) ?? new Set<string>() } }),
+    };
+    const kinds = stepKinds(step);
+    if (kinds.length === 0) {
+      report.at('error', base, 'value', `a step needs one of ${STEP_KIND_KEYS.map((key) => `\`${key}\``).join(', ')}${id === undefined ? '' : ` (step "${id}" has none)`}`);
+    } else if (kinds.length > 1) {
+      report.at('error', [...base, kinds[1] ?? ''], 'key', `a step has exactly one of ${STEP_KIND_KEYS.map((key) => `\`${key}\``).join(', ')}; this one has ${kinds.map((key) => `\`${key}\``).join(' and ')}`);
+    }
+    const [kind] = kinds;
+    if (kinds.length === 1) {
+      for (const [key, rule] of Object.entries(KIND_ONLY_KEYS)) {
+        if (step[key] !== undefined && kind !== rule.kind) {
+          report.at('error', [...base, key], 'key', `\`${key}\` only applies to \`${rule.kind}\` steps; ${rule.hint}`);
+        }
+      }
+    }
+
+    if (typeof step.if === 'string') checkCondition(step.if, [...base, 'if'], scope, report);
+    if (typeof step.run === 'string') checkTemplates(step.run, [...base, 'run'], scope, report);
+    checkEnv(step.env, [...base, 'env'], scope, report);
+    if (Array.isArray(step.args)) {
+      step.args.forEach((arg: unknown, i) => {
+        if (typeof arg === 'string') checkTemplates(arg, [...base, 'args', i], scope, report);
+      });
+    }
+    checkFolder(step.cwd, [...base, 'cwd'], scope, context);
+
+    if (typeof step.script === 'string') checkFile(step.script, [...base, 'script'], 'script', context);
+    if (isRecord(step.function) && typeof step.function.module === 'string') {
+      checkFile(step.function.module, [...base, 'function', 'module'], 'module', context);
+    }
+    if (isRecord(step.python) && Array.isArray(step.python.python_path)) {
+      step.python.python_path.forEach((folder: unknown, i) => {
+        checkFolder(folder, [...base, 'python', 'python_path', i], scope, context);
+      });
+    }
+    if (typeof step.workflow === 'string' && step.workflow !== '') {
+      const abs = checkFile(step.workflow, [...base, 'workflow'], 'workflow file', context);
+      if (abs !== undefined) context.loadSubWorkflow(abs, [...base, 'workflow']);
+    }
+
+    // The schema reports a matrix of the wrong shape; expansion finds the rest (an `exclude` naming
+    // no axis, nothing left, too many combinations).
+    if (matrixSchema.safeParse(step.matrix).success && step.matrix !== undefined) {
+      try {
+        expandMatrix(step.matrix as MatrixSpec);
+      } catch (error: unknown) {
+        if (!(error instanceof TypeError)) throw error;
+        report.at('error', [...base, 'matrix'], 'value', error.message.charAt(0).toLowerCase() + error.message.slice(1));
+      }
+    }
+
+    if (typeof step.concurrency_group === 'string' && step.concurrency_group !== '' && !groups.includes(step.concurrency_group)) {
+      const suggestion = didYouMean(step.concurrency_group, groups);
+      report.at(
+        'error',
+        [...base, 'concurrency_group'],
+        'value',
+        `unknown concurrency group "${step.concurrency_group}"${suggestion === undefined ? '; list its limit under `concurrency_groups`' : ` (did you mean "${suggestion}"?)`}`,
+      );
+    }
+  });
+}
+
+/** Duplicate ids at the repeated `id`, unknown needs at the entry, cycles at the first step's need. */
+function reportDag(analysis: DagAnalysis, steps: readonly StepInfo[], rawSteps: readonly unknown[], report: Reporter): void {
+  const needsPath = (step: StepInfo, need: string): FieldPath => {
+    const raw = rawSteps[step.index];
+    const base: FieldPath = ['steps', step.index, 'needs'];
+    if (isRecord(raw) && Array.isArray(raw.needs)) {
+      const i = raw.needs.indexOf(need);
+      if (i >= 0) return [...base, i];
+    }
+    return base;
+  };
+  const diagnostics = dagDiagnostics(analysis);
+  const unknown = [...analysis.unknown];
+  const cycles = [...analysis.cycles];
+  for (const diagnostic of diagnostics) {
+    if (diagnostic.code === 'duplicate-id') {
+      // One diagnostic per repeated definition, at its `id`.
+      const repeats = steps.filter((step) => step.id === diagnostic.step).slice(1);
+      for (const step of repeats) {
+        report.at('error', ['steps', step.index, 'id'], 'value', `${diagnostic.message}: each step needs its own id`);
+      }
+    } else if (diagnostic.code === 'unknown-dependency') {
+      const entry = unknown.shift();
+      const step = steps.find((candidate) => candidate.id === entry?.step && candidate.needs.includes(entry.needs));
+      if (entry === undefined || step === undefined) continue;
+      report.at('error', needsPath(step, entry.needs), 'value', diagnostic.message);
+    } else {
+      const cycle = cycles.shift() ?? [];
+      const step = steps.find((candidate) => candidate.id === cycle[0]);
+      if (step === undefined) continue;
+      report.at('error', needsPath(step, cycle[1] ?? ''), 'value', diagnostic.message);
+    }
+  }
+}
+
+/** Every step's transitive dependencies (first definition of each id). */
+function ancestorSets(steps: readonly StepInfo[]): Map<string, Set<string>> {
+  const needsOf = new Map<string, string[]>();
+  for (const step of steps) if (!needsOf.has(step.id)) needsOf.set(step.id, step.needs);
+  const result = new Map<string, Set<string>>();
+  for (const id of needsOf.keys()) {
+    const seen = new Set<string>();
+    const stack = [...(needsOf.get(id) ?? [])];
+    while (stack.length > 0) {
+      const next = stack.pop() as string;
+      if (seen.has(next)) continue;
+      seen.add(next);
+      stack.push(...(needsOf.get(next) ?? []));
+    }
+    result.set(id, seen);
+  }
+  return result;
+}
+
+function checkEnv(env: unknown, base: FieldPath, scope: ExpressionScope, report: Reporter): void {
+  if (!isRecord(env)) return;
+  for (const [key, value] of Object.entries(env)) {
+    if (typeof value === 'string') checkTemplates(value, [...base, key], scope, report);
+  }
+}
+
+function checkCondition(text: string, fieldPath: FieldPath, scope: ExpressionScope, report: Reporter): void {
+  let expression: string;
+  try {
+    ({ expression } = conditionExpression(text));
+  } catch (error: unknown) {
+    if (!(error instanceof ExpressionError)) throw error;
+    report.at('error', fieldPath, 'value', error.message);
+    return;
+  }
+  checkOne(expression, fieldPath, expression, 0, scope, report);
+}
+
+function checkTemplates(text: string, fieldPath: FieldPath, scope: ExpressionScope, report: Reporter): void {
+  const { templates, unterminated } = scanTemplates(text);
+  for (const template of templates) {
+    checkOne(template.expr, fieldPath, text.slice(template.start, template.end), template.exprStart - template.start, scope, report);
+  }
+  if (unterminated !== undefined) {
+    report.inside('error', fieldPath, text.slice(unterminated), 0, '`${{` has no closing `}}`');
+  }
+}
+
+/**
+ * Parses one expression and checks the steps it reads. `needle` is the source text the expression
+ * sits in (a whole `${{ }}` or the bare `if`), `lead` the characters before the expression in it.
+ */
+function checkOne(expression: string, fieldPath: FieldPath, needle: string, lead: number, scope: ExpressionScope, report: Reporter): void {
+  const parsed = parseExpression(expression);
+  if (!parsed.ok) {
+    report.inside('error', fieldPath, needle, lead + (parsed.column ?? 1) - 1, `invalid expression \`${expression}\`: ${parsed.message}`);
+    return;
+  }
+  for (const reference of parsed.expr.references) {
+    const at = lead + reference.column - 1;
+    const written = `${reference.context}.${reference.id}`;
+    if (!scope.knownIds.has(reference.id)) {
+      const suggestion = didYouMean(reference.id, [...scope.knownIds]);
+      report.inside('error', fieldPath, needle, at, `\`${written}\` names no step${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}`);
+      continue;
+    }
+    const step = scope.step;
+    if (step === undefined) {
+      if (reference.context === 'needs') {
+        report.inside('error', fieldPath, needle, at, `\`${written}\`: \`needs\` is only known inside a step; use \`steps.${reference.id}\``);
+      }
+      continue;
+    }
+    if (reference.context === 'needs' && !step.needs.has(reference.id)) {
+      report.inside('error', fieldPath, needle, at, `\`${written}\`: step "${step.id}" does not need "${reference.id}"; add it to \`needs\``);
+    } else if (reference.context === 'steps' && !step.ancestors.has(reference.id)) {
+      report.inside(
+        'warning',
+        fieldPath,
+        needle,
+        at,
+        `\`${written}\`: "${reference.id}" is not a dependency of step "${step.id}", so it may not have run when this is evaluated; add it to \`needs\``,
+      );
+    }
+  }
+}
+
+/** A folder that must stay inside the project root; skipped when it holds `${{ }}`. */
+function checkFolder(folder: unknown, fieldPath: FieldPath, scope: ExpressionScope, context: CheckContext): void {
+  if (typeof folder !== 'string' || folder === '') return;
+  if (folder.includes('${{')) {
+    checkTemplates(folder, fieldPath, scope, context.report);
+    return;
+  }
+  const target = path.resolve(context.dir, folder);
+  if (!isInside(context.root, target)) {
+    context.report.at('error', fieldPath, 'value', `expected a folder inside the project root ${context.root}, got ${describeValue(folder)}, which is ${target}`);
+  }
+}
+
+/** A file that must exist inside the project root; returns its absolute path when it does. */
+function checkFile(file: string, fieldPath: FieldPath, what: string, context: CheckContext): string | undefined {
+  const target = path.resolve(context.dir, file);
+  if (!isInside(context.root, target)) {
+    context.report.at('error', fieldPath, 'value', `expected a ${what} inside the project root ${context.root}, got ${describeValue(file)}, which is ${target}`);
+    return undefined;
+  }
+  let isFile = false;
+  try {
+    isFile = statSync(target).isFile();
+  } catch {
+    isFile = false;
+  }
+  if (!isFile) {
+    context.report.at('error', fieldPath, 'value', `${what} not found: ${target}`);
+    return undefined;
+  }
+  return target;
+}

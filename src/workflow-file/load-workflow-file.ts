@@ -1,0 +1,59 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { WorkflowSpec } from '../core/spec.js';
+import { ConfigError } from '../config/config-error.js';
+import { findProjectRoot } from '../config/find-project-root.js';
+import type { Diagnostic } from '../config/types.js';
+import { newSession, parseInSession } from './parse-workflow-text.js';
+
+export interface LoadWorkflowFileOptions {
+  /**
+   * Paths in the file (scripts, modules, sub-workflows, `cwd`) must stay inside this folder.
+   * @default the nearest folder with `.git`, `package.json` or `pyproject.toml` above the file
+   */
+  projectRoot?: string;
+  /** Variables merged over the file's top-level `env` (these win), e.g. from `--env` flags. */
+  env?: Record<string, string>;
+}
+
+async function collect(file: string, options: LoadWorkflowFileOptions): Promise<{ spec?: WorkflowSpec; diagnostics: Diagnostic[] }> {
+  const abs = path.resolve(file);
+  const root = options.projectRoot ?? (await findProjectRoot(path.dirname(abs)));
+  let text: string;
+  try {
+    text = await readFile(abs, 'utf8');
+  } catch (error: unknown) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { diagnostics: [{ severity: 'error', file, line: 1, column: 1, field: '', message: `cannot read the workflow file: ${message}` }] };
+  }
+  const result = parseInSession(text, abs, newSession(file, root));
+  if (result.spec !== undefined && options.env !== undefined) {
+    result.spec.env = { ...result.spec.env, ...options.env };
+  }
+  return result;
+}
+
+/**
+ * Reads a workflow file (YAML or JSON) and its sub-workflows and returns the `WorkflowSpec`, with
+ * defaults applied, durations in milliseconds, paths absolute and matrices expanded. Nothing runs.
+ * Throws `ConfigError` holding every diagnostic (file:line:column) when anything is wrong: a bad
+ * file never yields part of a spec. Warnings alone do not throw (`validateWorkflowFile` shows them).
+ * @example
+ * const spec = await loadWorkflowFile('workflows/ci.yaml');
+ * @see docs/workflows.md
+ */
+export async function loadWorkflowFile(file: string, options: LoadWorkflowFileOptions = {}): Promise<WorkflowSpec> {
+  const { spec, diagnostics } = await collect(file, options);
+  if (spec === undefined) throw new ConfigError(diagnostics);
+  return spec;
+}
+
+/**
+ * Checks a workflow file as `loadWorkflowFile` does and returns every diagnostic (errors and
+ * warnings) instead of throwing. An empty list means the file is valid. For `validate`.
+ * @see docs/workflows.md
+ */
+export async function validateWorkflowFile(file: string, options: LoadWorkflowFileOptions = {}): Promise<Diagnostic[]> {
+  const { diagnostics } = await collect(file, options);
+  return diagnostics;
+}

@@ -1,0 +1,303 @@
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { formatDiagnostic } from '../../src/config/index.js';
+import type { Diagnostic } from '../../src/config/index.js';
+import { parseWorkflowText } from '../../src/workflow-file/index.js';
+import { createConfigRig } from '../config/config-rig.js';
+import type { ConfigRig } from '../config/config-rig.js';
+
+let rig: ConfigRig;
+let file: string;
+
+beforeEach(async () => {
+  rig = await createConfigRig();
+  file = rig.path('flows/ci.yaml');
+  await rig.write('flows/scripts/build.sh', '#!/bin/sh\necho build\n');
+});
+afterEach(async () => {
+  await rig.cleanup();
+});
+
+function lines(...rows: string[]): string {
+  return `${rows.join('\n')}\n`;
+}
+
+function diagnose(text: string, name = file): Diagnostic[] {
+  return parseWorkflowText(text, name, rig.root).diagnostics;
+}
+
+/** `line:column field: message`, short enough to compare whole lists. */
+function brief(diagnostics: Diagnostic[]): string[] {
+  return diagnostics.map((d) => `${d.line}:${d.column} ${d.field}: ${d.message}`);
+}
+
+describe('parseWorkflowText', () => {
+  it('reports every problem at once, each at its line and column, and yields no spec', () => {
+    const text = lines(
+      'name: ci', // 1
+      'timeout: soon', // 2
+      'fail_fast: maybe', // 3
+      'steps:', // 4
+      '  - id: build', // 5
+      '    script: scripts/build.sh', // 6
+      '    neeeds: [lint]', // 7
+      '  - id: deploy', // 8
+      '    run: ./deploy.sh', // 9
+      '    needs: [buid]', // 10
+      '    timeout: 5 minutes', // 11
+      '    retry: { max_attempts: 0 }', // 12
+    );
+    const result = parseWorkflowText(text, file, rig.root);
+    expect(result.spec).toBeUndefined();
+    expect(result.diagnostics.every((d) => d.severity === 'error' && d.file === file)).toBe(true);
+    expect(brief(result.diagnostics)).toEqual([
+      '2:10 timeout: expected a number of seconds or a duration such as "90s", got "soon" (string)',
+      '3:12 fail_fast: expected true, false, "no-new", "kill" or "continue", got "maybe" (string)',
+      '7:5 steps[0].neeeds: unknown key `neeeds`, did you mean `needs`?',
+      '10:13 steps[1].needs[0]: step "deploy" needs unknown step "buid" (did you mean "build"?)',
+      '11:14 steps[1].timeout: expected a number of seconds or a duration such as "90s", got "5 minutes" (string)',
+      '12:28 steps[1].retry.max_attempts: expected a whole number of 1 or more, got 0 (number)',
+    ]);
+    expect(formatDiagnostic(result.diagnostics[3] as Diagnostic)).toBe(
+      `${file}:10:13: steps[1].needs[0]: step "deploy" needs unknown step "buid" (did you mean "build"?)`,
+    );
+  });
+
+  it('reports wrong types as expected-versus-found, and a missing name or steps', () => {
+    expect(brief(diagnose(lines('concurrency: two', 'env: [A]', 'steps: {}')))).toEqual([
+      '1:1 name: missing, expected a workflow name',
+      '1:14 concurrency: expected a whole number of 1 or more, got "two" (string)',
+      '2:6 env: expected a mapping of variable names to values, got a list',
+      '3:8 steps: expected a list of steps, got a mapping',
+    ]);
+    expect(brief(diagnose(lines('name: x', 'steps: []')))).toEqual(['2:8 steps: expected a non-empty list of steps, got a list']);
+    expect(brief(diagnose(lines('name: x', 'steps:', '  - id: a', '    run: x', '    tags: [ok, 3]', '    continue_on_error: "no"')))).toEqual([
+      '5:16 steps[0].tags[1]: expected a string, got 3 (number)',
+      '6:24 steps[0].continue_on_error: expected true or false, got "no" (string)',
+    ]);
+  });
+
+  it('suggests the key that was meant, at every level', () => {
+    const text = lines(
+      'name: x',
+      'default: { timeout: 1s }',
+      'steps:',
+      '  - id: a',
+      '    run: x',
+      '    retry: { max_attempt: 2, jiter: full }',
+      '    allowedExitCodes: [0, 1]',
+      '    function_: {}',
+    );
+    expect(brief(diagnose(text))).toEqual([
+      '2:1 default: unknown key `default`, did you mean `defaults`?',
+      '6:14 steps[0].retry.max_attempt: unknown key `max_attempt`, did you mean `max_attempts`?',
+      '6:30 steps[0].retry.jiter: unknown key `jiter`, did you mean `jitter`?',
+      '7:5 steps[0].allowedExitCodes: unknown key `allowedExitCodes`, did you mean `allowed_exit_codes`?',
+      '8:5 steps[0].function_: unknown key `function_`, did you mean `function`?',
+    ]);
+  });
+
+  it('wants exactly one of run, script, function, python and workflow', () => {
+    const text = lines('name: x', 'steps:', '  - id: none', '    name: Nothing', '  - id: two', '    run: make', '    script: scripts/build.sh');
+    expect(brief(diagnose(text))).toEqual([
+      '3:5 steps[0]: a step needs one of `run`, `script`, `function`, `python`, `workflow` (step "none" has none)',
+      '7:5 steps[1].script: a step has exactly one of `run`, `script`, `function`, `python`, `workflow`; this one has `run` and `script`',
+    ]);
+  });
+
+  it('rejects keys that belong to another kind of step', () => {
+    const text = lines('name: x', 'steps:', '  - id: a', '    run: make', '    args: [x]', '  - id: b', '    script: scripts/build.sh', '    shell: /bin/bash');
+    expect(brief(diagnose(text))).toEqual([
+      '5:5 steps[0].args: `args` only applies to `script` steps; for `run`, put arguments in the command line; for `function` and `python`, use their own `args`',
+      '8:5 steps[1].shell: `shell` only applies to `run` steps; for `script`, use `interpreter`',
+    ]);
+  });
+
+  it('reports duplicate ids at each repeat, and ids with characters expressions cannot use', () => {
+    const text = lines('name: x', 'steps:', '  - { id: a, run: x }', '  - { id: a, run: y }', '  - { id: "b c", run: z }');
+    expect(brief(diagnose(text))).toEqual([
+      '4:11 steps[1].id: duplicate step id "a": each step needs its own id',
+      '5:11 steps[2].id: expected a step id of letters, digits, `_`, `.` and `-`, got "b c" (string)',
+    ]);
+  });
+
+  it('reports a cycle with its whole path, at the first need on it', () => {
+    const text = lines(
+      'name: x',
+      'steps:',
+      '  - { id: a, run: x, needs: [c] }',
+      '  - { id: b, run: x, needs: a }',
+      '  - { id: c, run: x, needs: [start, b] }',
+      '  - { id: start, run: x }',
+    );
+    expect(brief(diagnose(text))).toEqual(['3:30 steps[0].needs[0]: dependency cycle: a -> c -> b -> a']);
+    expect(brief(diagnose(lines('name: x', 'steps:', '  - { id: self, run: x, needs: self }')))).toEqual([
+      '3:32 steps[0].needs: dependency cycle: self -> self',
+    ]);
+  });
+
+  it('points into an expression at the column of the problem', () => {
+    const text = lines(
+      'name: x',
+      'steps:',
+      '  - id: a',
+      '    run: echo ${{ steps.a.outputs.x ==== 1 }}',
+      "    if: matrix.os == 'linux' && secrets.X",
+      '  - id: b',
+      '    needs: a',
+      "    if: '${{ always() && nope }}'",
+      '    env:',
+      '      V: "${{ needs.a.outputs.v }} ${{ fromJSON( }}"',
+      '    run: |',
+      '      echo one',
+      '      echo ${{ steps.a.outputs.n >< 2 }}',
+    );
+    expect(brief(diagnose(text))).toEqual([
+      "4:39 steps[0].run: invalid expression `steps.a.outputs.x ==== 1`: unexpected symbol: '=='",
+      "5:33 steps[0].if: invalid expression `matrix.os == 'linux' && secrets.X`: unknown context `secrets`; available: steps, needs, env, matrix, workflow, run, inputs",
+      '8:26 steps[1].if: invalid expression `always() && nope`: unknown context `nope`; available: steps, needs, env, matrix, workflow, run, inputs',
+      "10:48 steps[1].env.V: invalid expression `fromJSON(`: unexpected end of expression: '('",
+      "13:35 steps[1].run: invalid expression `steps.a.outputs.n >< 2`: unexpected symbol: '<'",
+    ]);
+  });
+
+  it('checks that expressions read known steps, and needs only of dependencies', () => {
+    const text = lines(
+      'name: x',
+      'env:',
+      '  TOP: ${{ needs.a.outputs.x }}',
+      'steps:',
+      '  - id: build',
+      '    run: make',
+      '  - id: a',
+      '    run: echo ${{ steps.buidl.outputs.v }}',
+      '  - id: b',
+      '    needs: a',
+      "    if: needs.a.result == 'success' && needs.build.result == 'success'",
+      '    args: []',
+      '    script: scripts/build.sh',
+      '    env: { V: "${{ steps.build.outputs.v }}", W: "${{ steps.a.outputs.w }}" }',
+    );
+    const diagnostics = diagnose(text);
+    expect(brief(diagnostics)).toEqual([
+      '3:18 env.TOP: `needs.a`: `needs` is only known inside a step; use `steps.a`',
+      '8:25 steps[1].run: `steps.buidl` names no step (did you mean "build"?)',
+      '11:46 steps[2].if: `needs.build`: step "b" does not need "build"; add it to `needs`',
+      '14:26 steps[2].env.V: `steps.build`: "build" is not a dependency of step "b", so it may not have run when this is evaluated; add it to `needs`',
+    ]);
+    expect(diagnostics.map((d) => d.severity)).toEqual(['error', 'error', 'error', 'warning']);
+  });
+
+  it('lets a step read any ancestor, not only direct needs, and returns the spec with warnings', () => {
+    const text = lines(
+      'name: x',
+      'steps:',
+      '  - { id: a, run: x }',
+      '  - { id: b, run: x, needs: a }',
+      '  - { id: c, run: "echo ${{ steps.a.outputs.v }}", needs: b }',
+      '  - { id: d, run: "echo ${{ steps.c.outputs.v }}" }',
+    );
+    const result = parseWorkflowText(text, file, rig.root);
+    expect(brief(result.diagnostics)).toEqual([
+      '6:35 steps[3].run: `steps.c`: "c" is not a dependency of step "d", so it may not have run when this is evaluated; add it to `needs`',
+    ]);
+    expect(result.spec?.steps.map((step) => step.id)).toEqual(['a', 'b', 'c', 'd']);
+  });
+
+  it('rejects a condition that mixes text and ${{ }}', () => {
+    const text = lines('name: x', 'steps:', '  - id: a', '    run: x', '    if: ${{ success() }} && ${{ true }}');
+    expect(brief(diagnose(text))).toEqual([
+      '5:9 steps[0].if: a condition must be one expression: write `a && b` or `${{ a && b }}`, not text mixed with `${{ }}`',
+    ]);
+  });
+
+  it('reports a ${{ without }}', () => {
+    expect(brief(diagnose(lines('name: x', 'steps:', '  - id: a', '    run: echo ${{ env.A } done')))).toEqual([
+      '4:15 steps[0].run: `${{` has no closing `}}`',
+    ]);
+  });
+
+  it('keeps paths inside the project root and wants script files to exist', async () => {
+    await rig.write('outside.txt', '');
+    const text = lines(
+      'name: x',
+      'defaults:',
+      '  cwd: ../..',
+      'steps:',
+      '  - id: a',
+      '    script: scripts/missing.py',
+      '  - id: b',
+      '    script: ../../../etc/passwd',
+      '  - id: c',
+      '    function: { module: lib/fns.mjs }',
+      '  - id: d',
+      '    python: { target: "pkg.mod:fn", python_path: [src, /opt/py] }',
+      '  - id: e',
+      '    run: x',
+      '    cwd: ${{ matrix.dir }}/../..',
+    );
+    const root = rig.root;
+    expect(brief(diagnose(text))).toEqual([
+      `3:8 defaults.cwd: expected a folder inside the project root ${root}, got "../.." (string), which is ${path.dirname(root)}`,
+      `6:13 steps[0].script: script not found: ${rig.path('flows/scripts/missing.py')}`,
+      `8:13 steps[1].script: expected a script inside the project root ${root}, got "../../../etc/passwd" (string), which is ${path.resolve(rig.path('flows'), '../../../etc/passwd')}`,
+      `10:25 steps[2].function.module: module not found: ${rig.path('flows/lib/fns.mjs')}`,
+      `12:56 steps[3].python.python_path[1]: expected a folder inside the project root ${root}, got "/opt/py" (string), which is /opt/py`,
+    ]);
+  });
+
+  it('checks matrices and concurrency groups', () => {
+    const text = lines(
+      'name: x',
+      'concurrency_groups: { db: 1 }',
+      'steps:',
+      '  - id: a',
+      '    run: x',
+      '    matrix: { os: [linux, mac], exclude: [{ arch: arm }] }',
+      '    concurrency_group: dbb',
+      '  - id: b',
+      '    run: x',
+      '    matrix: { os: [], py: [[1]] }',
+      '    concurrency_group: frontend',
+    );
+    expect(brief(diagnose(text))).toEqual([
+      '6:13 steps[0].matrix: matrix `exclude[0]` names "arch", which is not an axis (axes: "os")',
+      '7:24 steps[0].concurrency_group: unknown concurrency group "dbb" (did you mean "db"?)',
+      '10:19 steps[1].matrix.os: expected a non-empty list of values, got a list',
+      '10:28 steps[1].matrix.py[0]: expected a string, number or boolean, got a list',
+      '11:24 steps[1].concurrency_group: unknown concurrency group "frontend"; list its limit under `concurrency_groups`',
+    ]);
+  });
+
+  it('reports YAML syntax errors and duplicate keys with their position', () => {
+    expect(brief(diagnose(lines('name: x', 'steps:', '  - id: a', '    run: [unclosed')))).toEqual([
+      expect.stringMatching(/^5:1 : invalid YAML: /),
+    ]);
+    expect(brief(diagnose(lines('name: x', 'steps:', '  - id: a', '    run: x', '    run: y')))).toEqual([
+      '5:5 steps[0].run: duplicate key `run`: each key may appear only once',
+    ]);
+  });
+
+  it('reads JSON files with the same positions', () => {
+    const json = file.replace(/\.yaml$/, '.json');
+    const text = [
+      '{',
+      '  "name": "j",',
+      '  "steps": [',
+      '    { "id": "a", "run": "echo ${{ steps.a.outputs.x ==== 1 }}" },',
+      '    { "id": "b", "runn": "x", "needs": ["a", "z"] }',
+      '  ]',
+      '}',
+      '',
+    ].join('\n');
+    expect(brief(diagnose(text, json))).toEqual([
+      "4:55 steps[0].run: invalid expression `steps.a.outputs.x ==== 1`: unexpected symbol: '=='",
+      '5:5 steps[1]: a step needs one of `run`, `script`, `function`, `python`, `workflow` (step "b" has none)',
+      '5:18 steps[1].runn: unknown key `runn`, did you mean `run`?',
+      '5:46 steps[1].needs[1]: step "b" needs unknown step "z" (did you mean "a"?)',
+    ]);
+    const broken = brief(diagnose('{"name": "j", "steps": [}', json));
+    expect(broken.length).toBeGreaterThan(0);
+    for (const line of broken) expect(line).toMatch(/^1:25 : invalid JSON: /);
+  });
+});
