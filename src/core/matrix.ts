@@ -162,12 +162,14 @@ export function expandStepMatrix<S extends { id: string; needs: string[] }>(
   type Out = S & { matrix?: MatrixCombination; matrixOf?: string };
   const expandedIds = new Map<string, string[]>();
   const expanded: Out[][] = [];
+  // Most workflows have no matrix at all: give the steps back untouched (100,000-step files).
+  if (!steps.some((step) => step.matrixSpec !== undefined)) return steps as Out[];
   for (const step of steps) {
-    const { matrixSpec, ...rest } = step;
-    if (matrixSpec === undefined) {
+    if (step.matrixSpec === undefined) {
       expanded.push([step]);
       continue;
     }
+    const { matrixSpec, ...rest } = step;
     let combinations: MatrixCombination[];
     try {
       combinations = expandMatrix(matrixSpec);

@@ -51,7 +51,8 @@ interface StepInfo {
 interface ExpressionScope {
   knownIds: ReadonlySet<string>;
   /** Unset at the workflow level, where no step is current. */
-  step?: { id: string; needs: ReadonlySet<string>; ancestors: ReadonlySet<string> };
+  /** `ancestors()` is computed on first use: only steps whose expressions name `steps.X` need it. */
+  step?: { id: string; needs: ReadonlySet<string>; ancestors: () => ReadonlySet<string> };
 }
 
 function stepKinds(step: Record<string, unknown>): StepKindKey[] {
@@ -82,7 +83,7 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
   const analysis = analyzeWorkflowDependencies(steps.map(({ id, needs }) => ({ id, needs })));
   reportDag(analysis, steps, rawSteps, report);
   const knownIds = new Set(steps.map((step) => step.id));
-  const ancestors = ancestorSets(steps);
+  const ancestorsOf = ancestorIndex(steps);
 
   const workflowScope: ExpressionScope = { knownIds };
   checkEnv(value.env, ['env'], workflowScope, report);
@@ -103,7 +104,7 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
       knownIds,
       ...(id === undefined || firstIndex.get(id) !== index
         ? {}
-        : { step: { id, needs: new Set(needsList(step.needs)), ancestors: ancestors.get(id) ?? new Set<string>() } }),
+        : { step: { id, needs: new Set(needsList(step.needs)), ancestors: () => ancestorsOf(id) } }),
     };
     const kinds = stepKinds(step);
     if (kinds.length === 0) {
@@ -202,23 +203,28 @@ function reportDag(analysis: DagAnalysis, steps: readonly StepInfo[], rawSteps: 
   }
 }
 
-/** Every step's transitive dependencies (first definition of each id). */
-function ancestorSets(steps: readonly StepInfo[]): Map<string, Set<string>> {
+/**
+ * A step's transitive dependencies (first definition of each id), computed per step on demand and
+ * cached: computing them for every step would be quadratic in time and memory on big workflows.
+ */
+function ancestorIndex(steps: readonly StepInfo[]): (id: string) => ReadonlySet<string> {
   const needsOf = new Map<string, string[]>();
   for (const step of steps) if (!needsOf.has(step.id)) needsOf.set(step.id, step.needs);
-  const result = new Map<string, Set<string>>();
-  for (const id of needsOf.keys()) {
-    const seen = new Set<string>();
+  const cache = new Map<string, Set<string>>();
+  return (id) => {
+    let seen = cache.get(id);
+    if (seen) return seen;
+    seen = new Set<string>();
     const stack = [...(needsOf.get(id) ?? [])];
     while (stack.length > 0) {
       const next = stack.pop() as string;
       if (seen.has(next)) continue;
       seen.add(next);
-      stack.push(...(needsOf.get(next) ?? []));
+      for (const need of needsOf.get(next) ?? []) stack.push(need);
     }
-    result.set(id, seen);
-  }
-  return result;
+    cache.set(id, seen);
+    return seen;
+  };
 }
 
 function checkEnv(env: unknown, base: FieldPath, scope: ExpressionScope, report: Reporter): void {
@@ -277,7 +283,7 @@ function checkOne(expression: string, fieldPath: FieldPath, needle: string, lead
     }
     if (reference.context === 'needs' && !step.needs.has(reference.id)) {
       report.inside('error', fieldPath, needle, at, `\`${written}\`: step "${step.id}" does not need "${reference.id}"; add it to \`needs\``);
-    } else if (reference.context === 'steps' && !step.ancestors.has(reference.id)) {
+    } else if (reference.context === 'steps' && !step.ancestors().has(reference.id)) {
       report.inside(
         'warning',
         fieldPath,
