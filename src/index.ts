@@ -10,6 +10,14 @@ export type {
   CommandStep,
   StepKind,
   ScriptKind,
+  FunctionStep,
+  ModuleStep,
+  PythonStep,
+  SubWorkflowStep,
+  StepContext,
+  ConditionContext,
+  NeedResult,
+  MatrixValue,
   WorkflowSpec,
   FailurePolicy,
 } from './core/spec.js';
@@ -18,6 +26,12 @@ export type { StepResult, RunSummary, StatusCounts } from './core/result.js';
 export { DEFAULT_RETRY_POLICY, retryDelay } from './core/retry.js';
 export type { RetryPolicy } from './core/retry.js';
 export { describeFailure } from './core/failure.js';
+export { NonRetryableError, RunError } from './core/errors.js';
+export { analyzeWorkflowDependencies, dagDiagnostics, formatCycle } from './core/dag.js';
+export type { DagAnalysis, DagStep, DagDiagnostic } from './core/dag.js';
+export { expandMatrix, expandStepMatrix, matrixStepId, MATRIX_MAX_COMBINATIONS } from './core/matrix.js';
+export type { MatrixSpec, MatrixCombination } from './core/matrix.js';
+export { parseOutputs, outputEnvName, OUTPUT_LIMITS } from './core/outputs.js';
 export { parseDuration, formatDuration } from './core/duration.js';
 
 // Discovery and config
@@ -37,6 +51,16 @@ export {
 } from './config/index.js';
 export type { ScriptConfig, LoadedConfig, ConfigFile, Diagnostic, LoadConfigOptions } from './config/index.js';
 export { folderToWorkflow, resolveScriptConfig } from './folder/folder-workflow.js';
+export { loadWorkflowFile, validateWorkflowFile, parseWorkflowText, workflowJsonSchema } from './workflow-file/index.js';
+export {
+  parseExpression,
+  evaluateExpression,
+  evaluateCondition,
+  renderTemplate,
+  hasTemplates,
+  ExpressionError,
+} from './expressions/index.js';
+export type { ExpressionContext } from './expressions/index.js';
 export type { FolderRunSettings, FolderWorkflow } from './folder/folder-workflow.js';
 
 // Running
@@ -48,6 +72,10 @@ export { LocalEngine } from './engines/local/local-engine.js';
 export { runScript, runScripts } from './api/run-scripts.js';
 export type { RunScriptOptions, RunScriptsOptions } from './api/run-scripts.js';
 export { runFolder } from './api/run-folder.js';
+export { runWorkflowFile } from './api/run-workflow-file.js';
+export type { RunWorkflowFileOptions } from './api/run-workflow-file.js';
+export { runSpec } from './api/run-spec.js';
+export type { RunSpecOptions, SpecRunResult } from './api/run-spec.js';
 export type { RunFolderOptions, FolderRunResult } from './api/run-folder.js';
 
 // Reports
@@ -68,6 +96,9 @@ export {
   extractDescription,
   SUMMARY_JSON_SCHEMA,
 } from './reporters/index.js';
+export { renderGraph, GRAPH_FORMATS } from './reporters/graph.js';
+export type { GraphFormat } from './reporters/graph.js';
+export { renderGantt, renderMermaidDag } from './reporters/timeline.js';
 export type { ConsoleReporterOptions } from './reporters/index.js';
 export { githubAnnotations, isGitHubActions, detectCi, exitCodeFor, EXIT_CODES } from './bridges/index.js';
 export { newRunId } from './util/run-id.js';

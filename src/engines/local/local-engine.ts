@@ -355,6 +355,8 @@ export class LocalRun implements RunHandle {
     for (const need of state.needs) {
       const entry = this.#steps[need.spec.id];
       if (entry) needs[need.spec.id] = entry;
+      const base = need.spec.matrixOf;
+      if (base !== undefined && this.#steps[base]) needs[base] = this.#steps[base];
     }
     const cancelled = this.#stopping !== undefined && (this.#stopping.cause === 'cancelled' || this.#stopping.cause === 'run-timeout');
     return {
@@ -692,6 +694,18 @@ export class LocalRun implements RunHandle {
     state.result = result;
     if (this.#usesExpressions) {
       this.#steps[state.spec.id] = { outputs: result.outputs, status: result.status, result: githubResult(result) };
+      const base = state.spec.matrixOf;
+      // A matrix is also visible under its base id, like a matrix job in GitHub Actions: failed if
+      // any combination failed, outputs of the combination that finished last.
+      if (base !== undefined) {
+        const previous = this.#steps[base];
+        const worse = previous !== undefined && previous.result === 'failure';
+        this.#steps[base] = {
+          outputs: { ...previous?.outputs, ...result.outputs },
+          status: worse ? (previous.status) : result.status,
+          result: worse ? previous.result : githubResult(result),
+        };
+      }
     }
     if (this.#channel.active) {
       this.#emit({
