@@ -189,6 +189,8 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
     options.timeout > 0 ? setTimeout(() => terminate('timed-out'), options.timeout) : undefined;
   const onAbort = (): void => terminate('cancelled');
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  // A cancel from inside `onSpawn` (a step-started listener) came before the listener existed.
+  if (options.signal?.aborted) terminate('cancelled');
 
   let memoryTimer: NodeJS.Timeout | undefined;
   if (options.memoryLimitMb !== undefined) {

@@ -370,7 +370,7 @@ describe('workflow engine: step kinds', () => {
     export: exportName,
     args,
     ...overrides,
-  }) as ModuleStep;
+  });
   const pythonStep = (id: string, target: string, args: unknown[]): PythonStep => ({
     ...fnStep(id, () => undefined),
     kind: 'python',
@@ -378,7 +378,7 @@ describe('workflow engine: step kinds', () => {
     args,
     kwargs: {},
     pythonPath: [PYTHON],
-  }) as PythonStep;
+  });
 
   it('runs a module function in a child process and returns its value', async () => {
     const { summary } = await run(workflowSpec([moduleStep('add', 'add', [2, 3])]));
@@ -403,7 +403,7 @@ describe('workflow engine: step kinds', () => {
 
   it('runs a sub-workflow as one step', async () => {
     const inner = workflowSpec([fnStep('x', () => 1), commandStep('exit 0', { id: 'y', needs: ['x'] })], { name: 'inner' });
-    const outer: StepSpec = { ...fnStep('sub', () => undefined), kind: 'workflow', workflow: inner } as StepSpec;
+    const outer: StepSpec = { ...fnStep('sub', () => undefined), kind: 'workflow', workflow: inner };
     const { summary } = await run(workflowSpec([outer, fnStep('after', () => 1, { needs: ['sub'] })]));
     expect(byId(summary, 'sub').status).toBe('succeeded');
     expect(byId(summary, 'after').status).toBe('succeeded');

@@ -649,7 +649,12 @@ export class LocalRun implements RunHandle {
         state.attempt > 1 && attempt.status !== 'succeeded' ? `${attempt.message} (after ${state.attempt} attempts)` : attempt.message;
     }
     if (attempt.peakMemoryMb !== undefined) result.peakMemoryMb = attempt.peakMemoryMb;
-    if (attempt.value !== undefined) result.value = attempt.value;
+    if (attempt.value !== undefined) {
+      // Function steps apply it themselves (their value never leaves the process untransformed).
+      result.value = step.transformResult && step.kind !== 'function' && attempt.status === 'succeeded'
+        ? step.transformResult(attempt.value)
+        : attempt.value;
+    }
     if (step.continueOnError && (attempt.status === 'failed' || attempt.status === 'timed-out')) result.continuedOnError = true;
     if (step.needs.length > 0) result.needs = step.needs;
     if (step.matrix) result.matrix = step.matrix;
