@@ -225,23 +225,33 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
   }
 
   // Orphans that escaped the group may still hold the pipes open; the outcome is already decided.
-  const closed = await Promise.race([stdioClosed, sleep(STDIO_CLOSE_WAIT_MS).then(() => false)]);
+  const closed = await closedWithin(stdioClosed, STDIO_CLOSE_WAIT_MS);
   if (!closed) {
     const escaped = findTree({ rootPid: pid, pgid: pid, envMarker: marker }).filter(
       (p) => p.pid !== pid,
     );
     outcome.orphansKilled += escaped.length;
     await reap(escaped, pid, options.killGrace);
-    const closedNow = await Promise.race([
-      stdioClosed,
-      sleep(STDIO_CLOSE_WAIT_MS).then(() => false),
-    ]);
+    const closedNow = await closedWithin(stdioClosed, STDIO_CLOSE_WAIT_MS);
     if (!closedNow) {
       child.stdout?.destroy();
       child.stderr?.destroy();
     }
   }
   return finish(outcome);
+}
+
+/** Waits for the pipes to close, at most `ms`; the timer is cleared so it never holds the process. */
+async function closedWithin(closed: Promise<boolean>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([closed, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function finish(outcome: ProcessOutcome): ProcessOutcome {
