@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { describeValue } from './describe-value.js';
+import { duration, expected } from './schema-helpers.js';
 
 /**
  * The JSON Schema `$id`. The npm package ships `schema/`, so this address serves the file once the
@@ -7,38 +7,9 @@ import { describeValue } from './describe-value.js';
  */
 export const CONFIG_SCHEMA_ID = 'https://unpkg.com/codomyrmex-orchestrator/schema/orchestrator.schema.json';
 
-/**
- * What `parseDuration` (src/core/duration.ts) accepts as text: plain seconds (`90`, `0.5`) or unit
- * parts (`500ms`, `2m`, `1m30s`). Kept as a regex so the JSON Schema can check it too; a test keeps
- * the two in step.
- */
-export const DURATION_PATTERN = /^\s*(?:\d+(?:\.\d+)?|(?:\d+(?:\.\d+)?(?:ms|s|m|h))+)\s*$/;
+export { DURATION_PATTERN } from './schema-helpers.js';
 
-/**
- * The zod `error` option used by every check, so each problem reads "expected X, got Y" (execa's
- * wording). `unrecognized_keys` keeps zod's own message: it is rewritten per key later, with a
- * suggestion.
- */
-function expected(what: string): { error: (issue: z.core.$ZodRawIssue) => string | undefined } {
-  return {
-    error: (issue) =>
-      issue.code === 'unrecognized_keys' ? undefined : `expected ${what}, got ${describeValue(issue.input)}`,
-  };
-}
 
-const DURATION_EXPECTED = 'a number of seconds or a duration such as "90s"';
-
-function duration(description: string) {
-  return z
-    .union(
-      [
-        z.number(expected(DURATION_EXPECTED)).nonnegative(expected(DURATION_EXPECTED)),
-        z.string(expected(DURATION_EXPECTED)).regex(DURATION_PATTERN, expected(DURATION_EXPECTED)),
-      ],
-      expected(DURATION_EXPECTED),
-    )
-    .describe(description);
-}
 
 function stringList(what: string, description: string) {
   return z.array(z.string(expected('a string')), expected(`a list of ${what}s`)).describe(description);

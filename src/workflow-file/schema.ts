@@ -1,6 +1,5 @@
 import { z } from 'zod';
-import { describeValue } from '../config/describe-value.js';
-import { DURATION_PATTERN } from '../config/schema.js';
+import { duration, expected } from '../config/schema-helpers.js';
 
 /** The JSON Schema `$id`; the npm package ships `schema/`. */
 export const WORKFLOW_SCHEMA_ID = 'https://unpkg.com/codomyrmex-orchestrator/schema/workflow.schema.json';
@@ -12,30 +11,7 @@ export const STEP_ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
 export const STEP_KIND_KEYS = ['run', 'script', 'function', 'python', 'workflow'] as const;
 export type StepKindKey = (typeof STEP_KIND_KEYS)[number];
 
-/** "expected X, got Y" for every check (execa's wording); a missing required key says so. */
-function expected(what: string): { error: (issue: z.core.$ZodRawIssue) => string | undefined } {
-  return {
-    error: (issue) => {
-      if (issue.code === 'unrecognized_keys') return undefined;
-      if (issue.input === undefined && issue.code === 'invalid_type') return `missing, expected ${what}`;
-      return `expected ${what}, got ${describeValue(issue.input)}`;
-    },
-  };
-}
 
-const DURATION_EXPECTED = 'a number of seconds or a duration such as "90s"';
-
-function duration(description: string) {
-  return z
-    .union(
-      [
-        z.number(expected(DURATION_EXPECTED)).nonnegative(expected(DURATION_EXPECTED)),
-        z.string(expected(DURATION_EXPECTED)).regex(DURATION_PATTERN, expected(DURATION_EXPECTED)),
-      ],
-      expected(DURATION_EXPECTED),
-    )
-    .describe(description);
-}
 
 function wholeNumber(min: number, description: string) {
   const what = `a whole number of ${min} or more`;

@@ -1,0 +1,39 @@
+import { z } from 'zod';
+import { describeValue } from './describe-value.js';
+
+/**
+ * What `parseDuration` (src/core/duration.ts) accepts as text: plain seconds (`90`, `0.5`) or unit
+ * parts (`500ms`, `2m`, `1m30s`). Kept as a regex so the JSON Schema can check it too; a test keeps
+ * the two in step.
+ */
+export const DURATION_PATTERN = /^\s*(?:\d+(?:\.\d+)?|(?:\d+(?:\.\d+)?(?:ms|s|m|h))+)\s*$/;
+
+/**
+ * The zod `error` option used by every check of config and workflow files, so each problem reads
+ * "expected X, got Y" (execa's wording) and a missing required key says so. `unrecognized_keys`
+ * keeps zod's own message: it is rewritten per key later, with a suggestion.
+ */
+export function expected(what: string): { error: (issue: z.core.$ZodRawIssue) => string | undefined } {
+  return {
+    error: (issue) => {
+      if (issue.code === 'unrecognized_keys') return undefined;
+      if (issue.input === undefined && issue.code === 'invalid_type') return `missing, expected ${what}`;
+      return `expected ${what}, got ${describeValue(issue.input)}`;
+    },
+  };
+}
+
+const DURATION_EXPECTED = 'a number of seconds or a duration such as "90s"';
+
+/** A duration field: seconds as a number, or text such as `90s`, `2m`, `500ms`. */
+export function duration(description: string) {
+  return z
+    .union(
+      [
+        z.number(expected(DURATION_EXPECTED)).nonnegative(expected(DURATION_EXPECTED)),
+        z.string(expected(DURATION_EXPECTED)).regex(DURATION_PATTERN, expected(DURATION_EXPECTED)),
+      ],
+      expected(DURATION_EXPECTED),
+    )
+    .describe(description);
+}
