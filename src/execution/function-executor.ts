@@ -21,6 +21,7 @@ export class FunctionExecutor implements StepExecutor<FunctionStep> {
     const startedAt = Date.now();
     const outputs: Record<string, string> = {};
     let logText = '';
+    // (outputs stays empty for most steps; it is the step's own object, handed to the result.)
     // The function's own switch: thrown by the step timeout or by the engine's abort.
     const own = new AbortHandle();
     let ending: Ending | undefined;
@@ -31,24 +32,25 @@ export class FunctionExecutor implements StepExecutor<FunctionStep> {
       own.abort(value.kind === 'timed-out' ? 'timeout' : value.cause);
       wake?.(value);
     };
-    const unsubscribe = context.onAbort((cause) => end({ kind: 'aborted', cause }));
+    let unsubscribe: (() => void) | undefined;
     const timer = step.timeout > 0 ? setTimeout(() => end({ kind: 'timed-out' }), step.timeout) : undefined;
     context.onSpawn?.(0, []);
     const ctx = new FunctionContext(step, context, own, outputs);
+    const cause = context.abortCause;
+    if (cause !== undefined) end({ kind: 'aborted', cause });
     try {
       let value: unknown = ending ? undefined : step.fn(ctx);
       if (value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') {
-        const pending = Promise.resolve(value);
-        const stop = new Promise<Ending>((resolve) => {
-          wake = resolve;
-          if (ending) resolve(ending);
+        // Only a function that is still running can be cut short: listen for the abort now.
+        unsubscribe = context.onAbort((abortCause) => end({ kind: 'aborted', cause: abortCause }));
+        // One promise settled by whichever comes first: the function, or the end (timeout, abort).
+        const pending = value as PromiseLike<unknown>;
+        value = await new Promise<unknown>((resolve, reject) => {
+          wake = () => resolve(undefined);
+          if (ending) resolve(undefined);
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the step's own error, passed through
+          pending.then(resolve, (error: unknown) => (ending ? resolve(undefined) : reject(error)));
         });
-        const winner = await Promise.race([pending.then((v) => ({ value: v })), stop]);
-        if ('kind' in winner) {
-          void pending.catch(() => undefined);
-        } else {
-          value = winner.value;
-        }
       }
       const finishedAt = Date.now();
       logText = ctx.logText;
@@ -72,7 +74,7 @@ export class FunctionExecutor implements StepExecutor<FunctionStep> {
       return failed;
     } finally {
       if (timer) clearTimeout(timer);
-      unsubscribe();
+      unsubscribe?.();
     }
   }
 

@@ -11,7 +11,7 @@ import type { FailureReason, FinalStatus } from '../../core/status.js';
 import { FunctionExecutor } from '../../execution/function-executor.js';
 import { InterpreterResolver } from '../../execution/interpreter.js';
 import { ProcessExecutor } from '../../execution/process-executor.js';
-import type { AbortCause, AttemptResult, StepExecutor } from '../../execution/step-executor.js';
+import type { AbortCause, AttemptResult, ExecutionContext, StepExecutor } from '../../execution/step-executor.js';
 import type { ExpressionContext, StepContextEntry } from '../../expressions/expression-context.js';
 import { evaluateCondition, hasTemplates, renderTemplate } from '../../expressions/index.js';
 import { AbortHandle } from '../../util/abort-handle.js';
@@ -96,6 +96,17 @@ const PERMANENT: ReadonlySet<FailureReason> = new Set([
   'invalid-output',
   'invalid-config',
 ]);
+
+let lastMs = -1;
+let lastIso = '';
+/** `new Date(ms).toISOString()`, remembering the last one: steps often finish in the same millisecond. */
+function iso(ms: number): string {
+  if (ms !== lastMs) {
+    lastMs = ms;
+    lastIso = new Date(ms).toISOString();
+  }
+  return lastIso;
+}
 
 function githubResult(result: StepResult): string {
   if (result.status === 'succeeded' || result.continuedOnError) return 'success';
@@ -466,51 +477,34 @@ export class LocalRun implements RunHandle {
       state.controller = handle;
       if (this.#stopping && this.#stopping.cause !== 'no-new') handle.abort(this.#stopping.cause);
       const attemptNumber = state.attempt;
-      const attempt = await executor.execute(step, {
-        runId: this.id,
-        attempt: attemptNumber,
-        get signal() {
-          return handle.signal;
-        },
-        onAbort: (listener) => handle.onAbort(listener as (reason: unknown) => void),
-        get abortCause() {
-          return handle.aborted ? (handle.reason as AbortCause) : undefined;
-        },
-        baseEnv: this.#options.env ?? process.env,
-        resolver: this.#resolver,
-        scratchDir: this.#scratchDir,
-        get needs() {
-          return needResults();
-        },
-        ...(logPath ? { logPath } : {}),
-        ...(emitOutput
-          ? {
-              onOutput: (stream: 'stdout' | 'stderr', chunk: Buffer) =>
-                this.#emit({
-                  type: 'step-output',
-                  runId: this.id,
-                  stepId: step.id,
-                  attempt: attemptNumber,
-                  stream,
-                  chunk,
-                  time: Date.now(),
-                }),
-            }
-          : {}),
-        onSpawn: (pid, command) => {
-          state.firstStartedAt ??= Date.now();
-          if (!this.#channel.active) return;
+      const context = new AttemptContext(this.id, attemptNumber, handle, this.#options.env ?? process.env, this.#resolver, this.#scratchDir, needResults);
+      if (logPath) context.logPath = logPath;
+      if (emitOutput) {
+        context.onOutput = (stream: 'stdout' | 'stderr', chunk: Buffer) =>
           this.#emit({
-            type: 'step-started',
+            type: 'step-output',
             runId: this.id,
             stepId: step.id,
             attempt: attemptNumber,
-            command,
-            pid: pid > 0 ? pid : null,
+            stream,
+            chunk,
             time: Date.now(),
           });
-        },
-      });
+      }
+      context.onSpawn = (pid, command) => {
+        state.firstStartedAt ??= Date.now();
+        if (!this.#channel.active) return;
+        this.#emit({
+          type: 'step-started',
+          runId: this.id,
+          stepId: step.id,
+          attempt: attemptNumber,
+          command,
+          pid: pid > 0 ? pid : null,
+          time: Date.now(),
+        });
+      };
+      const attempt = await executor.execute(step, context);
       if (!this.#shouldRetry(step, attempt, state.attempt)) return attempt;
       const delayMs = retryDelay(step.retry, state.attempt + 1);
       this.#emit({
@@ -631,8 +625,8 @@ export class LocalRun implements RunHandle {
       timedOut: attempt.timedOut,
       forcefullyKilled: attempt.forcefullyKilled,
       attempts: state.attempt,
-      startedAt: new Date(state.firstStartedAt ?? attempt.startedAt).toISOString(),
-      finishedAt: new Date(attempt.finishedAt).toISOString(),
+      startedAt: iso(state.firstStartedAt ?? attempt.startedAt),
+      finishedAt: iso(attempt.finishedAt),
       durationMs: attempt.finishedAt - attempt.startedAt,
       stdoutTail: attempt.stdoutTail,
       stderrTail: attempt.stderrTail,
@@ -779,6 +773,44 @@ export class LocalRun implements RunHandle {
     this.#emit({ type: 'run-finished', runId: this.id, time: finishedAt, summary });
     this.#channel.close();
     this.#resolve(summary);
+  }
+}
+
+/** One attempt's context; a class, so building it per step costs one plain object. */
+class AttemptContext implements ExecutionContext {
+  logPath?: string;
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  onSpawn?: (pid: number, command: string[]) => void;
+  readonly #handle: AbortHandle;
+  readonly #needs: () => Record<string, NeedResult>;
+
+  constructor(
+    readonly runId: string,
+    readonly attempt: number,
+    handle: AbortHandle,
+    readonly baseEnv: NodeJS.ProcessEnv,
+    readonly resolver: InterpreterResolver,
+    readonly scratchDir: string,
+    needs: () => Record<string, NeedResult>,
+  ) {
+    this.#handle = handle;
+    this.#needs = needs;
+  }
+
+  get signal(): AbortSignal {
+    return this.#handle.signal;
+  }
+
+  onAbort(listener: (cause: AbortCause) => void): () => void {
+    return this.#handle.onAbort(listener as (reason: unknown) => void);
+  }
+
+  get abortCause(): AbortCause | undefined {
+    return this.#handle.aborted ? (this.#handle.reason as AbortCause) : undefined;
+  }
+
+  get needs(): Record<string, NeedResult> {
+    return this.#needs();
   }
 }
 
