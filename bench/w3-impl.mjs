@@ -1,6 +1,6 @@
 // The orchestrator as a W3 scheduler: (tasks, limit, work) => Promise<void>. Each task becomes an
 // in-process function step; `deps` become `needs`; the LocalEngine runs them with `limit` in flight.
-import { DEFAULT_RETRY_POLICY, LocalEngine } from '../dist/index.js';
+import { DEFAULT_RETRY_POLICY, LocalEngine } from '../dist/engine.js';
 
 const engine = new LocalEngine();
 

@@ -13,7 +13,15 @@ import { InterpreterResolver } from '../../execution/interpreter.js';
 import { ProcessExecutor } from '../../execution/process-executor.js';
 import type { AbortCause, AttemptResult, ExecutionContext, StepExecutor } from '../../execution/step-executor.js';
 import type { ExpressionContext, StepContextEntry } from '../../expressions/expression-context.js';
-import { evaluateCondition, hasTemplates, renderTemplate } from '../../expressions/index.js';
+import { hasTemplates } from '../../expressions/templates.js';
+
+type Expressions = typeof import('../../expressions/index.js');
+/** Loaded on first use: runs without `if:` or `${{ }}` never pay for the expression parser. */
+let expressions: Expressions | undefined;
+async function loadExpressions(): Promise<Expressions> {
+  expressions ??= await import('../../expressions/index.js');
+  return expressions;
+}
 import { AbortHandle } from '../../util/abort-handle.js';
 import { EventChannel } from '../../util/event-channel.js';
 import { newRunId } from '../../util/run-id.js';
@@ -153,6 +161,8 @@ export class LocalRun implements RunHandle {
   #eventsIterable: AsyncIterable<RunEvent> | undefined;
   /** Whether any step has an `if` or `${{ }}` templates: only then is the `steps` context kept. */
   readonly #usesExpressions: boolean;
+  /** Whether the expression evaluator must be loaded before the run starts. */
+  readonly #needsExpressions: boolean;
   #scratchDir: string;
   #ownsScratch: boolean;
 
@@ -171,6 +181,15 @@ export class LocalRun implements RunHandle {
     this.#scratchDir = options.runDir
       ? path.join(options.runDir, 'scratch')
       : path.join(tmpdir(), `orchestrator-${this.id}`);
+    this.#needsExpressions = spec.steps.some(
+      (step) =>
+        (step.if !== undefined && !ONLY_SUCCESS.test(step.if)) ||
+        hasTemplates(step.cwd) ||
+        Object.values(step.env).some(hasTemplates) ||
+        (spec.env !== undefined && Object.values(spec.env).some(hasTemplates)) ||
+        (step.kind === 'command' && hasTemplates(step.command)) ||
+        (step.kind === 'script' && step.args.some(hasTemplates)),
+    );
     this.#usesExpressions = spec.steps.some(
       (step) =>
         step.if !== undefined ||
@@ -227,6 +246,21 @@ export class LocalRun implements RunHandle {
   start(): void {
     if (this.#started) return;
     this.#started = true;
+    if (this.#needsExpressions && expressions === undefined) {
+      void loadExpressions().then(
+        () => this.#begin(),
+        (error: unknown) => {
+          // Cannot happen short of a broken install; fail loudly rather than hang.
+          process.emitWarning(`Could not load the expression evaluator: ${String(error)}`);
+          this.#begin();
+        },
+      );
+      return;
+    }
+    this.#begin();
+  }
+
+  #begin(): void {
     this.#startedAt = Date.now();
     const steps: StepInfo[] = this.#spec.steps.map((s) => ({
       id: s.id,
@@ -298,7 +332,7 @@ export class LocalRun implements RunHandle {
     let run = success;
     if (ifText !== undefined) {
       try {
-        const value = evaluateCondition(ifText, this.#expressionContext(state, { ...this.#spec.env, ...step.env }, success));
+        const value = (expressions as Expressions).evaluateCondition(ifText, this.#expressionContext(state, { ...this.#spec.env, ...step.env }, success));
         // Like GitHub Actions: without a status function, `if` means `success() && (if)`.
         run = STATUS_FUNCTION.test(ifText) ? value : success && value;
       } catch (error) {
@@ -434,6 +468,7 @@ export class LocalRun implements RunHandle {
       hasTemplates(step.cwd);
     if (!templated) return { ...step, env };
     const context = this.#expressionContext(state, env, true);
+    const { renderTemplate } = expressions as Expressions;
     env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, renderTemplate(v, context)]));
     context.env = env;
     const rendered = { ...step, env, cwd: renderTemplate(step.cwd, context) };
