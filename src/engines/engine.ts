@@ -1,5 +1,5 @@
 import type { RunEvent, RunListener } from '../core/events.js';
-import type { RunSummary } from '../core/result.js';
+import type { RunSummary, StepResult } from '../core/result.js';
 import type { WorkflowSpec } from '../core/spec.js';
 
 export interface SubmitOptions {
@@ -17,6 +17,12 @@ export interface SubmitOptions {
   emitOutput?: boolean;
   /** Called with every event, in order, before the async iterator sees it. */
   onEvent?: RunListener;
+  /**
+   * Results of an earlier attempt of this run (resume): steps whose result here `succeeded` are
+   * not run again; they finish at once with that result, outputs included, so dependents read
+   * them as before.
+   */
+  previous?: Readonly<Record<string, StepResult>>;
 }
 
 /** A submitted run. */

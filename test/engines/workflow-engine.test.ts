@@ -433,3 +433,24 @@ describe('workflow engine: concurrency', () => {
     expect(log).toContain('hello-log');
   });
 });
+
+describe('workflow engine: resuming with earlier results', () => {
+  it('does not run steps that succeeded before, and dependents read their old outputs', async () => {
+    let ranA = 0;
+    const steps = [
+      fnStep('a', (ctx) => {
+        ranA += 1;
+        ctx.setOutput('tag', 'fresh');
+      }),
+      commandStep('echo "tag=$ORCHESTRATOR_OUTPUT_A_TAG"', { id: 'b', needs: ['a'] }),
+    ];
+    const first = await run(workflowSpec(steps));
+    expect(ranA).toBe(1);
+    const previous = { a: { ...byId(first.summary, 'a'), outputs: { tag: 'from-before' }, attempts: 2 } };
+    const { summary, events } = await run(workflowSpec(steps), { previous });
+    expect(ranA).toBe(1);
+    expect(byId(summary, 'a')).toMatchObject({ status: 'succeeded', attempts: 2 });
+    expect(byId(summary, 'b').stdoutTail.trim()).toBe('tag=from-before');
+    expect(starts(events)).toEqual(['b']);
+  });
+});

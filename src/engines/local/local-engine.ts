@@ -91,6 +91,7 @@ interface StepState {
   afterFailure: boolean;
   /** Env variables carrying this step's outputs to its dependents. */
   outputEnv?: Record<string, string>;
+  decided?: boolean;
 }
 
 const STATUS_FUNCTION = /\b(?:always|failure|cancelled|success)\s*\(/;
@@ -295,6 +296,13 @@ export class LocalRun implements RunHandle {
     this.#pump();
   }
 
+  /** The env part of `#shareOutputs` for restored steps (large values were already spilled). */
+  #shareOutputsSync(state: StepState, outputs: Record<string, string>): void {
+    const env: Record<string, string> = {};
+    for (const [key, value] of Object.entries(outputs)) env[outputEnvName(state.spec.id, key)] = value;
+    state.outputEnv = env;
+  }
+
   #emit(event: RunEvent): void {
     this.#channel.emit(event);
   }
@@ -314,7 +322,18 @@ export class LocalRun implements RunHandle {
 
   /** Whether a step whose dependencies are all finished runs, then queue it or skip it. */
   #decide(state: StepState): void {
+    // Once per step: a dependency that finishes synchronously (resume, skips) may reach it first.
+    if (state.decided) return;
+    state.decided = true;
     const step = state.spec;
+    const old = this.#options.previous?.[step.id];
+    if (old?.status === 'succeeded') {
+      // Resume: done in an earlier attempt of this run; keep its result, outputs and attempt count.
+      state.attempt = old.attempts;
+      if (Object.keys(old.outputs).length > 0) this.#shareOutputsSync(state, old.outputs);
+      this.#finishStep(state, old);
+      return;
+    }
     if (step.skip) {
       this.#finishStep(state, this.#notRun(state, 'skipped-by-config', step.skip.reason));
       return;
