@@ -12,9 +12,10 @@ export default defineConfig({
   dts: false,
   clean: true,
   sourcemap: true,
-  // tsx is a loader that scripts are started with; it must stay a package on disk.
-  external: ['tsx'],
-  noExternal: [/^(?!tsx$).*/],
+  // tsx is a loader that scripts are started with, and better-sqlite3 loads a native addon: both
+  // must stay packages on disk.
+  external: ['tsx', 'better-sqlite3'],
+  noExternal: [/^(?!(?:tsx|better-sqlite3)$).*/],
   banner: {
     // Bundled CommonJS dependencies (yaml, picomatch) may call require().
     js: "import { createRequire as __orchestratorCreateRequire } from 'node:module'; const require = __orchestratorCreateRequire(import.meta.url);",

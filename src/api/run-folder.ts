@@ -20,6 +20,8 @@ export interface RunFolderOptions extends FolderRunSettings {
   engine?: Engine;
   /** Called once the workflow is built, before anything runs (e.g. to print discovery warnings). */
   onPlan?: (plan: FolderWorkflow) => void;
+  /** Called once the run has its id and folder, before anything runs. */
+  onStart?: (run: { runId: string; runDir: string; spec: FolderWorkflow['spec']; outputDir: string; projectRoot: string }) => void;
 }
 
 export interface FolderRunResult {
@@ -48,6 +50,12 @@ export async function runFolder(folder: string, options: RunFolderOptions = {}):
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.emitOutput ? { emitOutput: true } : {}),
     ...(options.engine ? { engine: options.engine } : {}),
+    ...(options.onStart
+      ? {
+          onStart: (run: { runId: string; runDir: string }) =>
+            options.onStart?.({ ...run, spec: plan.spec, outputDir: path.resolve(outputDir), projectRoot: plan.config.projectRoot }),
+        }
+      : {}),
   });
   return { ...result, plan };
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { RunListener } from '../core/events.js';
-import type { RunSummary } from '../core/result.js';
+import type { RunSummary, StepResult } from '../core/result.js';
 import type { WorkflowSpec } from '../core/spec.js';
 import type { Engine } from '../engines/engine.js';
 import { LocalEngine } from '../engines/local/local-engine.js';
@@ -19,6 +19,10 @@ export interface RunSpecOptions {
   engine?: Engine;
   projectRoot?: string;
   env?: NodeJS.ProcessEnv;
+  /** Run again in this existing run folder, under this id (resume and rerun). */
+  resume?: { runId: string; runDir: string; previous: Readonly<Record<string, StepResult>> };
+  /** Called once the run has its id and folder, before anything runs (e.g. to record it). */
+  onStart?: (run: { runId: string; runDir: string }) => void;
 }
 
 export interface SpecRunResult {
@@ -29,7 +33,8 @@ export interface SpecRunResult {
 
 /** Runs any workflow spec (a folder run or a workflow file) and writes its reports. */
 export async function runSpec(spec: WorkflowSpec, options: RunSpecOptions): Promise<SpecRunResult> {
-  const { runId, runDir } = await createRunDir(path.resolve(options.outputDir));
+  const { runId, runDir } = options.resume ?? (await createRunDir(path.resolve(options.outputDir)));
+  options.onStart?.({ runId, runDir });
   const engine = options.engine ?? new LocalEngine();
   try {
     const handle = engine.submit(spec, {
@@ -40,6 +45,7 @@ export async function runSpec(spec: WorkflowSpec, options: RunSpecOptions): Prom
       ...(options.signal ? { signal: options.signal } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.emitOutput ? { emitOutput: true } : {}),
+      ...(options.resume ? { previous: options.resume.previous } : {}),
     });
     const summary = await handle.result;
     const reports = await generateReport(summary, runDir, options.reports ?? REPORT_FORMATS);

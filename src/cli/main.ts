@@ -76,6 +76,8 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
     .option('--json', 'print the summary as JSON on stdout (console output goes to stderr)')
     .option('-v, --verbose', 'stream every line of script output, prefixed with the script id')
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
+    .option('--state-dir <dir>', 'run history folder (default: <project root>/.orchestrator, or $ORCHESTRATOR_STATE_DIR)')
+    .option('--no-history', 'do not record this run in the run history')
     .action(async (folder: string | undefined, flags: RunFlags) => {
       const { runCommand } = await import('./commands/run.js');
       exitCode = await runCommand(folder ?? defaultFolder(ctx.cwd), flags, ctx);
@@ -129,6 +131,106 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       const { docsCommand } = await import('./commands/docs.js');
       exitCode = await docsCommand(folder ?? defaultFolder(ctx.cwd), flags, ctx);
     });
+
+  const historyOptions = (command: Command): Command =>
+    command
+      .option('--state-dir <dir>', 'run history folder (default: <project root>/.orchestrator, or $ORCHESTRATOR_STATE_DIR)')
+      .option('--project-root <dir>', 'the project whose history to read (default: nearest .git, package.json or pyproject.toml)')
+      .option('--no-color', 'no colours');
+
+  historyOptions(
+    program
+      .command('runs')
+      .description('recent runs (`runs show <id>`: one run with its steps, durations and reasons)')
+      .argument('[show]', '`show` to show one run')
+      .argument('[id]', 'run id or a unique prefix of one')
+      .option('--status <list>', 'only runs with these statuses (running, succeeded, failed, timed-out, cancelled, interrupted)')
+      .option('--name <name>', 'only runs with this name')
+      .option('--limit <n>', 'how many runs (default 20)', positiveInt)
+      .option('--json', 'print JSON'),
+  ).action(async (show: string | undefined, id: string | undefined, flags: Record<string, unknown>) => {
+    const history = await import('./commands/history.js');
+    if (show !== undefined && show !== 'show') {
+      ctx.stderr.write(`error: expected \`runs\` or \`runs show <id>\`, got \`runs ${show}\`\n`);
+      exitCode = EXIT_CODES.usage;
+      return;
+    }
+    if (show === 'show') {
+      if (!id) {
+        ctx.stderr.write('error: `runs show` needs a run id\n');
+        exitCode = EXIT_CODES.usage;
+        return;
+      }
+      exitCode = await history.runsShowCommand(ctx, id, flags);
+    } else {
+      exitCode = await history.runsCommand(ctx, flags);
+    }
+  });
+
+  historyOptions(
+    program
+      .command('logs')
+      .description("print a run's logs (one step's, or all)")
+      .argument('<id>', 'run id or a unique prefix of one')
+      .argument('[step]', 'step id')
+      .option('--tail <n>', 'only the last N lines', positiveInt)
+      .option('-f, --follow', 'keep printing what is appended until the run ends (one step)'),
+  ).action(async (id: string, step: string | undefined, flags: Record<string, unknown>) => {
+    const { logsCommand } = await import('./commands/history.js');
+    exitCode = await logsCommand(ctx, id, step, flags);
+  });
+
+  historyOptions(
+    program
+      .command('resume')
+      .description('finish a run that was interrupted, failed or cancelled: only what did not succeed runs, in the same run')
+      .argument('<id>', 'run id or a unique prefix of one')
+      .option('--json', 'print the summary as JSON on stdout')
+      .option('--reporter <names>', 'console, json, markdown, junit', reporterOption)
+      .option('-v, --verbose', 'stream every line of output'),
+  ).action(async (id: string, flags: RunFlags) => {
+    const { rerunCommand } = await import('./commands/history.js');
+    exitCode = await rerunCommand(ctx, id, { kind: 'resume' }, flags);
+  });
+
+  historyOptions(
+    program
+      .command('rerun')
+      .description('run again as a new run: --failed (failed steps and their dependents) or --step X [--downstream]')
+      .argument('<id>', 'run id or a unique prefix of one')
+      .option('--failed', 'rerun the steps that did not succeed, and their dependents (the default)')
+      .option('--step <id>', 'rerun this step (the others keep their results)')
+      .option('--downstream', 'with --step: also rerun everything that depends on it')
+      .option('--json', 'print the summary as JSON on stdout')
+      .option('--reporter <names>', 'console, json, markdown, junit', reporterOption)
+      .option('-v, --verbose', 'stream every line of output'),
+  ).action(async (id: string, flags: RunFlags & { step?: string; downstream?: boolean; failed?: boolean }) => {
+    const { rerunCommand } = await import('./commands/history.js');
+    const mode = flags.step !== undefined ? { kind: 'step' as const, step: flags.step, downstream: flags.downstream === true } : { kind: 'failed' as const };
+    exitCode = await rerunCommand(ctx, id, mode, flags);
+  });
+
+  historyOptions(
+    program
+      .command('cancel')
+      .description('cancel a run that an orchestrator in another terminal is running')
+      .argument('<id>', 'run id or a unique prefix of one')
+      .option('--no-wait', 'do not wait for the run to end'),
+  ).action(async (id: string, flags: Record<string, unknown>) => {
+    const { cancelCommand } = await import('./commands/history.js');
+    exitCode = await cancelCommand(ctx, id, flags);
+  });
+
+  historyOptions(
+    program
+      .command('prune')
+      .description('delete old runs from the history')
+      .option('--keep <n>', 'keep the newest N runs', nonNegativeInt)
+      .option('--older-than <age>', 'delete runs older than this (30d, 12h, 90m)'),
+  ).action(async (flags: Record<string, unknown>) => {
+    const { pruneCommand } = await import('./commands/history.js');
+    exitCode = await pruneCommand(ctx, flags);
+  });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

@@ -24,4 +24,8 @@ export interface RunFlags {
   verbose?: boolean;
   color?: boolean;
   projectRoot?: string;
+  /** Where run history lives. @default <project root>/.orchestrator */
+  stateDir?: string;
+  /** `--no-history`: do not record this run. */
+  history?: boolean;
 }

@@ -160,3 +160,23 @@ export function treeMemoryMb(procs: readonly ProcInfo[]): number {
   for (const info of procs) pages += info.rssPages;
   return (pages * PAGE_SIZE) / (1024 * 1024);
 }
+
+/**
+ * Every live process whose environment holds `NAME=value` exactly. Steps inherit
+ * `ORCHESTRATOR_RUN_ID`, so this finds what a crashed run left behind, including processes that
+ * left their group with setsid and were reparented.
+ */
+export function findProcessesWithEnv(entry: string, procs = snapshot()): ProcInfo[] {
+  const marker = Buffer.from(entry);
+  const found: ProcInfo[] = [];
+  for (const info of procs.values()) {
+    if (info.pid === process.pid || info.state === 'Z') continue;
+    if (hasEnvMarker(info.pid, marker)) found.push(info);
+  }
+  return found;
+}
+
+/** Start time of a live process (clock ticks since boot), to tell a reused pid apart later. */
+export function processStartTime(pid: number): number | null {
+  return readProc(pid)?.startTime ?? null;
+}

@@ -13,6 +13,8 @@ import { renderPlan, renderWorkflowPlan } from '../plan-view.js';
 import { runSpec } from '../../api/run-spec.js';
 import type { RunEvent } from '../../core/events.js';
 import type { WorkflowSpec } from '../../core/spec.js';
+import type { RunSummary } from '../../core/result.js';
+import { openRunStore, recordRun, recoverAndReport } from '../store-session.js';
 
 /** CLI flags over a workflow file's own settings. `--timeout` fills in steps without one. */
 export function applyWorkflowFlags(spec: WorkflowSpec, flags: RunFlags): WorkflowSpec {
@@ -97,6 +99,65 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
     return EXIT_CODES.ok;
   }
 
+  const { findProjectRoot } = await import('../../config/find-project-root.js');
+  const projectRoot = settings.projectRoot ?? (await findProjectRoot(target.kind === 'file' ? path.dirname(folder) : folder));
+  return runWithConsole(io, flags, {
+    kind: target.kind === 'file' ? 'workflow' : 'folder',
+    source: folder,
+    projectRoot,
+    annotateFrom: target.kind === 'file' ? path.dirname(folder) : folder,
+    start: async (common) => {
+      if (target.kind === 'file') {
+        const { loadWorkflowFile } = await import('../../workflow-file/index.js');
+        const spec = applyWorkflowFlags(await loadWorkflowFile(folder, { projectRoot }), flags);
+        const outputDir = common.outputDir ?? path.join(path.dirname(folder), 'output');
+        return runSpec(spec, {
+          ...common,
+          outputDir,
+          projectRoot,
+          onStart: (run) => common.onStart({ ...run, spec, outputDir: path.resolve(outputDir) }),
+        });
+      }
+      return runFolder(folder, {
+        ...settings,
+        ...common,
+        projectRoot,
+        onStart: (run) => common.onStart(run),
+        onPlan: (plan) => {
+          for (const warning of plan.warnings) human.write(`${pc.yellow('warning:')} ${warning.path}: ${warning.message}\n`);
+          if (plan.spec.steps.length === 0) human.write(`No scripts found in ${folder}.\n`);
+        },
+      });
+    },
+  });
+}
+
+export interface CommonRunOptions {
+  outputDir?: string;
+  reports: ReportFormat[];
+  signal: AbortSignal;
+  emitOutput: boolean;
+  onEvent: (event: RunEvent) => void;
+  onStart: (run: { runId: string; runDir: string; spec: WorkflowSpec; outputDir: string }) => void;
+}
+
+/**
+ * What every command that runs something shares (run, resume, rerun): the console, Ctrl-C and
+ * SIGTERM handling, run history, CI annotations, `--json`, and the exit code.
+ */
+export async function runWithConsole(
+  io: CliIo,
+  flags: RunFlags,
+  how: {
+    kind: 'folder' | 'workflow';
+    source: string;
+    projectRoot: string;
+    annotateFrom: string;
+    start: (common: CommonRunOptions) => Promise<{ summary: RunSummary; runDir: string }>;
+  },
+): Promise<number> {
+  const human = flags.json ? io.stderr : io.stdout;
+  const color = useColor(human, io.env, flags.color);
   const reporters = flags.reporter ?? ['console', 'json', 'markdown', 'junit'];
   const reports = reporters.filter((r): r is ReportFormat => r !== 'console');
   const consoleReporter = reporters.includes('console')
@@ -125,39 +186,36 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
   const onSigterm = (): void => onSignal('SIGTERM');
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
+  const store = await openRunStore(io, flags, how.projectRoot);
+  if (store) await recoverAndReport(store, io);
+  const recording = store
+    ? await recordRun(store, io, {
+        kind: how.kind,
+        source: how.source,
+        argv: process.argv.slice(2),
+        projectRoot: how.projectRoot,
+        onCancelRequest: () => {
+          human.write('\nCancel requested (orchestrator cancel): killing running steps and writing the report...\n');
+          controller.abort('cancelled with orchestrator cancel');
+        },
+      })
+    : undefined;
   try {
-    const common = {
+    const result = await how.start({
       ...(flags.outputDir ? { outputDir: path.resolve(io.cwd, flags.outputDir) } : {}),
       reports,
       signal: controller.signal,
       emitOutput: flags.verbose ?? false,
-      ...(consoleReporter ? { onEvent: (event: RunEvent) => consoleReporter.onEvent(event) } : {}),
-    };
-    const result =
-      target.kind === 'file'
-        ? await (async () => {
-            const { loadWorkflowFile } = await import('../../workflow-file/index.js');
-            const { findProjectRoot } = await import('../../config/find-project-root.js');
-            const projectRoot = settings.projectRoot ?? (await findProjectRoot(path.dirname(folder)));
-            const spec = applyWorkflowFlags(await loadWorkflowFile(folder, { projectRoot }), flags);
-            return runSpec(spec, {
-              ...common,
-              outputDir: common.outputDir ?? path.join(path.dirname(folder), 'output'),
-              projectRoot,
-            });
-          })()
-        : await runFolder(folder, {
-            ...settings,
-            ...common,
-            onPlan: (plan) => {
-              for (const warning of plan.warnings) human.write(`${pc.yellow('warning:')} ${warning.path}: ${warning.message}\n`);
-              if (plan.spec.steps.length === 0) human.write(`No scripts found in ${folder}.\n`);
-            },
-          });
+      onEvent: (event: RunEvent) => {
+        consoleReporter?.onEvent(event);
+        recording?.listener(event);
+      },
+      onStart: (run) => recording?.onStart(run),
+    });
     consoleReporter?.close();
     const { summary, runDir } = result;
     if (isGitHubActions(io.env)) {
-      const prefix = path.relative(io.env.GITHUB_WORKSPACE ?? io.cwd, target.kind === 'file' ? path.dirname(folder) : folder);
+      const prefix = path.relative(io.env.GITHUB_WORKSPACE ?? io.cwd, how.annotateFrom);
       const out: string[] = [];
       for (const step of summary.steps) {
         if (step.status !== 'failed' && step.status !== 'timed-out') continue;
@@ -173,6 +231,7 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
     return exitCodeFor(summary, interruptedBy);
   } finally {
     consoleReporter?.close();
+    await recording?.stop();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
   }

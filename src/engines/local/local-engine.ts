@@ -334,6 +334,8 @@ export class LocalRun implements RunHandle {
       this.#finishStep(state, old);
       return;
     }
+    // Runs again: its attempts go on from the earlier ones, so their records are kept.
+    if (old) state.attempt = old.attempts;
     if (step.skip) {
       this.#finishStep(state, this.#notRun(state, 'skipped-by-config', step.skip.reason));
       return;

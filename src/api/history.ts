@@ -1,0 +1,163 @@
+import { execFile } from 'node:child_process';
+import { hostname } from 'node:os';
+import type { StepResult } from '../core/result.js';
+import type { StepSpec, WorkflowSpec } from '../core/spec.js';
+import { findProcessesWithEnv, isAlive, processStartTime, readProc, signalAll, type ProcInfo } from '../execution/proc-tree.js';
+import type { RunRecord, RunStore, StepRecord } from '../store/run-store.js';
+
+/** What `specJson` holds for a run: enough to run it again (resume, rerun). */
+export interface StoredPlan {
+  spec: WorkflowSpec;
+  /** The run's folder for reports and logs (a resume writes into the same one). */
+  runDir: string;
+  outputDir: string;
+  projectRoot: string;
+}
+
+export function planToJson(plan: StoredPlan): string {
+  // Function-valued fields (DSL-only) cannot be stored; folder runs and workflow files have none.
+  return JSON.stringify(plan, (_key, value: unknown) => (typeof value === 'function' ? undefined : value));
+}
+
+export function planFromRecord(record: RunRecord): StoredPlan | undefined {
+  if (!record.specJson) return undefined;
+  try {
+    return JSON.parse(record.specJson) as StoredPlan;
+  } catch {
+    return undefined;
+  }
+}
+
+/** `git rev-parse HEAD` in `cwd`, or null outside a checkout. */
+export function gitCommit(cwd: string): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile('git', ['rev-parse', 'HEAD'], { cwd, timeout: 2000 }, (error, stdout) => {
+      resolve(error ? null : stdout.trim() || null);
+    });
+  });
+}
+
+export interface RecoveredRun {
+  runId: string;
+  /** Processes of the run that were still alive and were killed. */
+  killed: number;
+}
+
+/** True when the orchestrator that started a run is still the process with that pid. */
+function orchestratorAlive(record: RunRecord): boolean {
+  if (record.pid === null) return false;
+  const info = readProc(record.pid);
+  if (!info || info.state === 'Z') return false;
+  return record.pidStartTime === null || info.startTime === record.pidStartTime;
+}
+
+/**
+ * Finds runs on this host whose orchestrator is gone (killed with SIGKILL, machine crash), kills
+ * the processes they left behind and marks them `interrupted`. Leftovers are found by the
+ * `ORCHESTRATOR_RUN_ID` every step inherits, so escaped (setsid) processes are found too; each is
+ * signalled only if its start time is unchanged, so a reused pid is never hit.
+ */
+export async function recoverInterruptedRuns(store: RunStore, graceMs = 2000): Promise<RecoveredRun[]> {
+  const recovered: RecoveredRun[] = [];
+  const host = hostname();
+  for (const record of store.listRuns({ status: 'running' })) {
+    if (record.host !== null && record.host !== host) continue;
+    if (orchestratorAlive(record)) continue;
+    const leftovers = findProcessesWithEnv(`ORCHESTRATOR_RUN_ID=${record.id}`);
+    if (leftovers.length > 0) await killAll(leftovers, graceMs);
+    store.markInterrupted(record.id, `the orchestrator (pid ${record.pid ?? '?'}) is gone`);
+    recovered.push({ runId: record.id, killed: leftovers.length });
+  }
+  if (recovered.length > 0) await store.flush();
+  return recovered;
+}
+
+async function killAll(procs: ProcInfo[], graceMs: number): Promise<void> {
+  signalAll(procs, 'SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && procs.some(isAlive)) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  signalAll(procs.filter(isAlive), 'SIGKILL');
+}
+
+/** The orchestrator's own start time, recorded with a run so a reused pid is not taken for it. */
+export function ownStartTime(): number | null {
+  return processStartTime(process.pid);
+}
+
+/** A stored step attempt as the `StepResult` the engine takes in `previous`. */
+export function recordToResult(record: StepRecord): StepResult {
+  return {
+    id: record.stepId,
+    name: record.name,
+    kind: record.kind ?? 'script',
+    group: record.group ?? '.',
+    status: record.status === 'interrupted' || record.status === 'pending' || record.status === 'running' ? 'cancelled' : record.status,
+    ...(record.reason ? { reason: record.reason as StepResult['reason'] & string } : {}),
+    ...(record.message ? { message: record.message } : {}),
+    command: record.command,
+    exitCode: record.exitCode,
+    signal: record.signal,
+    killSignal: null,
+    timedOut: record.status === 'timed-out',
+    forcefullyKilled: false,
+    attempts: record.attempt,
+    startedAt: record.startedAt,
+    finishedAt: record.finishedAt,
+    durationMs: record.durationMs ?? 0,
+    stdoutTail: '',
+    stderrTail: '',
+    stdoutBytes: 0,
+    stderrBytes: 0,
+    logPath: record.logPath,
+    outputs: record.outputs,
+    ...(record.value !== undefined ? { value: record.value } : {}),
+    ...(record.needs.length > 0 ? { needs: record.needs } : {}),
+    tags: [],
+  };
+}
+
+export type RerunMode = { kind: 'resume' } | { kind: 'failed' } | { kind: 'step'; step: string; downstream: boolean };
+
+/**
+ * The earlier results a new attempt of a run keeps (the engine's `previous`, which reuses only
+ * succeeded ones and continues the attempt numbers of the rest): for `resume` and
+ * `rerun --failed`, every step that succeeded; for `rerun --step X`, every step but X (and, with
+ * `--downstream`, everything that depends on X). Steps not kept run again.
+ */
+export function keptResults(steps: readonly StepRecord[], spec: WorkflowSpec, mode: RerunMode): Record<string, StepResult> {
+  const kept: Record<string, StepResult> = {};
+  let rerun = new Set<string>();
+  if (mode.kind === 'step') {
+    rerun.add(mode.step);
+    if (mode.downstream) rerun = downstreamOf(spec.steps, mode.step);
+  }
+  for (const record of steps) {
+    if (rerun.has(record.stepId)) continue;
+    // Succeeded steps are kept; for the others (same run only) their attempts count on.
+    if (record.status === 'succeeded' || (mode.kind === 'resume' && record.attempt > 0)) {
+      kept[record.stepId] = recordToResult(record);
+    }
+  }
+  return kept;
+}
+
+/** A step and every step that depends on it, directly or not. */
+export function downstreamOf(steps: readonly StepSpec[], id: string): Set<string> {
+  const dependents = new Map<string, string[]>();
+  for (const step of steps) {
+    for (const need of step.needs) dependents.set(need, [...(dependents.get(need) ?? []), step.id]);
+  }
+  const found = new Set<string>([id]);
+  const queue = [id];
+  while (queue.length > 0) {
+    for (const next of dependents.get(queue.pop() as string) ?? []) {
+      if (!found.has(next)) {
+        found.add(next);
+        queue.push(next);
+      }
+    }
+  }
+  return found;
+}

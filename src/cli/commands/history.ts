@@ -1,0 +1,265 @@
+import { open, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import pc from 'picocolors';
+import { keptResults, planFromRecord, type RerunMode } from '../../api/history.js';
+import { runSpec } from '../../api/run-spec.js';
+import { createRunDir } from '../../api/run-dir.js';
+import { EXIT_CODES } from '../../bridges/exit-code.js';
+import { findProjectRoot } from '../../config/find-project-root.js';
+import { formatDuration, parseDuration } from '../../core/duration.js';
+import type { RunRecord, RunRecordStatus, RunStore } from '../../store/run-store.js';
+import { openRunStore, recoverAndReport } from '../store-session.js';
+import type { CliIo, RunFlags } from '../types.js';
+import { runWithConsole, useColor } from './run.js';
+
+export interface HistoryFlags {
+  stateDir?: string;
+  projectRoot?: string;
+  json?: boolean;
+  color?: boolean;
+}
+
+async function withStore<T>(io: CliIo, flags: HistoryFlags, body: (store: RunStore) => Promise<T>): Promise<T> {
+  const projectRoot = flags.projectRoot ? path.resolve(io.cwd, flags.projectRoot) : await findProjectRoot(io.cwd);
+  const store = (await openRunStore(io, flags, projectRoot, true)) as RunStore;
+  try {
+    await recoverAndReport(store, io);
+    return await body(store);
+  } finally {
+    store.close();
+  }
+}
+
+function findRun(store: RunStore, id: string, io: CliIo): RunRecord | undefined {
+  const record = store.getRun(id);
+  if (!record) io.stderr.write(`${pc.red('error:')} no run matches "${id}" (see \`orchestrator runs\`)\n`);
+  return record;
+}
+
+function countsText(record: RunRecord): string {
+  const c = record.counts;
+  const parts = [`${c.succeeded} passed`];
+  if (c.failed) parts.push(`${c.failed} failed`);
+  if (c['timed-out']) parts.push(`${c['timed-out']} timed out`);
+  if (c.cancelled) parts.push(`${c.cancelled} cancelled`);
+  if (c.skipped) parts.push(`${c.skipped} skipped`);
+  if (c.interrupted) parts.push(`${c.interrupted} interrupted`);
+  if (c.pending) parts.push(`${c.pending} pending`);
+  return parts.join(', ');
+}
+
+/** `orchestrator runs`: recent runs, newest first. */
+export async function runsCommand(
+  io: CliIo,
+  flags: HistoryFlags & { status?: string; name?: string; limit?: number },
+): Promise<number> {
+  return withStore(io, flags, (store) => {
+    const runs = store.listRuns({
+      ...(flags.status ? { status: flags.status.split(',') as RunRecordStatus[] } : {}),
+      ...(flags.name ? { name: flags.name } : {}),
+      limit: flags.limit ?? 20,
+    });
+    if (flags.json) {
+      io.stdout.write(`${JSON.stringify(runs.map(({ specJson: _spec, ...rest }) => rest), null, 2)}\n`);
+      return Promise.resolve(EXIT_CODES.ok);
+    }
+    if (runs.length === 0) {
+      io.stdout.write('No runs recorded yet.\n');
+      return Promise.resolve(EXIT_CODES.ok);
+    }
+    const c = pc.createColors(useColor(io.stdout, io.env, flags.color));
+    for (const run of runs) {
+      const status = run.status === 'succeeded' ? c.green(run.status) : run.status === 'running' ? c.cyan(run.status) : c.red(run.status);
+      const duration = run.durationMs === null ? '' : formatDuration(run.durationMs);
+      io.stdout.write(`${run.id}  ${status.padEnd(20)} ${run.name}  ${c.dim(`${run.startedAt} ${duration}`)}  ${countsText(run)}\n`);
+    }
+    return Promise.resolve(EXIT_CODES.ok);
+  });
+}
+
+/** `orchestrator runs show <id>`: one run with its steps. */
+export async function runsShowCommand(io: CliIo, id: string, flags: HistoryFlags): Promise<number> {
+  return withStore(io, flags, (store) => {
+    const run = findRun(store, id, io);
+    if (!run) return Promise.resolve(EXIT_CODES.usage);
+    const steps = store.getSteps(run.id);
+    if (flags.json) {
+      const { specJson: _spec, ...rest } = run;
+      io.stdout.write(`${JSON.stringify({ run: rest, steps }, null, 2)}\n`);
+      return Promise.resolve(EXIT_CODES.ok);
+    }
+    const c = pc.createColors(useColor(io.stdout, io.env, flags.color));
+    io.stdout.write(
+      `${c.bold(run.id)} ${run.name} (${run.kind}) ${run.status}${run.reason ? `: ${run.reason}` : ''}\n` +
+        c.dim(`  started ${run.startedAt}${run.durationMs === null ? '' : `, took ${formatDuration(run.durationMs)}`}, ${countsText(run)}\n`) +
+        c.dim(`  ${run.argv.join(' ')} (in ${run.cwd ?? '?'}${run.gitCommit ? `, commit ${run.gitCommit.slice(0, 12)}` : ''}, host ${run.host ?? '?'}, pid ${run.pid ?? '?'})\n`),
+    );
+    for (const step of steps) {
+      const duration = step.durationMs === null ? '' : formatDuration(step.durationMs);
+      const attempts = step.attempt > 1 ? ` (attempt ${step.attempt})` : '';
+      const why = step.message ?? step.reason ?? '';
+      io.stdout.write(`  ${step.status.padEnd(11)} ${step.stepId}${attempts} ${c.dim(duration)}${why ? `  ${why}` : ''}\n`);
+    }
+    return Promise.resolve(EXIT_CODES.ok);
+  });
+}
+
+/** `orchestrator logs <id> [step] [--tail N] [--follow]`. */
+export async function logsCommand(
+  io: CliIo,
+  id: string,
+  stepId: string | undefined,
+  flags: HistoryFlags & { tail?: number; follow?: boolean },
+): Promise<number> {
+  return withStore(io, flags, async (store) => {
+    const run = findRun(store, id, io);
+    if (!run) return EXIT_CODES.usage;
+    const steps = store.getSteps(run.id).filter((s) => stepId === undefined || s.stepId === stepId);
+    if (stepId !== undefined && steps.length === 0) {
+      io.stderr.write(`${pc.red('error:')} run ${run.id} has no step "${stepId}"\n`);
+      return EXIT_CODES.usage;
+    }
+    const plan = planFromRecord(run);
+    for (const step of steps) {
+      const logPath = step.logPath ?? (plan ? path.join(plan.runDir, 'logs', `${step.stepId}.log`) : undefined);
+      if (steps.length > 1) io.stdout.write(`${pc.bold(`==> ${step.stepId} (${step.status}) <==`)}\n`);
+      if (!logPath) {
+        io.stdout.write('(no log)\n');
+        continue;
+      }
+      let text: string;
+      try {
+        text = await readFile(logPath, 'utf8');
+      } catch {
+        io.stdout.write(step.status === 'running' || step.status === 'pending' ? '(no log yet)\n' : `(no log at ${logPath})\n`);
+        if (!flags.follow) continue;
+        text = '';
+      }
+      io.stdout.write(flags.tail !== undefined ? lastLines(text, flags.tail) : text);
+      if (flags.follow && steps.length === 1) await follow(io, store, run.id, logPath, Buffer.byteLength(text));
+    }
+    return EXIT_CODES.ok;
+  });
+}
+
+function lastLines(text: string, n: number): string {
+  const lines = text.split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  return lines.slice(-n).join('\n') + (lines.length > 0 ? '\n' : '');
+}
+
+/** Prints what is appended to a log until the run is no longer running. */
+async function follow(io: CliIo, store: RunStore, runId: string, file: string, from: number): Promise<void> {
+  let offset = from;
+  for (;;) {
+    const size = await stat(file).then((s) => s.size, () => offset);
+    if (size > offset) {
+      const handle = await open(file, 'r');
+      const buffer = Buffer.alloc(size - offset);
+      await handle.read(buffer, 0, buffer.length, offset);
+      await handle.close();
+      io.stdout.write(buffer);
+      offset = size;
+    }
+    if (store.getRun(runId)?.status !== 'running') return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/** `orchestrator resume <id>` and `orchestrator rerun <id>`: another attempt that keeps what succeeded. */
+export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags: RunFlags & HistoryFlags): Promise<number> {
+  const projectRoot = flags.projectRoot ? path.resolve(io.cwd, flags.projectRoot) : await findProjectRoot(io.cwd);
+  const store = (await openRunStore(io, flags, projectRoot, true)) as RunStore;
+  let run: RunRecord | undefined;
+  let steps;
+  try {
+    await recoverAndReport(store, io);
+    run = findRun(store, id, io);
+    if (!run) return EXIT_CODES.usage;
+    if (mode.kind === 'resume' && run.status === 'running') {
+      io.stderr.write(`${pc.red('error:')} run ${run.id} is still running (pid ${run.pid ?? '?'}); cancel it first with: orchestrator cancel ${run.id}\n`);
+      return EXIT_CODES.usage;
+    }
+    steps = store.getSteps(run.id);
+  } finally {
+    store.close();
+  }
+  const plan = planFromRecord(run);
+  if (!plan) {
+    io.stderr.write(`${pc.red('error:')} run ${run.id} has no stored plan to run again\n`);
+    return EXIT_CODES.usage;
+  }
+  if (mode.kind === 'step' && !plan.spec.steps.some((s) => s.id === mode.step)) {
+    io.stderr.write(`${pc.red('error:')} run ${run.id} has no step "${mode.step}"\n`);
+    return EXIT_CODES.usage;
+  }
+  const previous = keptResults(steps, plan.spec, mode);
+  const kept = Object.values(previous).filter((r) => r.status === 'succeeded').length;
+  (flags.json ? io.stderr : io.stdout).write(
+    `${mode.kind === 'resume' ? 'Resuming' : 'Rerunning'} ${run.id}: ${kept} step(s) kept from before, ${plan.spec.steps.length - kept} to run\n`,
+  );
+  const resumeTarget = mode.kind === 'resume' ? { runId: run.id, runDir: plan.runDir } : await createRunDir(plan.outputDir);
+  return runWithConsole(io, flags, {
+    kind: run.kind,
+    source: run.source ?? plan.spec.source ?? run.name,
+    projectRoot: plan.projectRoot,
+    annotateFrom: plan.spec.source ?? io.cwd,
+    start: (common) =>
+      runSpec(plan.spec, {
+        ...common,
+        outputDir: plan.outputDir,
+        projectRoot: plan.projectRoot,
+        resume: { ...resumeTarget, previous },
+        onStart: (started) => common.onStart({ ...started, spec: plan.spec, outputDir: plan.outputDir }),
+      }),
+  });
+}
+
+/** `orchestrator cancel <id>`: asks the orchestrator running it (in another terminal) to stop. */
+export async function cancelCommand(io: CliIo, id: string, flags: HistoryFlags & { wait?: boolean }): Promise<number> {
+  return withStore(io, flags, async (store) => {
+    const run = findRun(store, id, io);
+    if (!run) return EXIT_CODES.usage;
+    if (!store.requestCancel(run.id)) {
+      io.stderr.write(`${pc.red('error:')} run ${run.id} is not running (${run.status})\n`);
+      return EXIT_CODES.usage;
+    }
+    await store.flush();
+    io.stdout.write(`Asked the orchestrator running ${run.id} (pid ${run.pid ?? '?'}) to cancel it.\n`);
+    if (flags.wait === false) return EXIT_CODES.ok;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      const now = store.getRun(run.id);
+      if (now && now.status !== 'running') {
+        io.stdout.write(`Run ${run.id} ended: ${now.status}\n`);
+        return EXIT_CODES.ok;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    io.stderr.write(`${pc.yellow('warning:')} run ${run.id} is still running after 60 s\n`);
+    return EXIT_CODES.failed;
+  });
+}
+
+/** `orchestrator prune --keep N | --older-than 30d`. */
+export async function pruneCommand(io: CliIo, flags: HistoryFlags & { keep?: number; olderThan?: string }): Promise<number> {
+  if (flags.keep === undefined && flags.olderThan === undefined) {
+    io.stderr.write(`${pc.red('error:')} say what to prune: --keep N and/or --older-than 30d\n`);
+    return EXIT_CODES.usage;
+  }
+  let olderThan: Date | undefined;
+  if (flags.olderThan !== undefined) {
+    const days = /^(\d+)d$/.exec(flags.olderThan);
+    const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(flags.olderThan);
+    if (ms === undefined) {
+      io.stderr.write(`${pc.red('error:')} expected --older-than like 30d, 12h or 90m, got \`${flags.olderThan}\`\n`);
+      return EXIT_CODES.usage;
+    }
+    olderThan = new Date(Date.now() - ms);
+  }
+  return withStore(io, flags, (store) => {
+    const removed = store.prune({ ...(flags.keep !== undefined ? { keep: flags.keep } : {}), ...(olderThan ? { olderThan } : {}) });
+    io.stdout.write(`Pruned ${removed} run(s).\n`);
+    return Promise.resolve(EXIT_CODES.ok);
+  });
+}

@@ -1,0 +1,95 @@
+import { hostname } from 'node:os';
+import pc from 'picocolors';
+import { gitCommit, ownStartTime, planToJson, recoverInterruptedRuns } from '../api/history.js';
+import type { WorkflowSpec } from '../core/spec.js';
+import type { RunStore } from '../store/run-store.js';
+import type { CliIo } from './types.js';
+
+export interface StoreFlags {
+  stateDir?: string;
+  /** `--no-history` sets it to false. */
+  history?: boolean;
+}
+
+/**
+ * Opens the run history of a project. A state folder that cannot be used (read-only, full, not a
+ * folder) is a warning, never a lost run: the run goes on and its reports are still written.
+ */
+export async function openRunStore(io: CliIo, flags: StoreFlags, projectRoot: string, required = false): Promise<RunStore | undefined> {
+  if (flags.history === false && !required) return undefined;
+  const { SqliteRunStore, resolveStateDir, StoreError } = await import('../store/index.js');
+  try {
+    return new SqliteRunStore({
+      stateDir: resolveStateDir({ ...(flags.stateDir ? { stateDir: flags.stateDir } : {}), env: io.env, projectRoot }),
+      onError: (error) => io.stderr.write(`${pc.yellow('warning:')} run history: ${error.message}\n`),
+    });
+  } catch (error) {
+    if (!(error instanceof StoreError) || required) throw error;
+    io.stderr.write(`${pc.yellow('warning:')} run history is off for this run: ${error.message}\n`);
+    return undefined;
+  }
+}
+
+/** Marks runs whose orchestrator died as interrupted, kills what they left running, and says so. */
+export async function recoverAndReport(store: RunStore, io: CliIo): Promise<void> {
+  for (const { runId, killed } of await recoverInterruptedRuns(store)) {
+    io.stderr.write(
+      `${pc.yellow('note:')} run ${runId} was interrupted (its orchestrator is gone)${killed > 0 ? `; killed ${killed} process(es) it left running` : ''}. Finish it with: orchestrator resume ${runId}\n`,
+    );
+  }
+}
+
+export interface RecordingOptions {
+  kind: 'folder' | 'workflow';
+  source: string;
+  argv: readonly string[];
+  projectRoot: string;
+  /** Polls the store for `orchestrator cancel <id>` and calls this when it is asked. */
+  onCancelRequest: () => void;
+}
+
+/**
+ * Connects a run to the store: records it when it starts, every event as it comes, and polls for
+ * cancel requests from other terminals. `stop()` flushes and closes.
+ */
+export async function recordRun(store: RunStore, io: CliIo, options: RecordingOptions) {
+  const commit = await gitCommit(options.projectRoot);
+  let poll: NodeJS.Timeout | undefined;
+  let runId: string | undefined;
+  return {
+    onStart(run: { runId: string; runDir: string; spec: WorkflowSpec; outputDir: string }): void {
+      runId = run.runId;
+      store.beginRun({
+        runId: run.runId,
+        name: run.spec.name,
+        kind: options.kind,
+        source: options.source,
+        argv: [...options.argv],
+        cwd: io.cwd,
+        gitCommit: commit,
+        host: hostname(),
+        pid: process.pid,
+        pidStartTime: ownStartTime(),
+        specJson: planToJson({ spec: run.spec, runDir: run.runDir, outputDir: run.outputDir, projectRoot: options.projectRoot }),
+      });
+      poll = setInterval(() => {
+        if (runId !== undefined && store.cancelRequested(runId)) {
+          clearInterval(poll);
+          options.onCancelRequest();
+        }
+      }, 250);
+      poll.unref();
+    },
+    listener: (store as { recordEvent: RunStore['recordEvent'] }).recordEvent.bind(store),
+    stop(): Promise<void> {
+      if (poll) clearInterval(poll);
+      try {
+        // close() writes what is queued and says what it could not write.
+        store.close();
+      } catch (error) {
+        io.stderr.write(`${pc.yellow('warning:')} run history: ${(error as Error).message}\n`);
+      }
+      return Promise.resolve();
+    },
+  };
+}

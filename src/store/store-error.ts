@@ -1,0 +1,90 @@
+/** What the store was doing when it failed. */
+export type StoreOperation = 'open' | 'write' | 'read';
+
+const ELSEWHERE = 'or choose another state folder with --state-dir or ORCHESTRATOR_STATE_DIR';
+
+/**
+ * Thrown (or passed to `onError`) when the run store cannot open, read or write its database. The
+ * message names the file and says what to do; `cause` is the original error and `code` its code
+ * (`SQLITE_FULL`, `EROFS`, ...). Runs themselves never fail because of it.
+ * @see docs/store.md
+ */
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  /** The database file (or the folder that could not be made). */
+  readonly path: string;
+  readonly operation: StoreOperation;
+  /** The SQLite or errno code of the cause, when it has one. */
+  readonly code: string | undefined;
+
+  constructor(message: string, details: { path: string; operation: StoreOperation; code?: string | undefined; cause?: unknown }) {
+    super(message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.path = details.path;
+    this.operation = details.operation;
+    this.code = details.code;
+  }
+}
+
+function codeOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** What a user can do about a failure with this code. */
+function advice(code: string | undefined): string {
+  const c = code ?? '';
+  if (c === 'SQLITE_FULL' || c === 'ENOSPC' || c === 'EDQUOT') {
+    return `The disk is full: free some space or delete old runs with \`orchestrator prune\`, ${ELSEWHERE}.`;
+  }
+  if (c.startsWith('SQLITE_READONLY') || c === 'EROFS' || c === 'EACCES' || c === 'EPERM') {
+    return `The state folder is read-only: make it writable, ${ELSEWHERE}.`;
+  }
+  if (c === 'ENOTDIR' || c === 'EEXIST') {
+    return `Part of the path is a file, not a folder: remove it, ${ELSEWHERE}.`;
+  }
+  if (c.startsWith('SQLITE_IOERR') || c.startsWith('SQLITE_CANTOPEN')) {
+    return `Check that the disk has free space and the state folder is writable, ${ELSEWHERE}.`;
+  }
+  if (c === 'SQLITE_CORRUPT' || c === 'SQLITE_NOTADB') {
+    return `The file is not a valid run database: move it away to start a new history, ${ELSEWHERE}.`;
+  }
+  if (c === 'SCHEMA_TOO_NEW') {
+    return `Upgrade the orchestrator, ${ELSEWHERE}.`;
+  }
+  if (c.startsWith('SQLITE_BUSY') || c.startsWith('SQLITE_LOCKED')) {
+    return 'Another process held the database longer than the busy timeout: try again.';
+  }
+  return `Check the state folder, ${ELSEWHERE}.`;
+}
+
+/** The one place store failures are worded (BullMQ's single error builder). */
+export function toStoreError(
+  error: unknown,
+  context: {
+    path: string;
+    operation: StoreOperation;
+    /** Events still queued after the failure, to be written by the next flush. */
+    queued?: number;
+    /** Events dropped because the store was closing. */
+    lost?: number;
+  },
+): StoreError {
+  if (error instanceof StoreError) return error;
+  const code = codeOf(error);
+  const detail = error instanceof Error ? error.message : String(error);
+  const verb = context.operation === 'open' ? 'open' : context.operation === 'write' ? 'write to' : 'read';
+  const events = (n: number): string => `${n} event${n === 1 ? '' : 's'}`;
+  let fate = '';
+  if (context.lost !== undefined && context.lost > 0) {
+    fate = ` The last ${events(context.lost)} of the run history could not be saved; what was stored before is intact.`;
+  } else if (context.queued !== undefined && context.queued > 0) {
+    fate = ` ${events(context.queued)} stay queued for the next flush; what was stored before is intact.`;
+  }
+  return new StoreError(`Could not ${verb} the run store at ${context.path}: ${detail}. ${advice(code)}${fate}`, {
+    path: context.path,
+    operation: context.operation,
+    code,
+    cause: error,
+  });
+}

@@ -1,0 +1,154 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { SqliteRunStore, StoreError } from '../../src/store/index.js';
+import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
+import { runEvents, runInfo } from './helpers/events.js';
+
+/*
+ * Tests run as root, and root ignores permission bits, so `chmod` cannot make a folder read-only
+ * here. Two real failures stand in:
+ * - a state folder whose path goes through a regular file (ENOTDIR): mkdir fails, as it would on
+ *   a path the user cannot create;
+ * - the immutable attribute (`chattr +i`, ext4), which even root cannot write through. On the
+ *   database, its WAL file and the folder it makes every write fail (SQLITE_IOERR_WRITE on the
+ *   open connection, SQLITE_CANTOPEN or SQLITE_READONLY on a new one), like a read-only mount.
+ *   The `-shm` file is never made immutable: SQLite maps it into memory and writing to a mapping
+ *   of an immutable file kills the process with SIGBUS.
+ * A full disk (SQLITE_FULL) takes the same path through the code: only the advice differs.
+ */
+function chattr(flag: '+i' | '-i', ...files: string[]): void {
+  execFileSync('chattr', [flag, ...files]);
+}
+
+describe('SqliteRunStore on a state folder it cannot write', () => {
+  let dir: string;
+  let store: SqliteRunStore | undefined;
+  beforeEach(async () => {
+    dir = await makeTmpDir('orch-store-ro-');
+  });
+  afterEach(async () => {
+    // Whatever happened, make everything writable again so it can be deleted.
+    try {
+      execFileSync('chattr', ['-R', '-i', dir], { stdio: 'ignore' });
+    } catch {
+      // nothing was immutable
+    }
+    try {
+      store?.close();
+    } catch {
+      // a test may leave events it could not write
+    }
+    store = undefined;
+    await removeTmpDir(dir);
+  });
+
+  it('gives a StoreError naming the path when the state folder cannot be made', () => {
+    const blocker = path.join(dir, 'not-a-folder');
+    writeFileSync(blocker, 'a file');
+    const stateDir = path.join(blocker, '.orchestrator');
+    let error: unknown;
+    try {
+      store = new SqliteRunStore({ stateDir });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StoreError);
+    const storeError = error as StoreError;
+    expect(storeError).toMatchObject({ name: 'StoreError', operation: 'open', code: 'ENOTDIR', path: stateDir });
+    expect(storeError.message).toContain(`Could not open the run store at ${stateDir}`);
+    expect(storeError.message).toMatch(/--state-dir or ORCHESTRATOR_STATE_DIR/);
+    expect(storeError.cause).toBeInstanceOf(Error);
+  });
+
+  it('gives a StoreError naming the database when the state folder is read-only', () => {
+    const stateDir = path.join(dir, 'state');
+    execFileSync('mkdir', [stateDir]);
+    chattr('+i', stateDir);
+    let error: unknown;
+    try {
+      store = new SqliteRunStore({ stateDir });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).code).toMatch(/^SQLITE_CANTOPEN/);
+    expect((error as StoreError).message).toContain(`Could not open the run store at ${path.join(stateDir, 'state.db')}`);
+    expect((error as StoreError).message).toMatch(/writable/);
+  });
+
+  it('keeps events queued while the database cannot be written, loses nothing stored, and writes them later', async () => {
+    const stateDir = path.join(dir, 'state');
+    const errors: StoreError[] = [];
+    store = new SqliteRunStore({ stateDir, retryDelayMs: 60_000, onError: (error) => errors.push(error) });
+    const events = runEvents('r', [
+      { id: 'one', status: 'succeeded' },
+      { id: 'two', status: 'failed' },
+    ]);
+    store.beginRun(runInfo('r'));
+    // run-started and step one: stored.
+    for (const event of events.slice(0, 3)) store.recordEvent(event);
+    await store.flush();
+
+    const db = store.path;
+    chattr('+i', db, `${db}-wal`, stateDir);
+    // Step two and run-finished: run-finished tries to write at once, and fails.
+    for (const event of events.slice(3)) store.recordEvent(event);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toBeInstanceOf(StoreError);
+    expect(errors[0]?.operation).toBe('write');
+    expect(errors[0]?.message).toContain(`Could not write to the run store at ${db}`);
+    expect(errors[0]?.message).toContain('3 events stay queued for the next flush; what was stored before is intact.');
+    await expect(store.flush()).rejects.toThrow(StoreError);
+    expect(errors, 'an explicit flush rejects instead of calling onError again').toHaveLength(1);
+    expect(store.stats.queued).toBe(3);
+
+    // A second store opening the folder now cannot write either, and says so.
+    const other = new SqliteRunStore({ stateDir });
+    try {
+      let error: unknown;
+      try {
+        other.beginRun(runInfo('other'));
+      } catch (caught) {
+        error = caught;
+      }
+      expect((error as StoreError).code).toMatch(/^SQLITE_READONLY/);
+      expect((error as StoreError).message).toMatch(/read-only: make it writable/);
+      // What was stored before the folder went read-only is all there.
+      expect(other.getRun('r')).toMatchObject({ status: 'running', counts: { total: 2, succeeded: 1, pending: 1 } });
+    } finally {
+      other.close();
+    }
+
+    chattr('-i', db, `${db}-wal`, stateDir);
+    await store.flush();
+    expect(store.stats.queued).toBe(0);
+    expect(store.getRun('r')).toMatchObject({ status: 'failed', counts: { total: 2, succeeded: 1, failed: 1 } });
+    expect(store.getSteps('r').map((s) => [s.stepId, s.status])).toEqual([
+      ['one', 'succeeded'],
+      ['two', 'failed'],
+    ]);
+  });
+
+  it('throws from close, saying what was lost, when the last events cannot be written', async () => {
+    const stateDir = path.join(dir, 'state');
+    store = new SqliteRunStore({ stateDir, flushIntervalMs: 60_000, onError: () => undefined });
+    const events = runEvents('r', [{ id: 'one', status: 'succeeded' }]);
+    store.recordEvent(events[0]!);
+    await store.flush();
+    chattr('+i', store.path, `${store.path}-wal`, stateDir);
+    store.recordEvent(events[1]!);
+    const closing = store;
+    store = undefined;
+    expect(() => closing.close()).toThrow(/The last 1 event of the run history could not be saved/);
+    chattr('-i', closing.path, `${closing.path}-wal`, stateDir);
+    const db = new Database(closing.path, { readonly: true });
+    try {
+      expect(db.prepare('SELECT COUNT(*) AS n FROM runs').get()).toEqual({ n: 1 });
+    } finally {
+      db.close();
+    }
+  });
+});
