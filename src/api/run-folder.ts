@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { RunListener } from '../core/events.js';
 import type { RunSummary } from '../core/result.js';
-import type { Engine } from '../engines/engine.js';
+import type { Engine, StepCache } from '../engines/engine.js';
 import { folderToWorkflow, type FolderRunSettings, type FolderWorkflow } from '../folder/folder-workflow.js';
 import type { ReportFormat } from './reports.js';
 import { runSpec } from './run-spec.js';
@@ -20,6 +20,8 @@ export interface RunFolderOptions extends FolderRunSettings {
   engine?: Engine;
   /** Called once the workflow is built, before anything runs (e.g. to print discovery warnings). */
   onPlan?: (plan: FolderWorkflow) => void;
+  cache?: StepCache;
+  cacheAll?: boolean;
   /** Called once the run has its id and folder, before anything runs. */
   onStart?: (run: { runId: string; runDir: string; spec: FolderWorkflow['spec']; outputDir: string; projectRoot: string }) => void;
 }
@@ -50,6 +52,7 @@ export async function runFolder(folder: string, options: RunFolderOptions = {}):
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
     ...(options.emitOutput ? { emitOutput: true } : {}),
     ...(options.engine ? { engine: options.engine } : {}),
+    ...(options.cache ? { cache: options.cache, cacheAll: options.cacheAll === true } : {}),
     ...(options.onStart
       ? {
           onStart: (run: { runId: string; runDir: string }) =>

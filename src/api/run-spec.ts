@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { RunListener } from '../core/events.js';
 import type { RunSummary, StepResult } from '../core/result.js';
 import type { WorkflowSpec } from '../core/spec.js';
-import type { Engine } from '../engines/engine.js';
+import type { Engine, StepCache } from '../engines/engine.js';
 import { LocalEngine } from '../engines/local/local-engine.js';
 import { createRunDir } from './run-dir.js';
 import { generateReport, REPORT_FORMATS, type ReportFormat } from './reports.js';
@@ -21,6 +21,10 @@ export interface RunSpecOptions {
   env?: NodeJS.ProcessEnv;
   /** Run again in this existing run folder, under this id (resume and rerun). */
   resume?: { runId: string; runDir: string; previous: Readonly<Record<string, StepResult>> };
+  /** Where cached steps look up and store results (the run history store). */
+  cache?: StepCache;
+  /** Cache every step, not only those with `cache` set. */
+  cacheAll?: boolean;
   /** Called once the run has its id and folder, before anything runs (e.g. to record it). */
   onStart?: (run: { runId: string; runDir: string }) => void;
 }
@@ -46,6 +50,7 @@ export async function runSpec(spec: WorkflowSpec, options: RunSpecOptions): Prom
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.emitOutput ? { emitOutput: true } : {}),
       ...(options.resume ? { previous: options.resume.previous } : {}),
+      ...(options.cache ? { cache: options.cache, cacheAll: options.cacheAll === true } : {}),
     });
     const summary = await handle.result;
     const reports = await generateReport(summary, runDir, options.reports ?? REPORT_FORMATS);

@@ -78,6 +78,9 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
     .option('--no-color', 'no colours (NO_COLOR is honoured too)')
     .option('--state-dir <dir>', 'run history folder (default: <project root>/.orchestrator, or $ORCHESTRATOR_STATE_DIR)')
     .option('--no-history', 'do not record this run in the run history')
+    .option('--cache', 'cache every step (steps with `cache:` in a workflow file are cached anyway)')
+    .option('--no-cache', 'cache nothing: run every step')
+    .option('--explain', 'say why each cached step ran (what changed) or came from the cache')
     .action(async (folder: string | undefined, flags: RunFlags) => {
       const { runCommand } = await import('./commands/run.js');
       exitCode = await runCommand(folder ?? defaultFolder(ctx.cwd), flags, ctx);
@@ -208,6 +211,17 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
     const { rerunCommand } = await import('./commands/history.js');
     const mode = flags.step !== undefined ? { kind: 'step' as const, step: flags.step, downstream: flags.downstream === true } : { kind: 'failed' as const };
     exitCode = await rerunCommand(ctx, id, mode, flags);
+  });
+
+  historyOptions(
+    program
+      .command('explain')
+      .description('why a cached step ran in a run: what changed since the cache entry, or that it was a hit')
+      .argument('<id>', 'run id or a unique prefix of one')
+      .argument('<step>', 'step id'),
+  ).action(async (id: string, step: string, flags: Record<string, unknown>) => {
+    const { explainCommand } = await import('./commands/history.js');
+    exitCode = await explainCommand(ctx, id, step, flags);
   });
 
   historyOptions(

@@ -28,4 +28,8 @@ export interface RunFlags {
   stateDir?: string;
   /** `--no-history`: do not record this run. */
   history?: boolean;
+  /** `--cache`: cache every step; `--no-cache`: cache nothing. */
+  cache?: boolean;
+  /** `--explain`: say why each cached step ran or came from the cache. */
+  explain?: boolean;
 }

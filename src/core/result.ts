@@ -49,6 +49,10 @@ export interface StepResult {
   continuedOnError?: boolean;
   /** Ids of the steps it depended on (workflow runs). */
   needs?: string[];
+  /** The step's cache key, when caching was on for it. */
+  cacheKey?: string;
+  /** Why a cached step ran (what changed since the last cache entry), or that it was a hit. */
+  cacheExplain?: string[];
   /** Matrix values, for expanded steps. */
   matrix?: Record<string, string | number | boolean>;
   tags: string[];
@@ -83,6 +87,7 @@ export function emptyCounts(): StatusCounts {
     'timed-out': 0,
     cancelled: 0,
     skipped: 0,
+    cached: 0,
   };
 }
 

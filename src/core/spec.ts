@@ -48,6 +48,19 @@ export interface StepCommon {
   matrixOf?: string;
   /** Applied to a successful function step's value (DSL only). */
   transformResult?: (value: unknown) => unknown;
+  /**
+   * Opt-in caching: when a step's key (its command or script content, arguments, the declared
+   * environment variables, the declared input files and its dependencies' outputs) matches an
+   * earlier successful run, the step is not run; its outputs are restored and it is `cached`.
+   */
+  cache?: CacheSpec;
+}
+
+export interface CacheSpec {
+  /** Globs of input files, relative to the step's cwd. */
+  inputs: string[];
+  /** Names of environment variables whose values are part of the key. */
+  env: string[];
 }
 
 export type MatrixValue = string | number | boolean;

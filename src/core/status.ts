@@ -1,6 +1,6 @@
 /**
  * The one status enum. Every surface (reports, store, CLI, events) uses these tokens as they are.
- * `cached` is reserved for the caching feature and is never produced yet.
+ * `cached` is a success whose result came from the step cache instead of running it.
  */
 export const RUN_STATUSES = [
   'pending',
@@ -10,6 +10,7 @@ export const RUN_STATUSES = [
   'timed-out',
   'cancelled',
   'skipped',
+  'cached',
 ] as const;
 
 export type RunStatus = (typeof RUN_STATUSES)[number];
@@ -23,7 +24,13 @@ export const FINAL_STATUSES: readonly FinalStatus[] = [
   'timed-out',
   'cancelled',
   'skipped',
+  'cached',
 ];
+
+/** True for the statuses a dependent counts as success: `succeeded` and `cached`. */
+export function isSuccessStatus(status: RunStatus): boolean {
+  return status === 'succeeded' || status === 'cached';
+}
 
 /** True for the statuses that make a run fail (exit code 1). */
 export function isFailureStatus(status: RunStatus): boolean {

@@ -23,6 +23,32 @@ export interface SubmitOptions {
    * them as before.
    */
   previous?: Readonly<Record<string, StepResult>>;
+  /** Where cached steps (`cache` in their spec) look up and store results. Unset: nothing is cached. */
+  cache?: StepCache;
+  /** Cache every step of the run, not only those with `cache` set. @default false */
+  cacheAll?: boolean;
+}
+
+/** One remembered successful step, keyed by its cache key. */
+export interface CacheEntry {
+  key: string;
+  /** The workflow (run name) and step it was made by: `latest` finds the previous one to explain a miss. */
+  workflow: string;
+  stepId: string;
+  /** What went into the key, by part (`command`, `args`, `env:NAME`, `file:path`, `needs:id`), each hashed. */
+  components: Record<string, string>;
+  outputs: Record<string, string>;
+  value?: unknown;
+  runId: string;
+  createdAt: string;
+}
+
+/** Where step results are remembered for caching (the run history store implements it). */
+export interface StepCache {
+  getCacheEntry(key: string): CacheEntry | undefined;
+  /** The newest entry made by this workflow's step, to say what changed. */
+  latestCacheEntry(workflow: string, stepId: string): CacheEntry | undefined;
+  putCacheEntry(entry: CacheEntry): void;
 }
 
 /** A submitted run. */

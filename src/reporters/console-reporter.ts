@@ -149,6 +149,8 @@ export class ConsoleReporter {
         return `${c.dim('-')} ${step.id} ${c.dim(skippedMessage(step))}`;
       case 'cancelled':
         return `${c.yellow('⊘')} ${step.id} ${c.yellow(stepMessage(step))}`;
+      case 'cached':
+        return `${c.green('↺')} ${step.id} ${c.dim('cached')}`;
       default:
         return unreachable(step.status);
     }

@@ -53,6 +53,7 @@ const STATUS_STYLES: Record<RunStatus, Style> = {
   'timed-out': { fill: '#ffedd5', stroke: '#ea580c', color: '#7c2d12' },
   cancelled: { fill: '#f3f4f6', stroke: '#6b7280', color: '#4b5563', dashed: true },
   skipped: { fill: '#f3f4f6', stroke: '#9ca3af', color: '#4b5563' },
+  cached: { fill: '#ecfccb', stroke: '#65a30d', color: '#365314' },
 };
 
 /** A dependency that names no step is still drawn, dashed and labelled as missing. */

@@ -8,6 +8,7 @@ export interface GroupCounts {
   'timed-out': number;
   cancelled: number;
   skipped: number;
+  cached: number;
 }
 
 /**
@@ -19,7 +20,7 @@ export function countByGroup(
 ): Map<string, GroupCounts> {
   const groups = new Map<string, GroupCounts>();
   for (const name of [...new Set(steps.map((step) => step.group))].sort(compareText)) {
-    groups.set(name, { total: 0, succeeded: 0, failed: 0, 'timed-out': 0, cancelled: 0, skipped: 0 });
+    groups.set(name, { total: 0, succeeded: 0, failed: 0, 'timed-out': 0, cancelled: 0, skipped: 0, cached: 0 });
   }
   for (const step of steps) {
     const counts = groups.get(step.group);

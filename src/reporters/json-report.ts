@@ -35,6 +35,18 @@ export interface StepJson {
   peakMemoryMb: number | null;
   outputs: Record<string, string>;
   tags: string[];
+  /** Workflow steps: the steps it depended on; empty for folder runs. */
+  needs: string[];
+  /** Matrix values of an expanded step, else null. */
+  matrix: Record<string, string | number | boolean> | null;
+  /** A function step's return value (JSON), else null. */
+  value: unknown;
+  /** The step failed but had `continue_on_error`, so the run did not fail for it. */
+  continuedOnError: boolean;
+  /** The cache key, when caching was on for the step, else null. */
+  cacheKey: string | null;
+  /** Why a cached step ran or was taken from the cache. */
+  cacheExplain: string[];
 }
 
 /** The content of `summary.json`, version 1. @see docs/reports.md */
@@ -69,6 +81,7 @@ export function toJsonSummary(summary: RunSummary): SummaryJson {
     'timed-out': c['timed-out'],
     cancelled: c.cancelled,
     skipped: c.skipped,
+    cached: c.cached,
   };
   const byGroup: Record<string, GroupCounts> = {};
   for (const [group, groupCounts] of countByGroup(summary.steps)) byGroup[group] = groupCounts;
@@ -118,6 +131,12 @@ function stepToJson(step: StepResult): StepJson {
     peakMemoryMb: step.peakMemoryMb ?? null,
     outputs,
     tags: [...step.tags],
+    needs: [...(step.needs ?? [])],
+    matrix: step.matrix ?? null,
+    value: step.value === undefined ? null : step.value,
+    continuedOnError: step.continuedOnError === true,
+    cacheKey: step.cacheKey ?? null,
+    cacheExplain: [...(step.cacheExplain ?? [])],
   };
 }
 
@@ -133,7 +152,7 @@ const isoTime = { type: 'string', format: 'date-time' } as const;
 const GROUP_COUNTS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['total', 'succeeded', 'failed', 'timed-out', 'cancelled', 'skipped'],
+  required: ['total', 'succeeded', 'failed', 'timed-out', 'cancelled', 'skipped', 'cached'],
   properties: {
     total: count,
     succeeded: count,
@@ -141,6 +160,7 @@ const GROUP_COUNTS_SCHEMA = {
     'timed-out': count,
     cancelled: count,
     skipped: count,
+    cached: count,
   },
 } as const;
 
@@ -151,7 +171,8 @@ const STEP_SCHEMA = {
     'id', 'name', 'kind', 'group', 'path', 'status', 'reason', 'message', 'command', 'exitCode',
     'signal', 'killSignal', 'timedOut', 'forcefullyKilled', 'attempts', 'startedAt', 'finishedAt',
     'durationMs', 'stdoutTail', 'stderrTail', 'stdoutBytes', 'stderrBytes', 'logPath',
-    'peakMemoryMb', 'outputs', 'tags',
+    'peakMemoryMb', 'outputs', 'tags', 'needs', 'matrix', 'value', 'continuedOnError', 'cacheKey',
+    'cacheExplain',
   ],
   properties: {
     id: { type: 'string', description: 'Unique step id; for folder runs the relative script path.' },
@@ -180,6 +201,12 @@ const STEP_SCHEMA = {
     peakMemoryMb: { type: ['number', 'null'], minimum: 0 },
     outputs: { type: 'object', additionalProperties: { type: 'string' } },
     tags: { type: 'array', items: { type: 'string' } },
+    needs: { type: 'array', items: { type: 'string' }, description: 'Steps it depended on (workflows).' },
+    matrix: { type: ['object', 'null'], additionalProperties: { type: ['string', 'number', 'boolean'] } },
+    value: { description: 'A function step\'s return value (JSON), else null.' },
+    continuedOnError: { type: 'boolean', description: 'Failed, but `continue_on_error` kept the run green.' },
+    cacheKey: { ...nullable('string'), description: 'The cache key when caching was on for the step.' },
+    cacheExplain: { type: 'array', items: { type: 'string' }, description: 'Why it ran, or that it came from the cache.' },
   },
 } as const;
 

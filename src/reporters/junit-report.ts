@@ -132,6 +132,7 @@ function renderTestCase(step: StepResult): string[] {
       children.push(`      <skipped${attributes({ message })}/>`);
       break;
     case 'succeeded':
+    case 'cached':
       break;
     default:
       unreachable(step.status);

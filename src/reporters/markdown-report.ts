@@ -19,6 +19,7 @@ const STATUS_ICONS: Record<FinalStatus, string> = {
   'timed-out': '⏱️',
   cancelled: '⊘',
   skipped: '⏭️',
+  cached: '♻️',
 };
 
 /**

@@ -81,6 +81,25 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_by_name ON runs (name, started_at);
     `,
   },
+  {
+    version: 3,
+    description: 'step cache entries; cache key and explanation per attempt',
+    sql: `
+      CREATE TABLE cache_entries (
+        key TEXT PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        step_id TEXT NOT NULL,
+        components TEXT NOT NULL,
+        outputs TEXT NOT NULL DEFAULT '{}',
+        value TEXT,
+        run_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX cache_by_step ON cache_entries (workflow, step_id, created_at);
+      ALTER TABLE attempts ADD COLUMN cache_key TEXT;
+      ALTER TABLE attempts ADD COLUMN cache_explain TEXT;
+    `,
+  },
 ];
 
 /** The schema version this code reads and writes. */

@@ -1,3 +1,4 @@
+import type { StepCache } from '../engines/engine.js';
 import type { RunEvent } from '../core/events.js';
 import type { FinalStatus, RunStatus } from '../core/status.js';
 
@@ -103,6 +104,9 @@ export interface StepRecord {
   /** The attempt's process (the leader of its process group), and its start time in clock ticks. */
   pid: number | null;
   pidStartTime: number | null;
+  /** With caching on: the step's key, and why it ran or came from the cache. */
+  cacheKey: string | null;
+  cacheExplain: string[];
 }
 
 /** Filters for `listRuns`. Results are newest first. */
@@ -135,7 +139,7 @@ export interface PruneOptions {
  * is a subscriber of the event stream (`storeListener`), so engines do not know about it.
  * @see docs/store.md
  */
-export interface RunStore {
+export interface RunStore extends StepCache {
   /**
    * Records the run's context (command line, host, pid, spec) at once, before its events, so
    * another orchestrator can see it is running. Calling it again for the same id (a resume)

@@ -1,3 +1,4 @@
+import type { CacheEntry } from '../engines/engine.js';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
@@ -128,13 +129,40 @@ interface AttemptRow {
   kind: string | null;
   step_group: string | null;
   needs: string | null;
+  cache_key: string | null;
+  cache_explain: string | null;
+}
+
+interface CacheRow {
+  key: string;
+  workflow: string;
+  step_id: string;
+  components: string;
+  outputs: string;
+  value: string | null;
+  run_id: string;
+  created_at: number;
+}
+
+function toCacheEntry(row: CacheRow): CacheEntry {
+  const entry: CacheEntry = {
+    key: row.key,
+    workflow: row.workflow,
+    stepId: row.step_id,
+    components: fromJson<Record<string, string>>(row.components, {}),
+    outputs: fromJson<Record<string, string>>(row.outputs, {}),
+    runId: row.run_id,
+    createdAt: new Date(row.created_at).toISOString(),
+  };
+  if (row.value !== null) entry.value = fromJson<unknown>(row.value, row.value);
+  return entry;
 }
 
 const DEFAULTS = { busyTimeoutMs: 5000, flushIntervalMs: 50, batchSize: 500, retryDelayMs: 1000 };
 
 const ATTEMPT_COLUMNS = `a.run_id, a.step_id, a.attempt, a.status, a.reason, a.message, a.exit_code, a.signal,
   a.duration_ms, a.started_at, a.finished_at, a.outputs, a.log_path, a.value, a.command, a.pid,
-  a.pid_start_time, s.name, s.kind, s.step_group, s.needs`;
+  a.pid_start_time, a.cache_key, a.cache_explain, s.name, s.kind, s.step_group, s.needs`;
 
 const LAST_ATTEMPT = `a.attempt = (SELECT MAX(b.attempt) FROM attempts b WHERE b.run_id = a.run_id AND b.step_id = a.step_id)`;
 
@@ -294,7 +322,10 @@ export class SqliteRunStore implements RunStore {
       return;
     }
     if (this.#failure) return; // the retry timer is set
-    if (this.#queue.length >= this.#batchSize) {
+    // A finished step is written on the next turn of the event loop, not after the batch timer:
+    // an orchestrator killed with SIGKILL must not lose results that finished before it died
+    // (resume would run those steps again). Steps finishing in the same turn share a transaction.
+    if (this.#queue.length >= this.#batchSize || event.type === 'step-finished') {
       this.#immediate ??= setImmediate(() => {
         this.#immediate = undefined;
         this.#flushNow();
@@ -388,6 +419,45 @@ export class SqliteRunStore implements RunStore {
     this.#assertOpen();
     this.#flushQuietly();
     return this.#run('write', () => this.#statements.requestCancel.run({ id: runId, now: Date.now() }).changes > 0);
+  }
+
+  getCacheEntry(key: string): CacheEntry | undefined {
+    this.#assertOpen();
+    const row = this.#run('read', () => this.#db.prepare(`SELECT * FROM cache_entries WHERE key = ?`).get(key) as CacheRow | undefined);
+    return row ? toCacheEntry(row) : undefined;
+  }
+
+  latestCacheEntry(workflow: string, stepId: string): CacheEntry | undefined {
+    this.#assertOpen();
+    const row = this.#run('read', () =>
+      this.#db
+        .prepare(`SELECT * FROM cache_entries WHERE workflow = ? AND step_id = ? ORDER BY created_at DESC LIMIT 1`)
+        .get(workflow, stepId) as CacheRow | undefined,
+    );
+    return row ? toCacheEntry(row) : undefined;
+  }
+
+  putCacheEntry(entry: CacheEntry): void {
+    this.#assertOpen();
+    this.#run('write', () =>
+      this.#db
+        .prepare(
+          `INSERT INTO cache_entries (key, workflow, step_id, components, outputs, value, run_id, created_at)
+           VALUES (@key, @workflow, @stepId, @components, @outputs, @value, @runId, @createdAt)
+           ON CONFLICT (key) DO UPDATE SET run_id = excluded.run_id, created_at = excluded.created_at,
+             outputs = excluded.outputs, value = excluded.value, components = excluded.components`,
+        )
+        .run({
+          key: entry.key,
+          workflow: entry.workflow,
+          stepId: entry.stepId,
+          components: JSON.stringify(entry.components),
+          outputs: JSON.stringify(entry.outputs),
+          value: toJson(entry.value),
+          runId: entry.runId,
+          createdAt: Date.parse(entry.createdAt) || Date.now(),
+        }),
+    );
   }
 
   cancelRequested(runId: string): boolean {
@@ -597,6 +667,8 @@ export class SqliteRunStore implements RunStore {
       logPath: result.logPath,
       value: toJson(result.value),
       command: JSON.stringify(result.command),
+      cacheKey: result.cacheKey ?? null,
+      cacheExplain: result.cacheExplain ? JSON.stringify(result.cacheExplain) : null,
     });
   }
 
@@ -659,6 +731,8 @@ function toStepRecord(row: AttemptRow): StepRecord {
     command: fromJson<string[]>(row.command, []),
     pid: row.pid,
     pidStartTime: row.pid_start_time,
+    cacheKey: row.cache_key ?? null,
+    cacheExplain: fromJson<string[]>(row.cache_explain ?? null, []),
   };
   if (row.value !== null) record.value = fromJson<unknown>(row.value, row.value);
   return record;
@@ -711,10 +785,11 @@ function prepareStatements(db: Database.Database) {
         finished_at = excluded.finished_at, duration_ms = excluded.finished_at - attempts.started_at`),
     attemptFinished: db.prepare(`
       INSERT INTO attempts (run_id, step_id, attempt, status, reason, message, exit_code, signal, duration_ms,
-        started_at, finished_at, outputs, log_path, value, command)
+        started_at, finished_at, outputs, log_path, value, command, cache_key, cache_explain)
       VALUES (@runId, @stepId, @attempt, @status, @reason, @message, @exitCode, @signal, @durationMs,
-        @startedAt, @finishedAt, @outputs, @logPath, @value, @command)
+        @startedAt, @finishedAt, @outputs, @logPath, @value, @command, @cacheKey, @cacheExplain)
       ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET
+        cache_key = excluded.cache_key, cache_explain = excluded.cache_explain,
         status = excluded.status, reason = excluded.reason, message = excluded.message,
         exit_code = excluded.exit_code, signal = excluded.signal, duration_ms = excluded.duration_ms,
         started_at = COALESCE(attempts.started_at, excluded.started_at), finished_at = excluded.finished_at,

@@ -127,7 +127,7 @@ function failurePolicy(value: RawWorkflow['fail_fast']): FailurePolicy {
   return value;
 }
 
-function toStep(raw: RawStep, dir: string, defaults: RawWorkflow['defaults'], subWorkflows: Map<string, WorkflowSpec>, stepIndex: number): StepSpec & { matrixSpec?: MatrixSpec } {
+function toStep(raw: RawStep, dir: string, defaults: RawWorkflow['defaults'], subWorkflows: Map<string, WorkflowSpec>, stepIndex: number, workflowCache = false): StepSpec & { matrixSpec?: MatrixSpec } {
   const cwd = resolveFolder(dir, raw.cwd ?? defaults?.cwd ?? '.');
   const killGrace = raw.kill_grace ?? defaults?.kill_grace;
   const common: StepCommon = {
@@ -147,6 +147,10 @@ function toStep(raw: RawStep, dir: string, defaults: RawWorkflow['defaults'], su
   if (raw.description !== undefined) common.description = raw.description;
   if (raw.if !== undefined) common.if = typeof raw.if === 'boolean' ? String(raw.if) : conditionExpression(raw.if).expression;
   if (raw.continue_on_error !== undefined) common.continueOnError = raw.continue_on_error;
+  const cache = raw.cache ?? (workflowCache ? true : undefined);
+  if (cache !== undefined && cache !== false) {
+    common.cache = cache === true ? { inputs: [], env: [] } : { inputs: [...(cache.inputs ?? [])], env: [...(cache.env ?? [])] };
+  }
   if (raw.concurrency_group !== undefined) common.concurrencyGroup = raw.concurrency_group;
   const matrix = raw.matrix === undefined ? {} : { matrixSpec: raw.matrix as MatrixSpec };
 
@@ -199,7 +203,7 @@ function toStep(raw: RawStep, dir: string, defaults: RawWorkflow['defaults'], su
 
 function toSpec(raw: RawWorkflow, file: string, subWorkflows: Map<string, WorkflowSpec>): WorkflowSpec {
   const dir = path.dirname(file);
-  const steps = expandStepMatrix(raw.steps.map((step, index) => toStep(step, dir, raw.defaults, subWorkflows, index)));
+  const steps = expandStepMatrix(raw.steps.map((step, index) => toStep(step, dir, raw.defaults, subWorkflows, index, raw.cache === true)));
   const spec: WorkflowSpec = {
     name: raw.name,
     steps,

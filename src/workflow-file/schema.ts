@@ -124,6 +124,22 @@ const pythonSchema = z
   )
   .describe('Calls a Python function through the resolved interpreter, JSON in and out.');
 
+const cacheSchema = z
+  .union(
+    [
+      z.boolean(expected('true, false or a mapping with `inputs` and `env`')),
+      z.strictObject(
+        {
+          inputs: stringList('glob', 'Input files (globs, relative to the step\'s cwd) that are part of the key.').optional(),
+          env: stringList('variable name', 'Environment variables whose values are part of the key.').optional(),
+        },
+        expected('a mapping with `inputs` and `env`'),
+      ),
+    ],
+    expected('true, false or a mapping with `inputs` and `env`'),
+  )
+  .describe('Skip the step when its key (command or script content, args, declared env and input files, dependencies\' outputs) matches an earlier successful run; its outputs are restored.');
+
 const stepSchema = z
   .strictObject(
     {
@@ -181,6 +197,7 @@ const stepSchema = z
         .optional(),
       concurrency_group: nonEmptyString('a group name', 'Group whose limit is set in `concurrency_groups`.').optional(),
       tags: stringList('tag', 'Labels for filtering and reports.').optional(),
+      cache: cacheSchema.optional(),
     },
     expected('a mapping of step settings'),
   )
@@ -223,6 +240,7 @@ export const workflowFileSchema = z
         .describe('After a failure: no-new (start nothing new; same as true), kill (also kill running steps), continue (same as false). Default: no-new.')
         .optional(),
       env: envSchema.optional(),
+      cache: z.boolean(expected('true or false')).describe('Cache every step (each step may still set its own `cache`). Default: false.').optional(),
       defaults: defaultsSchema.optional(),
       concurrency_groups: z
         .record(z.string(), wholeNumber(1, 'Steps of the group running at once.'), expected('a mapping of group names to limits'))

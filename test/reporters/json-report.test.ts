@@ -21,13 +21,14 @@ describe('toJsonSummary', () => {
     ]);
     expect(json.schemaVersion).toBe(1);
     expect(Object.keys(json.counts)).toEqual([
-      'total', 'pending', 'running', 'succeeded', 'failed', 'timed-out', 'cancelled', 'skipped',
+      'total', 'pending', 'running', 'succeeded', 'failed', 'timed-out', 'cancelled', 'skipped', 'cached',
     ]);
     expect(Object.keys(json.steps[0] ?? {})).toEqual([
       'id', 'name', 'kind', 'group', 'path', 'status', 'reason', 'message', 'command', 'exitCode',
       'signal', 'killSignal', 'timedOut', 'forcefullyKilled', 'attempts', 'startedAt', 'finishedAt',
       'durationMs', 'stdoutTail', 'stderrTail', 'stdoutBytes', 'stderrBytes', 'logPath',
-      'peakMemoryMb', 'outputs', 'tags',
+      'peakMemoryMb', 'outputs', 'tags', 'needs', 'matrix', 'value', 'continuedOnError', 'cacheKey',
+      'cacheExplain',
     ]);
     expect(Object.keys(json.steps[0]?.outputs ?? {})).toEqual(['at', 'rows']);
   });
@@ -51,8 +52,8 @@ describe('toJsonSummary', () => {
 
   it('counts each folder in byGroup', () => {
     expect(toJsonSummary(mixedSummary()).byGroup).toEqual({
-      etl: { total: 3, succeeded: 1, failed: 1, 'timed-out': 1, cancelled: 0, skipped: 0 },
-      reports: { total: 3, succeeded: 1, failed: 0, 'timed-out': 0, cancelled: 1, skipped: 1 },
+      etl: { total: 3, succeeded: 1, failed: 1, 'timed-out': 1, cancelled: 0, skipped: 0, cached: 0 },
+      reports: { total: 3, succeeded: 1, failed: 0, 'timed-out': 0, cancelled: 1, skipped: 1, cached: 0 },
     });
   });
 
@@ -62,7 +63,7 @@ describe('toJsonSummary', () => {
       makeStep({ id: 'ok.sh' }),
     ]);
     expect(toJsonSummary(summary).byGroup['.']).toEqual({
-      total: 2, succeeded: 1, failed: 0, 'timed-out': 0, cancelled: 0, skipped: 1,
+      total: 2, succeeded: 1, failed: 0, 'timed-out': 0, cancelled: 0, skipped: 1, cached: 0,
     });
     expect(toJsonSummary(summary).status).toBe('succeeded');
   });

@@ -22,9 +22,9 @@ describe('public types', () => {
     expectTypeOf(getScriptConfig).returns.toEqualTypeOf<ScriptConfig>();
   });
 
-  it('the status enum is the seven documented tokens', () => {
+  it('the status enum is the eight documented tokens', () => {
     expectTypeOf<RunStatus>().toEqualTypeOf<
-      'pending' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'cancelled' | 'skipped'
+      'pending' | 'running' | 'succeeded' | 'failed' | 'timed-out' | 'cancelled' | 'skipped' | 'cached'
     >();
   });
 

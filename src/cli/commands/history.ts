@@ -263,3 +263,24 @@ export async function pruneCommand(io: CliIo, flags: HistoryFlags & { keep?: num
     return Promise.resolve(EXIT_CODES.ok);
   });
 }
+
+/** `orchestrator explain <id> <step>`: why a cached step ran, or that it came from the cache. */
+export async function explainCommand(io: CliIo, id: string, stepId: string, flags: HistoryFlags): Promise<number> {
+  return withStore(io, flags, (store) => {
+    const run = findRun(store, id, io);
+    if (!run) return Promise.resolve(EXIT_CODES.usage);
+    const step = store.getSteps(run.id).find((s) => s.stepId === stepId);
+    if (!step) {
+      io.stderr.write(`${pc.red('error:')} run ${run.id} has no step "${stepId}"\n`);
+      return Promise.resolve(EXIT_CODES.usage);
+    }
+    if (step.cacheKey === null) {
+      io.stdout.write(`${stepId} was not cached in run ${run.id}: caching was off for it (\`cache:\` in the workflow, or --cache)\n`);
+      return Promise.resolve(EXIT_CODES.ok);
+    }
+    const verdict = step.status === 'cached' ? 'came from the cache' : `ran (${step.status})`;
+    io.stdout.write(`${stepId} ${verdict} in run ${run.id}; key ${step.cacheKey.slice(0, 16)}\n`);
+    for (const line of step.cacheExplain) io.stdout.write(`  ${line}\n`);
+    return Promise.resolve(EXIT_CODES.ok);
+  });
+}

@@ -14,6 +14,7 @@ import { runSpec } from '../../api/run-spec.js';
 import type { RunEvent } from '../../core/events.js';
 import type { WorkflowSpec } from '../../core/spec.js';
 import type { RunSummary } from '../../core/result.js';
+import type { StepCache } from '../../engines/engine.js';
 import { openRunStore, recordRun, recoverAndReport } from '../store-session.js';
 
 /** CLI flags over a workflow file's own settings. `--timeout` fills in steps without one. */
@@ -139,6 +140,8 @@ export interface CommonRunOptions {
   emitOutput: boolean;
   onEvent: (event: RunEvent) => void;
   onStart: (run: { runId: string; runDir: string; spec: WorkflowSpec; outputDir: string }) => void;
+  cache?: StepCache;
+  cacheAll?: boolean;
 }
 
 /**
@@ -211,6 +214,7 @@ export async function runWithConsole(
         recording?.listener(event);
       },
       onStart: (run) => recording?.onStart(run),
+      ...(store && flags.cache !== false ? { cache: store, cacheAll: flags.cache === true } : {}),
     });
     consoleReporter?.close();
     const { summary, runDir } = result;
@@ -224,6 +228,12 @@ export async function runWithConsole(
       out.push(...githubAnnotations(summary, { pathPrefix: prefix }));
       io.stdout.write(out.map((l) => `${l}\n`).join(''));
       await writeStepSummary(summary, io.env);
+    }
+    if (flags.explain) {
+      for (const step of summary.steps) {
+        if (!step.cacheExplain) continue;
+        human.write(`${step.id}: ${step.status === 'cached' ? 'from the cache' : 'ran'}: ${step.cacheExplain.join('; ')}\n`);
+      }
     }
     if (flags.json) io.stdout.write(`${JSON.stringify(toJsonSummary(summary), null, 2)}\n`);
     const shown = path.relative(io.cwd, runDir);

@@ -7,7 +7,8 @@ import { OUTPUT_LIMITS, outputEnvName } from '../../core/outputs.js';
 import { countStatuses, overallStatus, type RunSummary, type StepResult } from '../../core/result.js';
 import { retryDelay } from '../../core/retry.js';
 import type { NeedResult, StepSpec, SubWorkflowStep, WorkflowSpec } from '../../core/spec.js';
-import type { FailureReason, FinalStatus } from '../../core/status.js';
+import { isSuccessStatus, type FailureReason, type FinalStatus } from '../../core/status.js';
+import { cacheComponents, cacheKey, explainChange } from '../../execution/cache-key.js';
 import { FunctionExecutor } from '../../execution/function-executor.js';
 import { InterpreterResolver } from '../../execution/interpreter.js';
 import { ProcessExecutor } from '../../execution/process-executor.js';
@@ -25,7 +26,7 @@ async function loadExpressions(): Promise<Expressions> {
 import { AbortHandle } from '../../util/abort-handle.js';
 import { EventChannel } from '../../util/event-channel.js';
 import { newRunId } from '../../util/run-id.js';
-import type { Engine, RunHandle, SubmitOptions } from '../engine.js';
+import type { Engine, RunHandle, StepCache, SubmitOptions } from '../engine.js';
 
 export interface LocalEngineOptions {
   /** Executors by step kind. Process-backed kinds share one `ProcessExecutor`. */
@@ -118,13 +119,13 @@ function iso(ms: number): string {
 }
 
 function githubResult(result: StepResult): string {
-  if (result.status === 'succeeded' || result.continuedOnError) return 'success';
+  if (isSuccessStatus(result.status) || result.continuedOnError) return 'success';
   if (result.status === 'failed' || result.status === 'timed-out') return 'failure';
   return result.status;
 }
 
 function isSuccess(result: StepResult | undefined): boolean {
-  return result !== undefined && (result.status === 'succeeded' || result.continuedOnError === true);
+  return result !== undefined && (isSuccessStatus(result.status) || result.continuedOnError === true);
 }
 
 function isFailure(result: StepResult | undefined): boolean {
@@ -327,7 +328,7 @@ export class LocalRun implements RunHandle {
     state.decided = true;
     const step = state.spec;
     const old = this.#options.previous?.[step.id];
-    if (old?.status === 'succeeded') {
+    if (old && isSuccessStatus(old.status)) {
       // Resume: done in an earlier attempt of this run; keep its result, outputs and attempt count.
       state.attempt = old.attempts;
       if (Object.keys(old.outputs).length > 0) this.#shareOutputsSync(state, old.outputs);
@@ -505,8 +506,13 @@ export class LocalRun implements RunHandle {
     let result: StepResult;
     try {
       const step = this.#prepare(state);
-      const attempt = step.kind === 'workflow' ? await this.#runSubWorkflow(state, step) : await this.#attempts(state, step, logPath);
-      result = this.#toStepResult(state, attempt, logPath);
+      const cache = this.#options.cache;
+      if (cache && (step.cache !== undefined || this.#options.cacheAll === true)) {
+        result = await this.#runCached(state, step, cache, logPath);
+      } else {
+        const attempt = step.kind === 'workflow' ? await this.#runSubWorkflow(state, step) : await this.#attempts(state, step, logPath);
+        result = this.#toStepResult(state, attempt, logPath);
+      }
     } catch (error) {
       // Catch at the boundary: a bug in an executor fails this step, never the engine.
       const detail = error instanceof Error ? error.message : String(error);
@@ -519,6 +525,47 @@ export class LocalRun implements RunHandle {
     if (Object.keys(result.outputs).length > 0) await this.#shareOutputs(state, result.outputs);
     this.#finishStep(state, result);
     this.#pump();
+  }
+
+  /** A step with caching on: restored from a matching entry, or run and remembered when it succeeds. */
+  async #runCached(state: StepState, step: StepSpec, cache: StepCache, logPath: string | undefined): Promise<StepResult> {
+    const needsOutputs: Record<string, Record<string, string>> = {};
+    for (const need of state.needs) needsOutputs[need.spec.id] = need.result?.outputs ?? {};
+    const components = await cacheComponents(step, this.#options.env ?? process.env, needsOutputs);
+    const key = cacheKey(components);
+    const hit = cache.getCacheEntry(key);
+    if (hit) {
+      const result = this.#notRun(state, 'cancelled', '');
+      result.status = 'cached';
+      delete result.reason;
+      result.message = `cached: same inputs as in run ${hit.runId}`;
+      result.outputs = hit.outputs;
+      if (hit.value !== undefined) result.value = hit.value;
+      result.cacheKey = key;
+      result.cacheExplain = [`cache hit: same inputs as in run ${hit.runId} (${hit.createdAt})`];
+      const now = Date.now();
+      result.startedAt = iso(now);
+      result.finishedAt = iso(now);
+      return result;
+    }
+    const explain = explainChange(cache.latestCacheEntry(this.#spec.name, step.id)?.components, components);
+    const attempt = step.kind === 'workflow' ? await this.#runSubWorkflow(state, step) : await this.#attempts(state, step, logPath);
+    const result = this.#toStepResult(state, attempt, logPath);
+    result.cacheKey = key;
+    result.cacheExplain = explain;
+    if (result.status === 'succeeded') {
+      cache.putCacheEntry({
+        key,
+        workflow: this.#spec.name,
+        stepId: step.id,
+        components,
+        outputs: result.outputs,
+        ...(result.value !== undefined ? { value: result.value } : {}),
+        runId: this.id,
+        createdAt: iso(Date.now()),
+      });
+    }
+    return result;
   }
 
   async #attempts(state: StepState, step: StepSpec, logPath: string | undefined): Promise<AttemptResult> {

@@ -1,0 +1,111 @@
+import { readFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { CliRig } from './cli-rig.js';
+
+let rig: CliRig;
+beforeEach(async () => {
+  rig = await CliRig.create();
+});
+afterEach(async () => {
+  await rig.cleanup();
+});
+
+interface RunJson {
+  id: string;
+}
+interface ShowJson {
+  steps: { stepId: string; status: string; cacheExplain: string[] }[];
+}
+
+async function latestRun(): Promise<string> {
+  const runs = JSON.parse((await rig.run(['runs', '--json'])).stdout) as RunJson[];
+  return runs[0]?.id ?? '';
+}
+
+async function statuses(id: string): Promise<Record<string, string>> {
+  const detail = JSON.parse((await rig.run(['runs', 'show', id, '--json'])).stdout) as ShowJson;
+  return Object.fromEntries(detail.steps.map((s) => [s.stepId, s.status]));
+}
+
+async function count(name: string): Promise<number> {
+  return (await readFile(rig.path(name), 'utf8').catch(() => '')).split('\n').filter(Boolean).length;
+}
+
+describe('step caching', () => {
+  it('changing one input file of a cached chain reruns that step and its dependents only, and explain names the file', async () => {
+    await rig.write('data/a.txt', 'alpha\n');
+    await rig.write('data/b.txt', 'beta\n');
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: chain',
+        'cache: true',
+        'steps:',
+        '  - id: one',
+        `    run: echo run >> "${rig.path('one.count')}"; echo "n=1" > "$ORCHESTRATOR_OUTPUT"`,
+        '    cache: { inputs: [data/a.txt] }',
+        '  - id: two',
+        '    needs: one',
+        `    run: echo run >> "${rig.path('two.count')}"; cat data/b.txt > /dev/null; echo "m=2" > "$ORCHESTRATOR_OUTPUT"`,
+        '    cache: { inputs: [data/b.txt] }',
+        '  - id: three',
+        '    needs: two',
+        `    run: echo run >> "${rig.path('three.count')}"; echo "got $ORCHESTRATOR_OUTPUT_TWO_M"`,
+        '',
+      ].join('\n'),
+    );
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
+    const second = await rig.run(['run', 'wf.yaml']);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.stdout).toContain('cached');
+    expect(await statuses(await latestRun())).toEqual({ one: 'cached', two: 'cached', three: 'cached' });
+    expect([await count('one.count'), await count('two.count'), await count('three.count')]).toEqual([1, 1, 1]);
+
+    await rig.write('data/b.txt', 'beta changed\n');
+    const third = await rig.run(['run', 'wf.yaml', '--explain']);
+    expect(third.code, third.stderr).toBe(0);
+    const id = await latestRun();
+    expect(await statuses(id)).toEqual({ one: 'cached', two: 'succeeded', three: 'cached' });
+    expect([await count('one.count'), await count('two.count'), await count('three.count')]).toEqual([1, 2, 1]);
+    expect(third.stdout).toContain('two: ran: input file data/b.txt changed');
+
+    const explained = await rig.run(['explain', id, 'two']);
+    expect(explained.code, explained.stderr).toBe(0);
+    expect(explained.stdout).toContain('input file data/b.txt changed');
+    const hit = await rig.run(['explain', id, 'one']);
+    expect(hit.stdout).toContain('came from the cache');
+  });
+
+  it('a dependency whose outputs change makes its dependents run again', async () => {
+    await rig.write('version.txt', '1\n');
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: deps',
+        'steps:',
+        '  - id: version',
+        '    run: echo "v=$(cat version.txt)" > "$ORCHESTRATOR_OUTPUT"',
+        '  - id: build',
+        '    needs: version',
+        `    run: echo run >> "${rig.path('build.count')}"`,
+        '    cache: true',
+        '',
+      ].join('\n'),
+    );
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
+    expect(await count('build.count')).toBe(1);
+    await rig.write('version.txt', '2\n');
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
+    expect(await count('build.count')).toBe(2);
+    const explained = await rig.run(['explain', await latestRun(), 'build']);
+    expect(explained.stdout).toContain('outputs of dependency version changed');
+  });
+
+  it('--no-cache runs every step', async () => {
+    await rig.write('wf.yaml', `name: nc\ncache: true\nsteps:\n  - id: a\n    run: echo run >> "${rig.path('a.count')}"\n`);
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
+    expect((await rig.run(['run', 'wf.yaml', '--no-cache'])).code).toBe(0);
+    expect(await count('a.count')).toBe(2);
+  });
+});
