@@ -103,6 +103,13 @@ export type { ConsoleReporterOptions } from './reporters/index.js';
 export { githubAnnotations, isGitHubActions, detectCi, exitCodeFor, EXIT_CODES } from './bridges/index.js';
 export { newRunId } from './util/run-id.js';
 
+// Run history
+export { SqliteRunStore, StoreError, storeListener, resolveStateDir, STATE_DIR_ENV } from './store/index.js';
+export type { RunStore, RunInfo, RunRecord, StepRecord, ListRunsOptions, PruneOptions } from './store/index.js';
+export type { StepCache, CacheEntry } from './engines/engine.js';
+export { recoverInterruptedRuns, rerunStoredRun, keptResults, downstreamOf } from './api/history.js';
+export type { RerunMode, RecoveredRun } from './api/history.js';
+
 // DSL
 export {
   Workflow,

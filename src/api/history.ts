@@ -161,3 +161,32 @@ export function downstreamOf(steps: readonly StepSpec[], id: string): Set<string
   }
   return found;
 }
+
+/**
+ * Library twin of `orchestrator resume` / `orchestrator rerun`: runs a stored run again, keeping
+ * what succeeded. `resume` continues the same run (same id and folder); the others start a new run.
+ * Events go to `onEvent`; record them with `storeListener(store)` to keep the history complete.
+ */
+export async function rerunStoredRun(
+  store: RunStore,
+  runId: string,
+  mode: RerunMode,
+  options: { onEvent?: (event: import('../core/events.js').RunEvent) => void; signal?: AbortSignal } = {},
+): Promise<import('./run-spec.js').SpecRunResult> {
+  const record = store.getRun(runId);
+  if (!record) throw new TypeError(`Expected the id of a stored run, got \`${runId}\` (no such run)`);
+  const plan = planFromRecord(record);
+  if (!plan) throw new TypeError(`Expected run ${record.id} to have a stored plan, got none`);
+  const previous = keptResults(store.getSteps(record.id), plan.spec, mode);
+  const { createRunDir } = await import('./run-dir.js');
+  const { runSpec } = await import('./run-spec.js');
+  const target = mode.kind === 'resume' ? { runId: record.id, runDir: plan.runDir } : await createRunDir(plan.outputDir);
+  return runSpec(plan.spec, {
+    outputDir: plan.outputDir,
+    projectRoot: plan.projectRoot,
+    resume: { ...target, previous },
+    cache: store,
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}

@@ -158,6 +158,9 @@ function toCacheEntry(row: CacheRow): CacheEntry {
   return entry;
 }
 
+/** How soon a finished step is written: the most a SIGKILL can lose of finished results. */
+const FINISHED_FLUSH_MS = 5;
+
 const DEFAULTS = { busyTimeoutMs: 5000, flushIntervalMs: 50, batchSize: 500, retryDelayMs: 1000 };
 
 const ATTEMPT_COLUMNS = `a.run_id, a.step_id, a.attempt, a.status, a.reason, a.message, a.exit_code, a.signal,
@@ -233,6 +236,7 @@ export class SqliteRunStore implements RunStore {
   #queue: Queued[] = [];
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
+  #finishedTimer: NodeJS.Timeout | undefined;
   /** Set while writes fail; cleared by the next successful one. */
   #failure: StoreError | undefined;
   #closed = false;
@@ -325,11 +329,18 @@ export class SqliteRunStore implements RunStore {
     // A finished step is written on the next turn of the event loop, not after the batch timer:
     // an orchestrator killed with SIGKILL must not lose results that finished before it died
     // (resume would run those steps again). Steps finishing in the same turn share a transaction.
-    if (this.#queue.length >= this.#batchSize || event.type === 'step-finished') {
+    if (this.#queue.length >= this.#batchSize) {
       this.#immediate ??= setImmediate(() => {
         this.#immediate = undefined;
         this.#flushNow();
       }).unref();
+    } else if (event.type === 'step-finished') {
+      // Within a few milliseconds: steps finishing close together share one transaction, and the
+      // main thread is not blocked once per step.
+      this.#finishedTimer ??= setTimeout(() => {
+        this.#finishedTimer = undefined;
+        this.#flushNow();
+      }, FINISHED_FLUSH_MS).unref();
     } else {
       this.#schedule(this.#flushIntervalMs);
     }
@@ -534,6 +545,8 @@ export class SqliteRunStore implements RunStore {
 
   #clearTimers(): void {
     if (this.#timer) clearTimeout(this.#timer);
+    if (this.#finishedTimer) clearTimeout(this.#finishedTimer);
+    this.#finishedTimer = undefined;
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#timer = undefined;
     this.#immediate = undefined;
