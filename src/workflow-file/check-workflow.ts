@@ -66,6 +66,8 @@ const KIND_ONLY_KEYS: Record<string, { kind: StepKindKey; hint: string }> = {
   shell: { kind: 'run', hint: 'for `script`, use `interpreter`' },
 };
 
+const KIND_ONLY_ENTRIES = Object.entries(KIND_ONLY_KEYS);
+
 /**
  * The checks the schema cannot express, run on the raw value even when the schema failed so one
  * pass reports everything: one kind per step, kind-specific keys, ids and `needs` (duplicates,
@@ -100,12 +102,21 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
     if (!isRecord(step)) return;
     const base: FieldPath = ['steps', index];
     const id = typeof step.id === 'string' ? step.id : undefined;
-    const scope: ExpressionScope = {
-      knownIds,
-      ...(id === undefined || firstIndex.get(id) !== index
-        ? {}
-        : { step: { id, needs: new Set(needsList(step.needs)), ancestors: () => ancestorsOf(id) } }),
-    };
+    // Built lazily: most steps of a big workflow have no expression that needs them.
+    let needsSet: Set<string> | undefined;
+    const scope: ExpressionScope =
+      id === undefined || firstIndex.get(id) !== index
+        ? { knownIds }
+        : {
+            knownIds,
+            step: {
+              id,
+              get needs() {
+                return (needsSet ??= new Set(needsList(step.needs)));
+              },
+              ancestors: () => ancestorsOf(id),
+            },
+          };
     const kinds = stepKinds(step);
     if (kinds.length === 0) {
       report.at('error', base, 'value', `a step needs one of ${STEP_KIND_KEYS.map((key) => `\`${key}\``).join(', ')}${id === undefined ? '' : ` (step "${id}" has none)`}`);
@@ -114,7 +125,7 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
     }
     const [kind] = kinds;
     if (kinds.length === 1) {
-      for (const [key, rule] of Object.entries(KIND_ONLY_KEYS)) {
+      for (const [key, rule] of KIND_ONLY_ENTRIES) {
         if (step[key] !== undefined && kind !== rule.kind) {
           report.at('error', [...base, key], 'key', `\`${key}\` only applies to \`${rule.kind}\` steps; ${rule.hint}`);
         }
@@ -122,14 +133,15 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
     }
 
     if (typeof step.if === 'string') checkCondition(step.if, [...base, 'if'], scope, report);
-    if (typeof step.run === 'string') checkTemplates(step.run, [...base, 'run'], scope, report);
-    checkEnv(step.env, [...base, 'env'], scope, report);
+    // Field paths are built only for values that have something to check (100,000-step files).
+    if (typeof step.run === 'string' && step.run.includes('${{')) checkTemplates(step.run, [...base, 'run'], scope, report);
+    if (isRecord(step.env)) checkEnv(step.env, [...base, 'env'], scope, report);
     if (Array.isArray(step.args)) {
       step.args.forEach((arg: unknown, i) => {
         if (typeof arg === 'string') checkTemplates(arg, [...base, 'args', i], scope, report);
       });
     }
-    checkFolder(step.cwd, [...base, 'cwd'], scope, context);
+    if (typeof step.cwd === 'string') checkFolder(step.cwd, [...base, 'cwd'], scope, context);
 
     if (typeof step.script === 'string') checkFile(step.script, [...base, 'script'], 'script', context);
     if (isRecord(step.function) && typeof step.function.module === 'string') {
