@@ -1,5 +1,5 @@
 import type { CacheEntry } from '../engines/engine.js';
-import { mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunEvent, RunEventOf } from '../core/events.js';
@@ -158,9 +158,6 @@ function toCacheEntry(row: CacheRow): CacheEntry {
   return entry;
 }
 
-/** How soon a finished step is written: the most a SIGKILL can lose of finished results. */
-const FINISHED_FLUSH_MS = 5;
-
 const DEFAULTS = { busyTimeoutMs: 5000, flushIntervalMs: 50, batchSize: 500, retryDelayMs: 1000 };
 
 const ATTEMPT_COLUMNS = `a.run_id, a.step_id, a.attempt, a.status, a.reason, a.message, a.exit_code, a.signal,
@@ -236,7 +233,10 @@ export class SqliteRunStore implements RunStore {
   #queue: Queued[] = [];
   #timer: NodeJS.Timeout | undefined;
   #immediate: NodeJS.Immediate | undefined;
-  #finishedTimer: NodeJS.Timeout | undefined;
+  /** Folder of the per-run journals: finished steps, appended at once, replayed after a crash. */
+  readonly #journalDir: string;
+  /** Open journal file descriptors by run id. */
+  readonly #journals = new Map<string, number>();
   /** Set while writes fail; cleared by the next successful one. */
   #failure: StoreError | undefined;
   #closed = false;
@@ -252,6 +252,7 @@ export class SqliteRunStore implements RunStore {
     checkOption('retryDelayMs', options.retryDelayMs, 0);
     const stateDir = path.resolve(options.stateDir);
     this.path = path.join(stateDir, STATE_DB_FILE);
+    this.#journalDir = path.join(stateDir, 'journal');
     this.#flushIntervalMs = options.flushIntervalMs ?? DEFAULTS.flushIntervalMs;
     this.#batchSize = options.batchSize ?? DEFAULTS.batchSize;
     this.#retryDelayMs = options.retryDelayMs ?? DEFAULTS.retryDelayMs;
@@ -319,6 +320,9 @@ export class SqliteRunStore implements RunStore {
   recordEvent(event: RunEvent): void {
     this.#assertOpen();
     if (event.type === 'step-output') return;
+    // A finished step goes to the run's journal at once (one small write the kernel keeps even if
+    // this process is SIGKILLed), so a crash before the next batch loses no finished result.
+    if (event.type === 'step-finished') this.#journal(event);
     this.#queue.push({ event });
     if (event.type === 'run-finished') {
       // Written before the engine resolves the run's result, so whoever awaits it reads it back.
@@ -334,13 +338,6 @@ export class SqliteRunStore implements RunStore {
         this.#immediate = undefined;
         this.#flushNow();
       }).unref();
-    } else if (event.type === 'step-finished') {
-      // Within a few milliseconds: steps finishing close together share one transaction, and the
-      // main thread is not blocked once per step.
-      this.#finishedTimer ??= setTimeout(() => {
-        this.#finishedTimer = undefined;
-        this.#flushNow();
-      }, FINISHED_FLUSH_MS).unref();
     } else {
       this.#schedule(this.#flushIntervalMs);
     }
@@ -415,7 +412,8 @@ export class SqliteRunStore implements RunStore {
   markInterrupted(runId: string, reason: string): boolean {
     this.#assertOpen();
     this.#flushQuietly();
-    return this.#run('write', () =>
+    this.#run('write', () => this.#replayJournal(runId));
+    const marked = this.#run('write', () =>
       this.#db
         .transaction(() => {
           const changed = this.#statements.markRunInterrupted.run({ id: runId, reason }).changes > 0;
@@ -424,6 +422,8 @@ export class SqliteRunStore implements RunStore {
         })
         .immediate(),
     );
+    this.#dropJournal(runId);
+    return marked;
   }
 
   requestCancel(runId: string): boolean {
@@ -514,6 +514,15 @@ export class SqliteRunStore implements RunStore {
     const failure = queued > 0 ? this.#flushNow('closing') : undefined;
     this.#closed = true;
     this.#queue = [];
+    // Everything is committed unless the flush failed: then the journals stay for a later replay.
+    for (const runId of [...this.#journals.keys()]) {
+      if (failure) {
+        closeSync(this.#journals.get(runId) as number);
+        this.#journals.delete(runId);
+      } else {
+        this.#dropJournal(runId);
+      }
+    }
     this.#db.close();
     if (failure) throw toStoreError(failure.cause, { path: this.path, operation: 'write', lost: queued });
   }
@@ -543,10 +552,56 @@ export class SqliteRunStore implements RunStore {
     }, delayMs).unref();
   }
 
+  #journal(event: RunEvent): void {
+    try {
+      let fd = this.#journals.get(event.runId);
+      if (fd === undefined) {
+        mkdirSync(this.#journalDir, { recursive: true });
+        fd = openSync(this.#journalPath(event.runId), 'a');
+        this.#journals.set(event.runId, fd);
+      }
+      writeSync(fd, `${toJson(event) ?? '{}'}\n`);
+    } catch {
+      // The batch still writes it; only the crash window is back to the batch interval.
+    }
+  }
+
+  #journalPath(runId: string): string {
+    return path.join(this.#journalDir, `${runId.replace(/[^A-Za-z0-9._-]+/g, '_')}.jsonl`);
+  }
+
+  /** Once a run's events are committed, its journal is not needed. */
+  #dropJournal(runId: string): void {
+    const fd = this.#journals.get(runId);
+    if (fd !== undefined) {
+      closeSync(fd);
+      this.#journals.delete(runId);
+    }
+    rmSync(this.#journalPath(runId), { force: true });
+  }
+
+  /** Writes the finished steps an interrupted run journaled but never committed. */
+  #replayJournal(runId: string): void {
+    let text: string;
+    try {
+      text = readFileSync(this.#journalPath(runId), 'utf8');
+    } catch {
+      return;
+    }
+    const entries: Queued[] = [];
+    for (const line of text.split('\n')) {
+      if (line.trim() === '') continue;
+      try {
+        entries.push({ event: JSON.parse(line) as RunEvent });
+      } catch {
+        // A line cut short by the crash.
+      }
+    }
+    if (entries.length > 0) this.#writeBatch(entries);
+  }
+
   #clearTimers(): void {
     if (this.#timer) clearTimeout(this.#timer);
-    if (this.#finishedTimer) clearTimeout(this.#finishedTimer);
-    this.#finishedTimer = undefined;
     if (this.#immediate) clearImmediate(this.#immediate);
     this.#timer = undefined;
     this.#immediate = undefined;
@@ -569,6 +624,7 @@ export class SqliteRunStore implements RunStore {
     readStartTimes(entries);
     try {
       this.#writeBatch(entries);
+      for (const { event } of entries) if (event.type === 'run-finished') this.#dropJournal(event.runId);
     } catch (error) {
       this.#stats.failedFlushes += 1;
       const failure = toStoreError(error, { path: this.path, operation: 'write', queued: entries.length });
