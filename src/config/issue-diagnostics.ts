@@ -11,8 +11,8 @@ function unwrap(schema: unknown): unknown {
   return current;
 }
 
-/** The object schema the path leads to, through records, lists and unions. */
-function objectSchemaAt(path: FieldPath): z.ZodObject | undefined {
+/** The object schema the path leads to from `root`, through records, lists and unions. */
+export function objectSchemaAt(path: FieldPath, root: unknown = configSchema): z.ZodObject | undefined {
   const objectIn = (schema: unknown): z.ZodObject | undefined => {
     const inner = unwrap(schema);
     if (inner instanceof z.ZodObject) return inner;
@@ -24,7 +24,7 @@ function objectSchemaAt(path: FieldPath): z.ZodObject | undefined {
     }
     return undefined;
   };
-  let schema: unknown = configSchema;
+  let schema: unknown = root;
   for (const segment of path) {
     const inner = unwrap(schema);
     if (inner instanceof z.ZodRecord) schema = inner.valueType;
@@ -35,11 +35,12 @@ function objectSchemaAt(path: FieldPath): z.ZodObject | undefined {
   return objectIn(schema);
 }
 
-function unknownKeyMessage(path: FieldPath, key: string): string {
-  if (path.length === 1 && path[0] === 'defaults' && (key === 'skip' || key === 'skip_reason')) {
+/** "unknown key `x`, did you mean `y`?", with the keys the schema under `root` allows at `path`. */
+export function unknownKeyMessage(path: FieldPath, key: string, root: unknown = configSchema): string {
+  if (root === configSchema && path.length === 1 && path[0] === 'defaults' && (key === 'skip' || key === 'skip_reason')) {
     return `\`${key}\` is not allowed under \`defaults\` (it would skip every script); put it under \`scripts.<path>\` or list the scripts under the top-level \`skip\``;
   }
-  const known = Object.keys(objectSchemaAt(path)?.shape ?? {});
+  const known = Object.keys(objectSchemaAt(path, root)?.shape ?? {});
   const suggestion = didYouMean(key, known);
   if (suggestion !== undefined) return `unknown key \`${key}\`, did you mean \`${suggestion}\`?`;
   return `unknown key \`${key}\`; allowed keys: ${known.map((name) => `\`${name}\``).join(', ')}`;

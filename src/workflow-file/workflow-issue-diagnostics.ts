@@ -1,48 +1,9 @@
 import { z } from 'zod';
-import { didYouMean } from '../config/did-you-mean.js';
-import { issueDiagnostics } from '../config/issue-diagnostics.js';
+import { issueDiagnostics, unknownKeyMessage } from '../config/issue-diagnostics.js';
 import { formatFieldPath } from '../config/source-locator.js';
-import type { FieldPath, SourceLocator } from '../config/source-locator.js';
+import type { SourceLocator } from '../config/source-locator.js';
 import type { Diagnostic } from '../config/types.js';
 import { workflowFileSchema } from './schema.js';
-
-function unwrap(schema: unknown): unknown {
-  let current = schema;
-  while (current instanceof z.ZodOptional) current = current.unwrap();
-  return current;
-}
-
-function objectIn(schema: unknown): z.ZodObject | undefined {
-  const inner = unwrap(schema);
-  if (inner instanceof z.ZodObject) return inner;
-  if (inner instanceof z.ZodUnion) {
-    for (const option of inner.options) {
-      const found = objectIn(option);
-      if (found !== undefined) return found;
-    }
-  }
-  return undefined;
-}
-
-/** The object schema of the workflow file that `path` leads to. */
-function objectSchemaAt(path: FieldPath): z.ZodObject | undefined {
-  let schema: unknown = workflowFileSchema;
-  for (const segment of path) {
-    const inner = unwrap(schema);
-    if (inner instanceof z.ZodRecord) schema = inner.valueType;
-    else if (inner instanceof z.ZodArray) schema = inner.element;
-    else schema = objectIn(inner)?.shape[String(segment)];
-    if (schema === undefined) return undefined;
-  }
-  return objectIn(schema);
-}
-
-function unknownKeyMessage(path: FieldPath, key: string): string {
-  const known = Object.keys(objectSchemaAt(path)?.shape ?? {});
-  const suggestion = didYouMean(key, known);
-  if (suggestion !== undefined) return `unknown key \`${key}\`, did you mean \`${suggestion}\`?`;
-  return `unknown key \`${key}\`; allowed keys: ${known.map((name) => `\`${name}\``).join(', ')}`;
-}
 
 /** Union issues replaced by the issues of the one option whose type matched, paths made absolute. */
 function flatten(issues: readonly z.core.$ZodIssue[], base: PropertyKey[]): z.core.$ZodIssue[] {
@@ -83,7 +44,7 @@ export function workflowIssueDiagnostics(
     for (const key of issue.keys) {
       const path = [...issue.path, key];
       const { line, column } = locator.locate(path, 'key');
-      diagnostics.push({ severity: 'error', file, line, column, field: formatFieldPath(path), message: unknownKeyMessage(issue.path, key) });
+      diagnostics.push({ severity: 'error', file, line, column, field: formatFieldPath(path), message: unknownKeyMessage(issue.path, key, workflowFileSchema) });
     }
   }
   return [...diagnostics, ...issueDiagnostics(rest, locator, file)];
