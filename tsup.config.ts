@@ -13,9 +13,10 @@ export default defineConfig({
   clean: true,
   sourcemap: true,
   // tsx is a loader that scripts are started with, and better-sqlite3 loads a native addon: both
-  // must stay packages on disk.
-  external: ['tsx', 'better-sqlite3'],
-  noExternal: [/^(?!(?:tsx|better-sqlite3)$).*/],
+  // must stay packages on disk. BullMQ and ioredis are loaded only by the distributed engine and
+  // the worker, straight from node_modules (BullMQ reads its Lua scripts and optional addons there).
+  external: ['tsx', 'better-sqlite3', 'bullmq', 'ioredis'],
+  noExternal: [/^(?!(?:tsx|better-sqlite3|bullmq|ioredis)$).*/],
   banner: {
     // Bundled CommonJS dependencies (yaml, picomatch) may call require().
     js: "import { createRequire as __orchestratorCreateRequire } from 'node:module'; const require = __orchestratorCreateRequire(import.meta.url);",

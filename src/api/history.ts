@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { hostname } from 'node:os';
 import type { StepResult } from '../core/result.js';
 import type { StepSpec, WorkflowSpec } from '../core/spec.js';
@@ -28,14 +27,7 @@ export function planFromRecord(record: RunRecord): StoredPlan | undefined {
   }
 }
 
-/** `git rev-parse HEAD` in `cwd`, or null outside a checkout. */
-export function gitCommit(cwd: string): Promise<string | null> {
-  return new Promise((resolve) => {
-    execFile('git', ['rev-parse', 'HEAD'], { cwd, timeout: 2000 }, (error, stdout) => {
-      resolve(error ? null : stdout.trim() || null);
-    });
-  });
-}
+export { gitCommit } from '../util/git.js';
 
 export interface RecoveredRun {
   runId: string;

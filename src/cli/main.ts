@@ -22,7 +22,16 @@ function version(): string {
 }
 
 /** Picks the folder when none is given: `./scripts` if it exists, else the current folder. */
-export function defaultFolder(cwd: string): string {
+export /** The engine flags of every command that runs steps. */
+function engineOptions(command: Command): Command {
+  return command
+    .addOption(new Option('--engine <name>', 'where steps run: local (this process) or bullmq (workers via Redis)').choices(['local', 'bullmq']))
+    .option('--redis <url>', 'with --engine bullmq: redis://[user:password@]host:port[/db] or rediss:// (default: $ORCHESTRATOR_REDIS_URL)')
+    .option('--queue <name>', 'with --engine bullmq: queue for steps without runs_on.queue (default: steps)')
+    .option('--secret-file <file>', 'with --engine bullmq: sign jobs with the shared secret in this file (default: $ORCHESTRATOR_SECRET)');
+}
+
+function defaultFolder(cwd: string): string {
   const scripts = path.join(cwd, 'scripts');
   return existsSync(scripts) ? scripts : cwd;
 }
@@ -80,7 +89,8 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
     .option('--no-history', 'do not record this run in the run history')
     .option('--cache', 'cache every step (steps with `cache:` in a workflow file are cached anyway)')
     .option('--no-cache', 'cache nothing: run every step')
-    .option('--explain', 'say why each cached step ran (what changed) or came from the cache')
+    .option('--explain', 'say why each cached step ran (what changed) or came from the cache');
+  engineOptions(program.commands.find((c) => c.name() === 'run') as Command)
     .action(async (folder: string | undefined, flags: RunFlags) => {
       const { runCommand } = await import('./commands/run.js');
       exitCode = await runCommand(folder ?? defaultFolder(ctx.cwd), flags, ctx);
@@ -191,7 +201,8 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       .option('--json', 'print the summary as JSON on stdout')
       .option('--reporter <names>', 'console, json, markdown, junit', reporterOption)
       .option('-v, --verbose', 'stream every line of output'),
-  ).action(async (id: string, flags: RunFlags) => {
+  );
+  engineOptions(program.commands.find((c) => c.name() === 'resume') as Command).action(async (id: string, flags: RunFlags) => {
     const { rerunCommand } = await import('./commands/history.js');
     exitCode = await rerunCommand(ctx, id, { kind: 'resume' }, flags);
   });
@@ -207,7 +218,8 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       .option('--json', 'print the summary as JSON on stdout')
       .option('--reporter <names>', 'console, json, markdown, junit', reporterOption)
       .option('-v, --verbose', 'stream every line of output'),
-  ).action(async (id: string, flags: RunFlags & { step?: string; downstream?: boolean; failed?: boolean }) => {
+  );
+  engineOptions(program.commands.find((c) => c.name() === 'rerun') as Command).action(async (id: string, flags: RunFlags & { step?: string; downstream?: boolean; failed?: boolean }) => {
     const { rerunCommand } = await import('./commands/history.js');
     const mode = flags.step !== undefined ? { kind: 'step' as const, step: flags.step, downstream: flags.downstream === true } : { kind: 'failed' as const };
     exitCode = await rerunCommand(ctx, id, mode, flags);
@@ -245,6 +257,22 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
     const { pruneCommand } = await import('./commands/history.js');
     exitCode = await pruneCommand(ctx, flags);
   });
+
+  program
+    .command('worker')
+    .description('run steps for the distributed engine: take them off Redis queues and run them here')
+    .option('--redis <url>', 'redis://[user:password@]host:port[/db] or rediss:// (default: $ORCHESTRATOR_REDIS_URL)')
+    .option('-j, --concurrency <n>', 'steps at once (default 1)', positiveInt)
+    .option('--queue <name>', 'queue to serve (default: steps)')
+    .option('--tags <list>', 'tags this worker has: it also runs steps whose runs_on needs them (comma-separated)', listOption)
+    .option('--root <dir>', 'workspace root: job paths are resolved against it and may not leave it (default: the current folder)')
+    .option('--state-dir <dir>', 'where full step logs and scratch files go (default: <root>/.orchestrator/worker)')
+    .option('--secret-file <file>', 'shared secret: refuse jobs not signed with it (default: $ORCHESTRATOR_SECRET)')
+    .option('--lock-duration <duration>', 'how long a job stays locked without a heartbeat; a dead worker\'s step runs again after about this (default 30s)', durationOption)
+    .action(async (flags: Record<string, unknown>) => {
+      const { workerCommand } = await import('./commands/worker.js');
+      exitCode = await workerCommand(ctx, flags);
+    });
 
   try {
     await program.parseAsync(argv, { from: 'user' });

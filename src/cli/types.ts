@@ -32,4 +32,12 @@ export interface RunFlags {
   cache?: boolean;
   /** `--explain`: say why each cached step ran or came from the cache. */
   explain?: boolean;
+  /** `--engine`: where steps run. @default 'local' */
+  engine?: 'local' | 'bullmq';
+  /** `--redis`: the distributed engine's Redis URL. @default $ORCHESTRATOR_REDIS_URL */
+  redis?: string;
+  /** `--queue`: the distributed engine's default queue. */
+  queue?: string;
+  /** `--secret-file`: file holding the shared secret that signs jobs. @default $ORCHESTRATOR_SECRET */
+  secretFile?: string;
 }

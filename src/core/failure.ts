@@ -60,5 +60,11 @@ export function describeFailure(facts: FailureFacts): string {
       return `dependency cycle${detail}`;
     case 'unknown-error-thrown':
       return `unexpected error${detail}`;
+    case 'worker-lost':
+      return `lost its worker${detail}`;
+    case 'queue-unavailable':
+      return `the job queue became unreachable${detail}`;
+    case 'job-refused':
+      return `refused by the worker${detail}`;
   }
 }

@@ -54,6 +54,17 @@ export interface StepCommon {
    * earlier successful run, the step is not run; its outputs are restored and it is `cached`.
    */
   cache?: CacheSpec;
+  /**
+   * Where the distributed engine runs the step: a queue, and worker tags it needs (every one of
+   * them). The local engine ignores it.
+   */
+  runsOn?: RunsOn;
+}
+
+export interface RunsOn {
+  /** @default the engine's queue */
+  queue?: string;
+  tags?: string[];
 }
 
 export interface CacheSpec {

@@ -65,6 +65,9 @@ export const FAILURE_REASONS = [
   'invalid-config',
   'cycle',
   'unknown-error-thrown',
+  'worker-lost',
+  'queue-unavailable',
+  'job-refused',
 ] as const;
 
 export type FailureReason = (typeof FAILURE_REASONS)[number];

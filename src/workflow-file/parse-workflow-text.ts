@@ -152,6 +152,15 @@ function toStep(raw: RawStep, dir: string, defaults: RawWorkflow['defaults'], su
     common.cache = cache === true ? { inputs: [], env: [] } : { inputs: [...(cache.inputs ?? [])], env: [...(cache.env ?? [])] };
   }
   if (raw.concurrency_group !== undefined) common.concurrencyGroup = raw.concurrency_group;
+  const runsOn = raw.runs_on ?? defaults?.runs_on;
+  if (runsOn !== undefined) {
+    common.runsOn =
+      typeof runsOn === 'string'
+        ? { tags: [runsOn] }
+        : Array.isArray(runsOn)
+          ? { tags: [...runsOn] }
+          : { ...(runsOn.queue === undefined ? {} : { queue: runsOn.queue }), ...(runsOn.tags === undefined ? {} : { tags: [...runsOn.tags] }) };
+  }
   const matrix = raw.matrix === undefined ? {} : { matrixSpec: raw.matrix as MatrixSpec };
 
   if (raw.run !== undefined) {

@@ -140,6 +140,26 @@ const cacheSchema = z
   )
   .describe('Skip the step when its key (command or script content, args, declared env and input files, dependencies\' outputs) matches an earlier successful run; its outputs are restored.');
 
+const routingName = z
+  .string(expected('a name of letters, digits, _ or -'))
+  .regex(/^[A-Za-z0-9_-]+$/, expected('a name of letters, digits, _ or -'));
+const runsOnSchema = z
+  .union(
+    [
+      routingName,
+      z.array(routingName, expected('a list of worker tags')).min(1, expected('a non-empty list of worker tags')),
+      z.strictObject(
+        {
+          queue: routingName.describe('Queue the step is put on. Default: the engine\'s queue (--queue).').optional(),
+          tags: z.array(routingName, expected('a list of worker tags')).describe('Tags a worker must all have.').optional(),
+        },
+        expected('a mapping with queue and tags'),
+      ),
+    ],
+    expected('a worker tag, a list of tags, or a mapping with queue and tags'),
+  )
+  .describe('Distributed engine only: the worker tags the step needs (all of them), or `{ queue, tags }`. The local engine ignores it.');
+
 const stepSchema = z
   .strictObject(
     {
@@ -198,6 +218,7 @@ const stepSchema = z
       concurrency_group: nonEmptyString('a group name', 'Group whose limit is set in `concurrency_groups`.').optional(),
       tags: stringList('tag', 'Labels for filtering and reports.').optional(),
       cache: cacheSchema.optional(),
+      runs_on: runsOnSchema.optional(),
     },
     expected('a mapping of step settings'),
   )
@@ -211,6 +232,7 @@ const defaultsSchema = z
       cwd: nonEmptyString('a folder path', 'Working folder, relative to the workflow file\'s folder. Default: that folder.').optional(),
       retry: retrySchema.optional(),
       env: envSchema.optional(),
+      runs_on: runsOnSchema.optional(),
     },
     expected('a mapping of step defaults'),
   )

@@ -204,6 +204,7 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
     source: run.source ?? plan.spec.source ?? run.name,
     projectRoot: plan.projectRoot,
     annotateFrom: plan.spec.source ?? io.cwd,
+    ...(mode.kind === 'resume' ? { resumes: run.id } : {}),
     start: (common) =>
       runSpec(plan.spec, {
         ...common,

@@ -16,6 +16,8 @@ import type { WorkflowSpec } from '../../core/spec.js';
 import type { RunSummary } from '../../core/result.js';
 import type { StepCache } from '../../engines/engine.js';
 import { openRunStore, recordRun, recoverAndReport } from '../store-session.js';
+import type { Engine } from '../../engines/engine.js';
+import { openEngine, redactArgv } from '../engine-session.js';
 
 /** CLI flags over a workflow file's own settings. `--timeout` fills in steps without one. */
 export function applyWorkflowFlags(spec: WorkflowSpec, flags: RunFlags): WorkflowSpec {
@@ -134,6 +136,8 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
 }
 
 export interface CommonRunOptions {
+  /** Unset: a local engine. */
+  engine?: Engine;
   outputDir?: string;
   reports: ReportFormat[];
   signal: AbortSignal;
@@ -157,6 +161,8 @@ export async function runWithConsole(
     projectRoot: string;
     annotateFrom: string;
     start: (common: CommonRunOptions) => Promise<{ summary: RunSummary; runDir: string }>;
+    /** A run being resumed: workers still running its steps from before are told to stop. */
+    resumes?: string;
   },
 ): Promise<number> {
   const human = flags.json ? io.stderr : io.stdout;
@@ -187,6 +193,14 @@ export async function runWithConsole(
   };
   const onSigint = (): void => onSignal('SIGINT');
   const onSigterm = (): void => onSignal('SIGTERM');
+  let engineSession;
+  try {
+    engineSession = await openEngine(io, flags);
+  } catch (error) {
+    io.stderr.write(`${pc.red('error:')} ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_CODES.usage;
+  }
+  if (how.resumes !== undefined) await engineSession.cancelRemote?.(how.resumes);
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
   const store = await openRunStore(io, flags, how.projectRoot);
@@ -195,7 +209,7 @@ export async function runWithConsole(
     ? await recordRun(store, io, {
         kind: how.kind,
         source: how.source,
-        argv: process.argv.slice(2),
+        argv: redactArgv(process.argv.slice(2)),
         projectRoot: how.projectRoot,
         onCancelRequest: () => {
           human.write('\nCancel requested (orchestrator cancel): killing running steps and writing the report...\n');
@@ -205,6 +219,7 @@ export async function runWithConsole(
     : undefined;
   try {
     const result = await how.start({
+      ...(engineSession.engine ? { engine: engineSession.engine } : {}),
       ...(flags.outputDir ? { outputDir: path.resolve(io.cwd, flags.outputDir) } : {}),
       reports,
       signal: controller.signal,
@@ -242,6 +257,7 @@ export async function runWithConsole(
   } finally {
     consoleReporter?.close();
     await recording?.stop();
+    await engineSession.close();
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
   }

@@ -107,6 +107,9 @@ const PERMANENT: ReadonlySet<FailureReason> = new Set([
   'invalid-config',
 ]);
 
+/** Extra attempts a step gets when its worker is lost (distributed engine). */
+const WORKER_LOST_RETRIES = 2;
+
 let lastMs = -1;
 let lastIso = '';
 /** `new Date(ms).toISOString()`, remembering the last one: steps often finish in the same millisecond. */
@@ -609,7 +612,7 @@ export class LocalRun implements RunHandle {
       };
       const attempt = await executor.execute(step, context);
       if (!this.#shouldRetry(step, attempt, state.attempt)) return attempt;
-      const delayMs = retryDelay(step.retry, state.attempt + 1);
+      const delayMs = attempt.reason === 'worker-lost' ? 0 : retryDelay(step.retry, state.attempt + 1);
       this.#emit({
         type: 'step-retrying',
         runId: this.id,
@@ -696,8 +699,11 @@ export class LocalRun implements RunHandle {
 
   #shouldRetry(step: StepSpec, attempt: AttemptResult, attemptsSoFar: number): boolean {
     if (attempt.status !== 'failed' && attempt.status !== 'timed-out') return false;
-    if (attempt.nonRetryable || attemptsSoFar >= step.retry.maxAttempts) return false;
     if (this.#stopping && this.#stopping.cause !== 'no-new') return false;
+    // The step did not fail, its worker went away: run it again (on another worker) whatever the
+    // retry policy says, a bounded number of times.
+    if (attempt.reason === 'worker-lost') return attemptsSoFar < step.retry.maxAttempts + WORKER_LOST_RETRIES;
+    if (attempt.nonRetryable || attemptsSoFar >= step.retry.maxAttempts) return false;
     if (attempt.reason && PERMANENT.has(attempt.reason)) return false;
     if (step.retry.retryOn) {
       return step.retry.retryOn({

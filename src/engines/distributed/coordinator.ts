@@ -1,0 +1,523 @@
+/**
+ * The coordinator's side of the distributed engine: puts step attempts on BullMQ queues, hears
+ * their results, relays cancels, and never waits forever (lost jobs are found by reconciling, and
+ * a Redis that stays away fails the waiting steps with a clear reason).
+ */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Job, Queue, QueueEvents } from 'bullmq';
+import type { ProcessStep } from '../../execution/process-executor.js';
+import { StreamCapture } from '../../execution/output-capture.js';
+import { appendLogSection } from '../../execution/log-file.js';
+import type { AttemptResult, ExecutionContext, StepExecutor } from '../../execution/step-executor.js';
+import type { FailureReason } from '../../core/status.js';
+import { connectRedis, redactRedisUrl, type Redis } from './redis.js';
+import {
+  channels,
+  decodeOutput,
+  jobIdFor,
+  PROTOCOL_VERSION,
+  queueFor,
+  sealJob,
+  toWire,
+  type CancelMessage,
+  type JobData,
+  type StepJob,
+  type WireAttempt,
+} from './protocol.js';
+
+export interface CoordinatorOptions {
+  /** `redis://[user:password@]host:port[/db]` or `rediss://…`. */
+  redis: string;
+  /** Queue for steps without `runsOn.queue`. @default 'steps' */
+  queue?: string;
+  /** BullMQ key prefix. @default 'orch' */
+  prefix?: string;
+  /** Shared secret: every job is signed with it (workers with the same secret refuse others). */
+  secret?: string;
+  /** Milliseconds Redis may stay unreachable before waiting steps fail. @default 15000 */
+  redisTimeout?: number;
+  /** How often jobs without news are looked up in Redis. @default 2000 */
+  reconcileInterval?: number;
+  /** @default 5000 */
+  connectTimeout?: number;
+  /** The coordinator's git commit, sent with each job. */
+  commit?: string;
+}
+
+interface Pending {
+  jobId: string;
+  queue: string;
+  runId: string;
+  since: number;
+  settled: boolean;
+  started: boolean;
+  context: ExecutionContext;
+  step: ProcessStep;
+  resolve: (attempt: WireAttempt | Synthetic) => void;
+  stdout?: StreamCapture;
+  stderr?: StreamCapture;
+  relayEnded?: () => void;
+  relayEnd?: Promise<void>;
+}
+
+/** A result the coordinator made up because the worker's never came. */
+interface Synthetic {
+  synthetic: true;
+  status: 'failed' | 'cancelled';
+  reason: FailureReason;
+  message: string;
+  nonRetryable?: boolean;
+}
+
+const JOB_RETENTION = { age: 24 * 3600, count: 10_000 };
+const STALLED = 'job stalled more than allowable limit';
+
+export class Coordinator {
+  readonly #options: Required<Pick<CoordinatorOptions, 'queue' | 'prefix' | 'redisTimeout' | 'reconcileInterval'>> & CoordinatorOptions;
+  readonly #conn: Redis;
+  readonly #sub: Redis;
+  readonly #bullmq: typeof import('bullmq');
+  readonly #queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
+  readonly #pending = new Map<string, Pending>();
+  readonly #batches = new Map<string, { jobId: string; data: JobData; name: string }[]>();
+  readonly #runChannels = new Map<string, number>();
+  #flushScheduled = false;
+  #downSince: number | undefined;
+  #timer: NodeJS.Timeout;
+  #closed = false;
+
+  private constructor(options: CoordinatorOptions, conn: Redis, sub: Redis, bullmq: typeof import('bullmq')) {
+    this.#options = { queue: 'steps', prefix: 'orch', redisTimeout: 15_000, reconcileInterval: 2000, ...options };
+    this.#conn = conn;
+    this.#sub = sub;
+    this.#bullmq = bullmq;
+    conn.on('close', () => {
+      this.#downSince ??= Date.now();
+    });
+    conn.on('ready', () => {
+      if (this.#downSince === undefined) return;
+      this.#downSince = undefined;
+      // Redis is back: whatever we wait for may have vanished with it (no persistence).
+      void this.#reconcile(Infinity);
+    });
+    sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.#onOutput(message));
+    this.#timer = setInterval(() => this.#tick(), Math.min(this.#options.reconcileInterval, 1000));
+    this.#timer.unref();
+  }
+
+  static async connect(options: CoordinatorOptions): Promise<Coordinator> {
+    const connectTimeout = options.connectTimeout ?? 5000;
+    const conn = await connectRedis(options.redis, { connectTimeout, name: 'orchestrator-coordinator' });
+    let sub: Redis;
+    try {
+      sub = await connectRedis(options.redis, { connectTimeout, name: 'orchestrator-coordinator-sub' });
+    } catch (error) {
+      conn.disconnect();
+      throw error;
+    }
+    const bullmq = await import('bullmq');
+    return new Coordinator(options, conn, sub, bullmq);
+  }
+
+  get redisUrl(): string {
+    return redactRedisUrl(this.#options.redis);
+  }
+
+  /** An executor for every process kind; paths are shipped relative to `root`. */
+  executor(root: string): StepExecutor<ProcessStep> {
+    return { execute: (step, context) => this.#execute(step, context, root) };
+  }
+
+  /** Asks every worker to kill what it runs for `runId` (a crashed coordinator's leftovers). */
+  async cancelRun(runId: string, cause = 'cancelled'): Promise<void> {
+    const message: CancelMessage = { runId, cause };
+    await this.#conn.publish(channels.cancel(this.#options.prefix), JSON.stringify(message));
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    for (const pending of this.#pending.values()) {
+      this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: 'engine closed' });
+    }
+    const queues = await Promise.allSettled([...this.#queues.values()]);
+    await Promise.allSettled(
+      queues.flatMap((q) => (q.status === 'fulfilled' ? [q.value.events.close(), q.value.queue.close()] : [])),
+    );
+    this.#sub.disconnect();
+    await this.#conn.quit().catch(() => this.#conn.disconnect());
+  }
+
+  async #queue(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
+    let entry = this.#queues.get(name);
+    if (!entry) {
+      entry = this.#openQueue(name);
+      this.#queues.set(name, entry);
+    }
+    return entry;
+  }
+
+  async #openQueue(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
+    const { Queue, QueueEvents } = this.#bullmq;
+    const prefix = this.#options.prefix;
+    const queue = new Queue(name, { connection: this.#conn, prefix });
+    queue.on('error', () => undefined);
+    // Read events from the stream's current end: nothing between now and the first XREAD is missed.
+    const last = (await this.#conn.xrevrange(`${prefix}:${name}:events`, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
+    const events = new QueueEvents(name, {
+      connection: this.#conn.duplicate({ connectionName: 'orchestrator-coordinator-events' }),
+      prefix,
+      lastEventId: last,
+    });
+    events.on('error', () => undefined);
+    events.on('completed', ({ jobId, returnvalue }) => {
+      const pending = this.#pending.get(jobId);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- BullMQ types it as string; it is the parsed object
+      if (pending) this.#settle(pending, returnvalue as unknown as WireAttempt);
+    });
+    events.on('failed', ({ jobId, failedReason }) => {
+      const pending = this.#pending.get(jobId);
+      if (pending) this.#settle(pending, failedToSynthetic(failedReason));
+    });
+    events.on('active', ({ jobId }) => {
+      const pending = this.#pending.get(jobId);
+      if (pending && !pending.started && !pending.relayEnd) this.#markStarted(pending);
+    });
+    await events.waitUntilReady();
+    return { queue, events };
+  }
+
+  async #execute(step: ProcessStep, context: ExecutionContext, root: string): Promise<AttemptResult> {
+    const startedAt = Date.now();
+    if (this.#downSince !== undefined && Date.now() - this.#downSince > this.#options.redisTimeout) {
+      return toAttempt(step, this.#unavailable(), startedAt);
+    }
+    const jobId = jobIdFor(context.runId, step.id, context.attempt);
+    const relay = context.logPath !== undefined || context.onOutput !== undefined;
+    const job: StepJob = {
+      v: PROTOCOL_VERSION,
+      runId: context.runId,
+      stepId: step.id,
+      attempt: context.attempt,
+      step: toWire(step, root),
+      relay,
+      issuedAt: startedAt,
+      ...(this.#options.commit ? { commit: this.#options.commit } : {}),
+    };
+    const files = await spilledOutputs(step, context.scratchDir);
+    if (files) job.files = files;
+    const queue = queueFor(this.#options.queue, step);
+    const outcome = new Promise<WireAttempt | Synthetic>((resolve) => {
+      const pending: Pending = { jobId, queue, runId: context.runId, since: startedAt, settled: false, started: false, context, step, resolve };
+      if (relay) {
+        const spill = context.logPath ? `${context.logPath}.${context.attempt}.relay` : undefined;
+        pending.stdout = new StreamCapture({ tailBytes: 1, memoryBytes: 1 << 20, ...(spill ? { spillPath: `${spill}.out` } : {}) });
+        pending.stderr = new StreamCapture({ tailBytes: 1, memoryBytes: 1 << 20, ...(spill ? { spillPath: `${spill}.err` } : {}) });
+        pending.relayEnd = new Promise<void>((done) => {
+          pending.relayEnded = done;
+        });
+      }
+      this.#pending.set(jobId, pending);
+    });
+    if (relay) await this.#watchRun(context.runId);
+    const stopWatching = context.onAbort((cause) => void this.#cancel(jobId, String(cause)));
+    try {
+      await this.#queue(queue);
+      if (this.#pending.get(jobId)?.settled === false) this.#enqueue(queue, jobId, step.id, sealJob(job, this.#options.secret));
+      const result = await outcome;
+      const pending = this.#pending.get(jobId);
+      this.#pending.delete(jobId);
+      if (pending?.relayEnd && !('synthetic' in result)) {
+        // The worker sends an end marker after the last chunk; it may trail the result a little.
+        await Promise.race([pending.relayEnd, new Promise((r) => setTimeout(r, 1000).unref())]);
+      }
+      const attempt = toAttempt(step, result, startedAt);
+      if (pending && !pending.started) this.#markStarted(pending, attempt.command);
+      if (context.logPath && pending?.stdout && pending.stderr) {
+        await this.#writeLog(context, step, attempt, result, pending.stdout, pending.stderr);
+      }
+      return attempt;
+    } finally {
+      stopWatching();
+      this.#pending.delete(jobId);
+      if (relay) this.#unwatchRun(context.runId);
+    }
+  }
+
+  #markStarted(pending: Pending, command?: string[]): void {
+    pending.started = true;
+    pending.context.onSpawn?.(-1, command ?? displayCommand(pending.step));
+  }
+
+  #enqueue(queue: string, jobId: string, name: string, data: JobData): void {
+    let batch = this.#batches.get(queue);
+    if (!batch) {
+      batch = [];
+      this.#batches.set(queue, batch);
+    }
+    batch.push({ jobId, data, name });
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    // Steps that become ready together go in one round trip.
+    setImmediate(() => void this.#flush());
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushScheduled = false;
+    const batches = [...this.#batches];
+    this.#batches.clear();
+    await Promise.all(
+      batches.map(async ([name, items]) => {
+        const { queue } = await this.#queue(name);
+        try {
+          await queue.addBulk(
+            items.map((item) => ({
+              name: item.name,
+              data: item.data,
+              opts: { jobId: item.jobId, removeOnComplete: JOB_RETENTION, removeOnFail: JOB_RETENTION },
+            })),
+          );
+        } catch (error) {
+          for (const item of items) {
+            const pending = this.#pending.get(item.jobId);
+            if (pending) {
+              this.#settle(pending, {
+                synthetic: true,
+                status: 'failed',
+                reason: 'queue-unavailable',
+                message: `could not enqueue on ${this.redisUrl}: ${error instanceof Error ? error.message : String(error)}`,
+                nonRetryable: true,
+              });
+            }
+          }
+        }
+      }),
+    );
+  }
+
+  async #cancel(jobId: string, cause: string): Promise<void> {
+    const pending = this.#pending.get(jobId);
+    if (!pending || pending.settled) return;
+    // Not sent yet: drop it from the batch.
+    const batch = this.#batches.get(pending.queue);
+    const index = batch?.findIndex((item) => item.jobId === jobId) ?? -1;
+    if (batch && index >= 0) {
+      batch.splice(index, 1);
+      this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: `${cause} before a worker took it` });
+      return;
+    }
+    const message: CancelMessage = { jobId, runId: pending.runId, cause };
+    try {
+      await this.#conn.publish(channels.cancel(this.#options.prefix), JSON.stringify(message));
+      const { queue } = await this.#queue(pending.queue);
+      // Still waiting in the queue: take it out. A job a worker holds is locked and stays.
+      if ((await queue.remove(jobId)) === 1) {
+        this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: `${cause} before a worker took it` });
+        return;
+      }
+    } catch {
+      // Redis trouble: the watchdog below still ends the wait.
+    }
+    // The worker kills the tree and reports; if it never does, stop waiting after the grace.
+    setTimeout(() => {
+      if (!pending.settled) {
+        this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: `${cause}; the worker did not confirm the kill` });
+      }
+    }, pending.step.killGrace + 10_000).unref();
+  }
+
+  #settle(pending: Pending, result: WireAttempt | Synthetic): void {
+    if (pending.settled) return;
+    pending.settled = true;
+    pending.resolve(result);
+  }
+
+  async #watchRun(runId: string): Promise<void> {
+    const count = this.#runChannels.get(runId) ?? 0;
+    this.#runChannels.set(runId, count + 1);
+    if (count === 0) await this.#sub.subscribe(channels.output(this.#options.prefix, runId));
+  }
+
+  #unwatchRun(runId: string): void {
+    const count = (this.#runChannels.get(runId) ?? 1) - 1;
+    if (count > 0) {
+      this.#runChannels.set(runId, count);
+      return;
+    }
+    this.#runChannels.delete(runId);
+    void this.#sub.unsubscribe(channels.output(this.#options.prefix, runId)).catch(() => undefined);
+  }
+
+  #onOutput(message: Buffer): void {
+    const decoded = decodeOutput(message);
+    if (!decoded) return;
+    const pending = this.#pending.get(decoded.header.j);
+    if (!pending) return;
+    const { header, body } = decoded;
+    if (header.t === 's') {
+      if (!pending.started) {
+        pending.started = true;
+        pending.context.onSpawn?.(header.pid ?? -1, header.command ?? displayCommand(pending.step));
+      }
+    } else if (header.t === 'x') {
+      pending.relayEnded?.();
+    } else {
+      const stream = header.t === 'o' ? 'stdout' : 'stderr';
+      (stream === 'stdout' ? pending.stdout : pending.stderr)?.push(body);
+      pending.context.onOutput?.(stream, body);
+    }
+  }
+
+  #unavailable(): Synthetic {
+    return {
+      synthetic: true,
+      status: 'failed',
+      reason: 'queue-unavailable',
+      message: `Redis at ${this.redisUrl} has been unreachable for more than ${this.#options.redisTimeout / 1000} s`,
+      nonRetryable: true,
+    };
+  }
+
+  #lastReconcile = 0;
+  #tick(): void {
+    const now = Date.now();
+    if (this.#downSince !== undefined && now - this.#downSince > this.#options.redisTimeout) {
+      for (const pending of this.#pending.values()) this.#settle(pending, this.#unavailable());
+      return;
+    }
+    if (this.#downSince === undefined && now - this.#lastReconcile >= this.#options.reconcileInterval) {
+      this.#lastReconcile = now;
+      void this.#reconcile(this.#options.reconcileInterval);
+    }
+  }
+
+  /** Looks up jobs we have heard nothing about for `olderThan` ms: finished, failed, or gone. */
+  async #reconcile(olderThan: number): Promise<void> {
+    const now = Date.now();
+    const stale = [...this.#pending.values()]
+      .filter((p) => !p.settled && (olderThan === Infinity || now - p.since >= olderThan))
+      .slice(0, 200);
+    for (const pending of stale) {
+      if (this.#batches.get(pending.queue)?.some((item) => item.jobId === pending.jobId)) continue;
+      try {
+        const { queue } = await this.#queue(pending.queue);
+        const job: Job | undefined = await this.#bullmq.Job.fromId(queue, pending.jobId);
+        if (pending.settled) continue;
+        if (!job) {
+          this.#settle(pending, {
+            synthetic: true,
+            status: 'failed',
+            reason: 'worker-lost',
+            message: 'its job vanished from Redis (was Redis restarted without persistence?)',
+          });
+        } else if (job.finishedOn && job.failedReason) {
+          this.#settle(pending, failedToSynthetic(job.failedReason));
+        } else if (job.finishedOn) {
+          this.#settle(pending, job.returnvalue as WireAttempt);
+        }
+      } catch {
+        // Redis is away; the watchdog handles it.
+      }
+    }
+  }
+
+  async #writeLog(
+    context: ExecutionContext,
+    step: ProcessStep,
+    attempt: AttemptResult,
+    result: WireAttempt | Synthetic,
+    stdout: StreamCapture,
+    stderr: StreamCapture,
+  ): Promise<void> {
+    const worker = 'synthetic' in result ? undefined : result.worker;
+    try {
+      await appendLogSection(
+        context.logPath as string,
+        {
+          title: `${step.id} · attempt ${context.attempt}${worker ? ` · worker ${worker.id} (full log there: ${worker.logPath ?? '-'})` : ''}`,
+          command: attempt.command,
+          cwd: step.cwd,
+          startedAt: attempt.startedAt,
+          finishedAt: attempt.finishedAt,
+          status: attempt.status,
+          message: attempt.message,
+          exitCode: attempt.exitCode,
+          signal: attempt.signal,
+        },
+        stdout,
+        stderr,
+      );
+    } finally {
+      await Promise.all([stdout.discard(), stderr.discard()]);
+    }
+  }
+}
+
+function failedToSynthetic(failedReason: string): Synthetic {
+  if (failedReason.includes(STALLED)) {
+    return { synthetic: true, status: 'failed', reason: 'worker-lost', message: 'the worker running it stopped answering (killed or cut off)' };
+  }
+  if (failedReason.startsWith('refused:')) {
+    return { synthetic: true, status: 'failed', reason: 'job-refused', message: failedReason.slice('refused:'.length).trim(), nonRetryable: true };
+  }
+  return { synthetic: true, status: 'failed', reason: 'unknown-error-thrown', message: `worker error: ${failedReason}` };
+}
+
+function toAttempt(step: ProcessStep, result: WireAttempt | Synthetic, startedAt: number): AttemptResult {
+  if ('synthetic' in result) {
+    return {
+      status: result.status,
+      reason: result.reason,
+      message: result.message,
+      command: displayCommand(step),
+      exitCode: null,
+      signal: null,
+      killSignal: null,
+      timedOut: false,
+      forcefullyKilled: false,
+      startedAt,
+      finishedAt: Date.now(),
+      stdoutTail: '',
+      stderrTail: '',
+      stdoutBytes: 0,
+      stderrBytes: 0,
+      outputs: {},
+      ...(result.nonRetryable ? { nonRetryable: true } : {}),
+    };
+  }
+  const { worker: _worker, error, ...attempt } = result;
+  if (error) {
+    const rebuilt = new Error(error.message);
+    rebuilt.name = error.name;
+    if (error.stack) rebuilt.stack = error.stack;
+    return { ...attempt, error: rebuilt };
+  }
+  return attempt;
+}
+
+/** What the step will run, before a worker says exactly (its interpreter is resolved there). */
+function displayCommand(step: ProcessStep): string[] {
+  switch (step.kind) {
+    case 'command':
+      return [step.shell ?? '/bin/sh', '-c', step.command];
+    case 'script':
+      return [...(step.interpreter ?? []), step.relativePath, ...step.args];
+    case 'module':
+      return ['node', '<function runner>', `${step.module}#${step.export}`];
+    case 'python':
+      return ['python3', '<function runner>', step.target];
+  }
+}
+
+/** Dependency outputs the local engine spilled to files: the worker gets their content. */
+async function spilledOutputs(step: ProcessStep, scratchDir: string): Promise<Record<string, string> | undefined> {
+  let files: Record<string, string> | undefined;
+  const outputsDir = path.join(scratchDir, 'outputs') + path.sep;
+  for (const [name, value] of Object.entries(step.env)) {
+    if (!name.endsWith('_FILE') || !value.startsWith(outputsDir)) continue;
+    (files ??= {})[name] = await readFile(value, 'utf8');
+  }
+  return files;
+}

@@ -1,0 +1,67 @@
+/** Opening Redis connections for BullMQ: one place for URLs, TLS, timeouts and clear errors. */
+import type { Redis, RedisOptions } from 'ioredis';
+
+export type { Redis };
+
+/** The URL with its password hidden, for messages and the run record. */
+export function redactRedisUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
+export interface ConnectOptions {
+  /** How long to wait for the first connection before giving up. @default 5000 */
+  connectTimeout?: number;
+  /** Name shown in `CLIENT LIST`. */
+  name?: string;
+}
+
+/**
+ * Connects to `redis://[user:password@]host:port[/db]` or `rediss://…` (TLS), ready for BullMQ
+ * (blocking commands wait through reconnects). Rejects with a clear message when Redis cannot be
+ * reached within the timeout.
+ */
+export async function connectRedis(url: string, options: ConnectOptions = {}): Promise<Redis> {
+  if (!/^rediss?:\/\//.test(url)) {
+    throw new Error(`Expected a Redis URL like redis://127.0.0.1:6379 or rediss://host:6380, got "${redactRedisUrl(url)}"`);
+  }
+  const { Redis: RedisClient } = await import('ioredis');
+  const timeout = options.connectTimeout ?? 5000;
+  const redisOptions: RedisOptions = {
+    lazyConnect: true,
+    maxRetriesPerRequest: null,
+    enableReadyCheck: true,
+    connectTimeout: Math.min(timeout, 10_000),
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    ...(options.name ? { connectionName: options.name } : {}),
+  };
+  if (url.startsWith('rediss://')) redisOptions.tls = {};
+  const client = new RedisClient(url, redisOptions);
+  let lastError: Error | undefined;
+  const onError = (error: Error): void => {
+    lastError = error;
+  };
+  client.on('error', onError);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      client.connect().catch(() => new Promise((resolve) => client.once('ready', resolve))),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), timeout);
+      }),
+    ]);
+    await client.ping();
+  } catch (error) {
+    client.disconnect();
+    const why = lastError?.message ?? (error instanceof Error ? error.message : String(error));
+    throw new Error(`Redis at ${redactRedisUrl(url)} is unreachable (waited ${timeout / 1000} s): ${why}`);
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  return client;
+}

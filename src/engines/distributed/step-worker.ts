@@ -1,0 +1,402 @@
+/**
+ * `orchestrator worker`: takes step attempts off BullMQ queues and runs them with the same process
+ * executor as the local engine (process groups, timeouts, bounded output, logs), returning results
+ * and outputs. Cancels arrive on a pub/sub channel; process trees left by a worker that died on
+ * this host are found by their environment marker and killed.
+ */
+import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import type { Job, Worker } from 'bullmq';
+import { ProcessExecutor } from '../../execution/process-executor.js';
+import { InterpreterResolver } from '../../execution/interpreter.js';
+import type { AbortCause, AttemptResult, ExecutionContext } from '../../execution/step-executor.js';
+import { findProcessesWithEnv, processStartTime, signalAll } from '../../execution/proc-tree.js';
+import type { NeedResult } from '../../core/spec.js';
+import { AbortHandle } from '../../util/abort-handle.js';
+import { gitCommit } from '../../util/git.js';
+import { connectRedis, redactRedisUrl, type Redis } from './redis.js';
+import {
+  channels,
+  encodeOutput,
+  fromWire,
+  openJob,
+  queuesServed,
+  type CancelMessage,
+  type OutputHeader,
+  type StepJob,
+  type WireAttempt,
+} from './protocol.js';
+
+export const WORKER_ID_ENV = 'ORCHESTRATOR_WORKER_ID';
+
+export interface StepWorkerOptions {
+  redis: string;
+  /** @default 'steps' */
+  queue?: string;
+  /** Tags this worker has: it also serves steps that need any subset of them. */
+  tags?: string[];
+  /** Steps run at once. @default 1 */
+  concurrency?: number;
+  /** The workspace root: job paths are resolved against it and may not leave it. */
+  root: string;
+  /** Where this worker keeps full logs and scratch files. @default `<root>/.orchestrator/worker` */
+  stateDir?: string;
+  /** Shared secret: unsigned or altered jobs are refused. */
+  secret?: string;
+  /** @default 'orch' */
+  prefix?: string;
+  /** Milliseconds a job's lock lasts without renewal: a dead worker's step is retried after about this. @default 30000 */
+  lockDuration?: number;
+  /** How often lost jobs are looked for. @default lockDuration / 2 */
+  stalledInterval?: number;
+  /** Environment steps start from. @default process.env */
+  env?: NodeJS.ProcessEnv;
+  /** Where to say what happens (one line per message). */
+  log?: (line: string) => void;
+  /** @default 5000 */
+  connectTimeout?: number;
+}
+
+type ResolvedOptions = StepWorkerOptions & { queue: string; prefix: string; stateDir: string };
+
+interface Running {
+  runId: string;
+  handle: AbortHandle;
+}
+
+const RELAY_CAP_BYTES = 16 << 20;
+const RECENT_CANCEL_MS = 10 * 60_000;
+
+export class StepWorker {
+  readonly id: string;
+  readonly #options: ResolvedOptions;
+  readonly #conn: Redis;
+  readonly #sub: Redis;
+  readonly #executor = new ProcessExecutor();
+  readonly #resolver: InterpreterResolver;
+  readonly #running = new Map<string, Running>();
+  readonly #recentCancels = new Map<string, { cause: string; at: number }>();
+  readonly #workers: Worker[] = [];
+  readonly #gate: Gate;
+  readonly #host = hostname();
+  readonly #sweep: NodeJS.Timeout;
+  #commit: string | null = null;
+  #closed: Promise<void> | undefined;
+
+  private constructor(options: ResolvedOptions, conn: Redis, sub: Redis) {
+    this.#options = options;
+    this.#conn = conn;
+    this.#sub = sub;
+    this.id = `${this.#host}-${process.pid}-${processStartTime(process.pid) ?? Date.now()}`;
+    this.#resolver = new InterpreterResolver({ projectRoot: options.root, ...(options.env ? { env: options.env } : {}) });
+    this.#gate = new Gate(Math.max(1, options.concurrency ?? 1));
+    this.#sweep = setInterval(() => void this.#sweepDeadWorkers(), 5000);
+    this.#sweep.unref();
+  }
+
+  static async start(options: StepWorkerOptions): Promise<StepWorker> {
+    const root = path.resolve(options.root);
+    const full = {
+      ...options,
+      root,
+      queue: options.queue ?? 'steps',
+      prefix: options.prefix ?? 'orch',
+      stateDir: path.resolve(options.stateDir ?? path.join(root, '.orchestrator', 'worker')),
+    };
+    const queues = queuesServed(full.queue, options.tags ?? []);
+    const conn = await connectRedis(options.redis, { connectTimeout: options.connectTimeout ?? 5000, name: 'orchestrator-worker' });
+    let sub: Redis;
+    try {
+      sub = await connectRedis(options.redis, { connectTimeout: options.connectTimeout ?? 5000, name: 'orchestrator-worker-sub' });
+    } catch (error) {
+      conn.disconnect();
+      throw error;
+    }
+    const worker = new StepWorker(full, conn, sub);
+    await worker.#begin(queues);
+    return worker;
+  }
+
+  /** Steps running now. */
+  get running(): number {
+    return this.#running.size;
+  }
+
+  async #begin(queues: string[]): Promise<void> {
+    const { stateDir, prefix } = this.#options;
+    await mkdir(path.join(stateDir, 'workers'), { recursive: true });
+    await writeFile(
+      path.join(stateDir, 'workers', `${this.id}.json`),
+      JSON.stringify({ id: this.id, pid: process.pid, startTime: processStartTime(process.pid), host: this.#host }),
+    );
+    await this.#sweepDeadWorkers();
+    this.#commit = await gitCommit(this.#options.root);
+    this.#sub.on('message', (_channel: string, message: string) => this.#onCancel(message));
+    await this.#sub.subscribe(channels.cancel(prefix));
+    const { Worker } = await import('bullmq');
+    const lockDuration = this.#options.lockDuration ?? 30_000;
+    for (const name of queues) {
+      const worker = new Worker(name, (job: Job) => this.#process(job), {
+        connection: this.#conn,
+        prefix,
+        concurrency: this.#gate.limit,
+        lockDuration,
+        stalledInterval: this.#options.stalledInterval ?? Math.max(500, Math.floor(lockDuration / 2)),
+        // A stalled job is not run again as the same attempt: it fails as `worker-lost` and the
+        // coordinator retries it as the next attempt, so attempt counts stay true.
+        maxStalledCount: 0,
+        autorun: false,
+      });
+      worker.on('error', (error) => this.#log(`queue ${name}: ${error.message}`));
+      this.#workers.push(worker);
+    }
+    await Promise.all(this.#workers.map((w) => w.waitUntilReady()));
+    for (const worker of this.#workers) void worker.run().catch((error: unknown) => this.#log(`worker stopped: ${String(error)}`));
+    this.#log(
+      `worker ${this.id} on ${redactRedisUrl(this.#options.redis)}: queues ${queues.join(', ')}, concurrency ${this.#gate.limit}, root ${this.#options.root}${this.#options.secret ? ', signed jobs only' : ''}`,
+    );
+  }
+
+  #log(line: string): void {
+    this.#options.log?.(line);
+  }
+
+  async #process(job: Job): Promise<WireAttempt> {
+    const opened = openJob(job.data, this.#options.secret);
+    if (!opened.ok) {
+      this.#log(`job ${String(job.id)}: ${opened.reason}`);
+      throw new Error(`refused: ${opened.reason}`);
+    }
+    const spec = opened.job;
+    const jobId = String(job.id);
+    let step;
+    try {
+      step = fromWire(spec.step, this.#options.root);
+    } catch (error) {
+      throw new Error(`refused: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (spec.commit && this.#commit && spec.commit !== this.#commit) {
+      this.#log(`job ${jobId}: coordinator is on commit ${spec.commit.slice(0, 12)}, this workspace on ${this.#commit.slice(0, 12)}`);
+    }
+    const handle = new AbortHandle();
+    const cancelled = this.#recentCancels.get(jobId) ?? this.#recentCancels.get(spec.runId);
+    if (cancelled) handle.abort(cancelled.cause);
+    const release = await this.#gate.acquire();
+    this.#running.set(jobId, { runId: spec.runId, handle });
+    const relay = spec.relay ? new Relay(this.#conn, channels.output(this.#options.prefix, spec.runId), jobId) : undefined;
+    try {
+      const runDir = path.join(this.#options.stateDir, 'runs', safe(spec.runId));
+      const scratchDir = path.join(runDir, 'scratch');
+      if (spec.files) {
+        const dir = path.join(scratchDir, 'inputs', safe(jobId));
+        await mkdir(dir, { recursive: true });
+        const env = { ...step.env };
+        for (const [name, content] of Object.entries(spec.files)) {
+          const file = path.join(dir, safe(name));
+          await writeFile(file, content);
+          env[name] = file;
+        }
+        step = { ...step, env };
+      }
+      const logPath = path.join(runDir, 'logs', `${step.id}.log`);
+      const context = new WorkerContext(spec, handle, { ...(this.#options.env ?? process.env), [WORKER_ID_ENV]: this.id }, this.#resolver, scratchDir, logPath);
+      if (relay) {
+        context.onOutput = (stream, chunk) => relay.chunk(stream === 'stdout' ? 'o' : 'e', chunk);
+        context.onSpawn = (pid, command) => relay.send({ j: jobId, t: 's', pid, command, host: this.#host });
+      }
+      const attempt = await this.#executor.execute(step, context);
+      await this.#executor.flush();
+      return toWire(attempt, { id: this.id, host: this.#host, logPath, ...(this.#commit ? { commit: this.#commit } : {}) });
+    } finally {
+      await relay?.end();
+      this.#running.delete(jobId);
+      release();
+    }
+  }
+
+  #onCancel(text: string): void {
+    let message: CancelMessage;
+    try {
+      message = JSON.parse(text) as CancelMessage;
+    } catch {
+      return;
+    }
+    const now = Date.now();
+    for (const [key, entry] of this.#recentCancels) if (now - entry.at > RECENT_CANCEL_MS) this.#recentCancels.delete(key);
+    const cause = typeof message.cause === 'string' ? message.cause : 'cancelled';
+    if (message.jobId) {
+      this.#recentCancels.set(message.jobId, { cause, at: now });
+      this.#running.get(message.jobId)?.handle.abort(cause);
+      return;
+    }
+    if (message.runId) {
+      this.#recentCancels.set(message.runId, { cause, at: now });
+      for (const running of this.#running.values()) if (running.runId === message.runId) running.handle.abort(cause);
+    }
+  }
+
+  /** Kills process trees of workers on this host that died without cleaning up. */
+  async #sweepDeadWorkers(): Promise<number> {
+    const dir = path.join(this.#options.stateDir, 'workers');
+    let killed = 0;
+    let names: string[];
+    try {
+      names = await readdir(dir);
+    } catch {
+      return 0;
+    }
+    for (const name of names) {
+      if (!name.endsWith('.json') || name === `${this.id}.json`) continue;
+      let info: { id: string; pid: number; startTime: number | null; host: string };
+      try {
+        info = JSON.parse(await readFile(path.join(dir, name), 'utf8')) as typeof info;
+      } catch {
+        continue;
+      }
+      if (info.host !== this.#host) continue;
+      const alive = info.startTime !== null && processStartTime(info.pid) === info.startTime;
+      if (alive) continue;
+      const left = findProcessesWithEnv(`${WORKER_ID_ENV}=${info.id}`);
+      if (left.length > 0) {
+        signalAll(left, 'SIGKILL');
+        killed += left.length;
+        this.#log(`killed ${left.length} process(es) left by dead worker ${info.id}`);
+      }
+      await unlink(path.join(dir, name)).catch(() => undefined);
+    }
+    return killed;
+  }
+
+  /** Stops taking jobs, kills what runs (the coordinator retries it), and disconnects. */
+  close(options: { graceful?: boolean } = {}): Promise<void> {
+    this.#closed ??= (async () => {
+      clearInterval(this.#sweep);
+      if (!options.graceful) for (const running of this.#running.values()) running.handle.abort('cancelled');
+      await Promise.allSettled(this.#workers.map((w) => w.close()));
+      await this.#sweepDeadWorkers();
+      await rm(path.join(this.#options.stateDir, 'workers', `${this.id}.json`), { force: true });
+      this.#sub.disconnect();
+      await this.#conn.quit().catch(() => this.#conn.disconnect());
+    })();
+    return this.#closed;
+  }
+}
+
+class WorkerContext implements ExecutionContext {
+  readonly runId: string;
+  readonly attempt: number;
+  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
+  onSpawn?: (pid: number, command: string[]) => void;
+
+  constructor(
+    job: StepJob,
+    readonly handle: AbortHandle,
+    readonly baseEnv: NodeJS.ProcessEnv,
+    readonly resolver: InterpreterResolver,
+    readonly scratchDir: string,
+    readonly logPath: string,
+  ) {
+    this.runId = job.runId;
+    this.attempt = job.attempt;
+  }
+
+  get signal(): AbortSignal {
+    return this.handle.signal;
+  }
+
+  onAbort(listener: (cause: AbortCause) => void): () => void {
+    return this.handle.onAbort(listener as (reason: unknown) => void);
+  }
+
+  get abortCause(): AbortCause | undefined {
+    return this.handle.aborted ? (this.handle.reason as AbortCause) : undefined;
+  }
+
+  get needs(): Record<string, NeedResult> {
+    return {};
+  }
+}
+
+/** Output chunks to the coordinator, coalesced every 50 ms and capped per attempt. */
+class Relay {
+  #buffers: { o: Buffer[]; e: Buffer[] } = { o: [], e: [] };
+  #timer: NodeJS.Timeout | undefined;
+  #sent = 0;
+  #capped = false;
+
+  constructor(
+    readonly conn: Redis,
+    readonly channel: string,
+    readonly jobId: string,
+  ) {}
+
+  send(header: OutputHeader, body?: Buffer): void {
+    void this.conn.publish(this.channel, encodeOutput(header, body)).catch(() => undefined);
+  }
+
+  chunk(stream: 'o' | 'e', chunk: Buffer): void {
+    if (this.#capped) return;
+    if (this.#sent + chunk.length > RELAY_CAP_BYTES) {
+      this.#capped = true;
+      this.#flush();
+      this.send({ j: this.jobId, t: 'e' }, Buffer.from(`\n[relay stopped after ${RELAY_CAP_BYTES >> 20} MiB; the full log is on the worker]\n`));
+      return;
+    }
+    this.#sent += chunk.length;
+    this.#buffers[stream].push(chunk);
+    this.#timer ??= setTimeout(() => this.#flush(), 50);
+  }
+
+  #flush(): void {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const t of ['o', 'e'] as const) {
+      if (this.#buffers[t].length === 0) continue;
+      this.send({ j: this.jobId, t }, Buffer.concat(this.#buffers[t]));
+      this.#buffers[t] = [];
+    }
+  }
+
+  async end(): Promise<void> {
+    this.#flush();
+    await this.conn.publish(this.channel, encodeOutput({ j: this.jobId, t: 'x' })).catch(() => undefined);
+  }
+}
+
+/** One limit across every queue the worker serves. */
+class Gate {
+  #active = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(readonly limit: number) {}
+
+  async acquire(): Promise<() => void> {
+    if (this.#active >= this.limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    this.#active += 1;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#active -= 1;
+      this.#waiting.shift()?.();
+    };
+  }
+}
+
+function toWire(attempt: AttemptResult, worker: WireAttempt['worker']): WireAttempt {
+  const { error, ...rest } = attempt;
+  const wire: WireAttempt = { ...rest, worker };
+  if (error !== undefined) {
+    wire.error =
+      error instanceof Error
+        ? { name: error.name, message: error.message, ...(error.stack ? { stack: error.stack } : {}) }
+        : { name: 'Error', message: typeof error === 'string' ? error : JSON.stringify(error) };
+  }
+  if (wire.value === undefined) delete wire.value;
+  return wire;
+}
+
+function safe(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
