@@ -3,6 +3,7 @@
  * their results, relays cancels, and never waits forever (lost jobs are found by reconciling, and
  * a Redis that stays away fails the waiting steps with a clear reason).
  */
+import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Job, Queue, QueueEvents } from 'bullmq';
@@ -11,6 +12,7 @@ import { StreamCapture } from '../../execution/output-capture.js';
 import { appendLogSection } from '../../execution/log-file.js';
 import type { AttemptResult, ExecutionContext, StepExecutor } from '../../execution/step-executor.js';
 import type { FailureReason } from '../../core/status.js';
+import { withTimeout } from '../../util/with-timeout.js';
 import { connectRedis, redactRedisUrl, type Redis } from './redis.js';
 import {
   channels,
@@ -126,12 +128,13 @@ export class Coordinator {
 
   /** An executor for every process kind; paths are shipped relative to `root`. */
   executor(root: string): StepExecutor<ProcessStep> {
-    return { execute: (step, context) => this.#execute(step, context, root) };
+    const submission = randomBytes(4).toString('hex');
+    return { execute: (step, context) => this.#execute(step, context, root, submission) };
   }
 
   /** Asks every worker to kill what it runs for `runId` (a crashed coordinator's leftovers). */
   async cancelRun(runId: string, cause = 'cancelled'): Promise<void> {
-    const message: CancelMessage = { runId, cause };
+    const message: CancelMessage = { runId, cause, before: Date.now() };
     await this.#conn.publish(channels.cancel(this.#options.prefix), JSON.stringify(message));
   }
 
@@ -142,12 +145,15 @@ export class Coordinator {
     for (const pending of this.#pending.values()) {
       this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: 'engine closed' });
     }
-    const queues = await Promise.allSettled([...this.#queues.values()]);
-    await Promise.allSettled(
-      queues.flatMap((q) => (q.status === 'fulfilled' ? [q.value.events.close(), q.value.queue.close()] : [])),
+    const queues = await withTimeout(Promise.allSettled([...this.#queues.values()]), 2000);
+    // With Redis away, BullMQ's close would wait for a reconnect that may never come.
+    await withTimeout(
+      Promise.allSettled((queues ?? []).flatMap((q) => (q.status === 'fulfilled' ? [q.value.events.close(), q.value.queue.close()] : []))),
+      3000,
     );
     this.#sub.disconnect();
-    await this.#conn.quit().catch(() => this.#conn.disconnect());
+    await withTimeout(this.#conn.quit(), 1000);
+    this.#conn.disconnect();
   }
 
   async #queue(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
@@ -189,12 +195,12 @@ export class Coordinator {
     return { queue, events };
   }
 
-  async #execute(step: ProcessStep, context: ExecutionContext, root: string): Promise<AttemptResult> {
+  async #execute(step: ProcessStep, context: ExecutionContext, root: string, submission: string): Promise<AttemptResult> {
     const startedAt = Date.now();
     if (this.#downSince !== undefined && Date.now() - this.#downSince > this.#options.redisTimeout) {
       return toAttempt(step, this.#unavailable(), startedAt);
     }
-    const jobId = jobIdFor(context.runId, step.id, context.attempt);
+    const jobId = jobIdFor(context.runId, step.id, context.attempt, submission);
     const relay = context.logPath !== undefined || context.onOutput !== undefined;
     const job: StepJob = {
       v: PROTOCOL_VERSION,

@@ -193,9 +193,12 @@ export function fromWire(wire: WireStep, root: string): ProcessStep {
   }
 }
 
-/** BullMQ job ids may not contain `:`; step ids may. */
-export function jobIdFor(runId: string, stepId: string, attempt: number): string {
-  return `${runId}|${encodeURIComponent(stepId)}|${attempt}`;
+/**
+ * BullMQ job ids may not contain `:`; step ids may. `submission` tells a resumed run's attempts
+ * from the first run's (same run id, attempts counted again), whose jobs BullMQ still keeps.
+ */
+export function jobIdFor(runId: string, stepId: string, attempt: number, submission: string): string {
+  return `${runId}|${encodeURIComponent(stepId)}|${attempt}|${submission}`;
 }
 
 /** The queue a step goes to: its queue, suffixed with the sorted tags it needs. */
@@ -222,10 +225,11 @@ export const channels = {
   output: (prefix: string, runId: string) => `${prefix}:orchestrator:out:${runId}`,
 };
 
-/** A cancel request: one job, or every job of a run. */
+/** A cancel request: one job, or every job of a run issued before `before` (the coordinator's clock). */
 export interface CancelMessage {
   jobId?: string;
   runId?: string;
+  before?: number;
   cause: string;
 }
 

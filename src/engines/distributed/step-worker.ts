@@ -4,6 +4,7 @@
  * and outputs. Cancels arrive on a pub/sub channel; process trees left by a worker that died on
  * this host are found by their environment marker and killed.
  */
+import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { findProcessesWithEnv, processStartTime, signalAll } from '../../executi
 import type { NeedResult } from '../../core/spec.js';
 import { AbortHandle } from '../../util/abort-handle.js';
 import { gitCommit } from '../../util/git.js';
+import { withTimeout } from '../../util/with-timeout.js';
 import { connectRedis, redactRedisUrl, type Redis } from './redis.js';
 import {
   channels,
@@ -62,9 +64,11 @@ type ResolvedOptions = StepWorkerOptions & { queue: string; prefix: string; stat
 
 interface Running {
   runId: string;
+  issuedAt: number;
   handle: AbortHandle;
 }
 
+let nextWorker = 0;
 const RELAY_CAP_BYTES = 16 << 20;
 const RECENT_CANCEL_MS = 10 * 60_000;
 
@@ -76,7 +80,7 @@ export class StepWorker {
   readonly #executor = new ProcessExecutor();
   readonly #resolver: InterpreterResolver;
   readonly #running = new Map<string, Running>();
-  readonly #recentCancels = new Map<string, { cause: string; at: number }>();
+  readonly #recentCancels = new Map<string, { cause: string; at: number; before?: number }>();
   readonly #workers: Worker[] = [];
   readonly #gate: Gate;
   readonly #host = hostname();
@@ -88,7 +92,7 @@ export class StepWorker {
     this.#options = options;
     this.#conn = conn;
     this.#sub = sub;
-    this.id = `${this.#host}-${process.pid}-${processStartTime(process.pid) ?? Date.now()}`;
+    this.id = `${this.#host}-${process.pid}-${(nextWorker++).toString(36)}${randomBytes(2).toString('hex')}`;
     this.#resolver = new InterpreterResolver({ projectRoot: options.root, ...(options.env ? { env: options.env } : {}) });
     this.#gate = new Gate(Math.max(1, options.concurrency ?? 1));
     this.#sweep = setInterval(() => void this.#sweepDeadWorkers(), 5000);
@@ -181,11 +185,12 @@ export class StepWorker {
     }
     const handle = new AbortHandle();
     const cancelled = this.#recentCancels.get(jobId) ?? this.#recentCancels.get(spec.runId);
-    if (cancelled) handle.abort(cancelled.cause);
-    const release = await this.#gate.acquire();
-    this.#running.set(jobId, { runId: spec.runId, handle });
+    if (cancelled && (cancelled.before === undefined || spec.issuedAt < cancelled.before)) handle.abort(cancelled.cause);
+    this.#running.set(jobId, { runId: spec.runId, issuedAt: spec.issuedAt, handle });
+    let release: (() => void) | undefined;
     const relay = spec.relay ? new Relay(this.#conn, channels.output(this.#options.prefix, spec.runId), jobId) : undefined;
     try {
+      release = await this.#gate.acquire();
       const runDir = path.join(this.#options.stateDir, 'runs', safe(spec.runId));
       const scratchDir = path.join(runDir, 'scratch');
       if (spec.files) {
@@ -211,7 +216,7 @@ export class StepWorker {
     } finally {
       await relay?.end();
       this.#running.delete(jobId);
-      release();
+      release?.();
     }
   }
 
@@ -231,8 +236,11 @@ export class StepWorker {
       return;
     }
     if (message.runId) {
-      this.#recentCancels.set(message.runId, { cause, at: now });
-      for (const running of this.#running.values()) if (running.runId === message.runId) running.handle.abort(cause);
+      const before = typeof message.before === 'number' ? message.before : undefined;
+      this.#recentCancels.set(message.runId, { cause, at: now, ...(before === undefined ? {} : { before }) });
+      for (const running of this.#running.values()) {
+        if (running.runId === message.runId && (before === undefined || running.issuedAt < before)) running.handle.abort(cause);
+      }
     }
   }
 
@@ -273,11 +281,13 @@ export class StepWorker {
     this.#closed ??= (async () => {
       clearInterval(this.#sweep);
       if (!options.graceful) for (const running of this.#running.values()) running.handle.abort('cancelled');
-      await Promise.allSettled(this.#workers.map((w) => w.close()));
+      // With Redis away, BullMQ's close would wait for a reconnect that may never come.
+      await withTimeout(Promise.allSettled(this.#workers.map((w) => w.close())), options.graceful ? 60_000 : 5000);
       await this.#sweepDeadWorkers();
       await rm(path.join(this.#options.stateDir, 'workers', `${this.id}.json`), { force: true });
       this.#sub.disconnect();
-      await this.#conn.quit().catch(() => this.#conn.disconnect());
+      await withTimeout(this.#conn.quit(), 1000).catch(() => undefined);
+      this.#conn.disconnect();
     })();
     return this.#closed;
   }
@@ -397,6 +407,7 @@ function toWire(attempt: AttemptResult, worker: WireAttempt['worker']): WireAtte
   return wire;
 }
 
-function safe(name: string): string {
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+export function safe(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]+/g, '_');
 }
