@@ -17,6 +17,8 @@ export default function setup(): () => void {
       try {
         const stat = readFileSync(`/proc/${name}/stat`, 'latin1');
         if (stat.charAt(stat.lastIndexOf(')') + 2) === 'Z') continue;
+        // vitest's own fork workers (children of this process) may still be exiting.
+        if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === process.pid) continue;
         const environ = readFileSync(`/proc/${name}/environ`);
         if (!environ.includes(marker)) continue;
         const cmdline = readFileSync(`/proc/${name}/cmdline`, 'latin1').replace(/\0/g, ' ').trim();

@@ -1,10 +1,12 @@
 import type { CacheEntry } from '../engines/engine.js';
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { RunEvent, RunEventOf } from '../core/events.js';
 import { RUN_STATUSES } from '../core/status.js';
 import { readProc } from '../execution/proc-tree.js';
+import { finishedLine, journalPath, orchestratorAlive, readJournal, toJson } from './journal.js';
 import { migrate } from './migrations.js';
 import { STATE_DB_FILE } from './resolve-state-dir.js';
 import type {
@@ -40,6 +42,11 @@ export interface SqliteRunStoreOptions {
    * queued. @default emits a process warning
    */
   onError?: (error: StoreError) => void;
+  /**
+   * Journal finished steps (see docs/store.md). @internal Off only in `BackgroundRunStore`'s
+   * worker, whose main thread journals. @default true
+   */
+  journal?: boolean;
 }
 
 /** Counters for tests and diagnostics. */
@@ -175,19 +182,6 @@ function checkOption(name: string, value: number | undefined, min: number): void
   }
 }
 
-/**
- * JSON text for a column. Never throws: one odd value must not block the whole batch behind it.
- * A bigint becomes its decimal string; anything else JSON cannot hold (cycles) is not stored.
- */
-function toJson(value: unknown): string | null {
-  if (value === undefined) return null;
-  try {
-    return JSON.stringify(value, (_key, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) ?? null;
-  } catch {
-    return null;
-  }
-}
-
 function fromJson<T>(text: string | null, fallback: T): T {
   if (text === null) return fallback;
   try {
@@ -237,6 +231,7 @@ export class SqliteRunStore implements RunStore {
   readonly #journalDir: string;
   /** Open journal file descriptors by run id. */
   readonly #journals = new Map<string, number>();
+  readonly #journaling: boolean;
   /** Set while writes fail; cleared by the next successful one. */
   #failure: StoreError | undefined;
   #closed = false;
@@ -257,6 +252,7 @@ export class SqliteRunStore implements RunStore {
     this.#batchSize = options.batchSize ?? DEFAULTS.batchSize;
     this.#retryDelayMs = options.retryDelayMs ?? DEFAULTS.retryDelayMs;
     this.#onError = options.onError ?? ((error) => process.emitWarning(error));
+    this.#journaling = options.journal ?? true;
 
     try {
       mkdirSync(stateDir, { recursive: true });
@@ -298,20 +294,7 @@ export class SqliteRunStore implements RunStore {
     this.#run('write', () => {
       this.#db
         .transaction(() => {
-          this.#statements.beginRun.run({
-            id: info.runId,
-            name: info.name,
-            kind: info.kind,
-            source: info.source,
-            now: Date.now(),
-            argv: JSON.stringify(info.argv),
-            cwd: info.cwd,
-            gitCommit: info.gitCommit,
-            host: info.host,
-            pid: info.pid,
-            pidStartTime: info.pidStartTime,
-            specJson: info.specJson ?? null,
-          });
+          this.#statements.beginRun.run(beginRunParams(info, Date.now()));
         })
         .immediate();
     });
@@ -322,7 +305,7 @@ export class SqliteRunStore implements RunStore {
     if (event.type === 'step-output') return;
     // A finished step goes to the run's journal at once (one small write the kernel keeps even if
     // this process is SIGKILLed), so a crash before the next batch loses no finished result.
-    if (event.type === 'step-finished') this.#journal(event);
+    if (event.type === 'step-finished' && this.#journaling) this.#journal(event);
     this.#queue.push({ event });
     if (event.type === 'run-finished') {
       // Written before the engine resolves the run's result, so whoever awaits it reads it back.
@@ -552,7 +535,7 @@ export class SqliteRunStore implements RunStore {
     }, delayMs).unref();
   }
 
-  #journal(event: RunEvent): void {
+  #journal(event: RunEventOf<'step-finished'>): void {
     try {
       let fd = this.#journals.get(event.runId);
       if (fd === undefined) {
@@ -560,14 +543,14 @@ export class SqliteRunStore implements RunStore {
         fd = openSync(this.#journalPath(event.runId), 'a');
         this.#journals.set(event.runId, fd);
       }
-      writeSync(fd, `${toJson(event) ?? '{}'}\n`);
+      writeSync(fd, finishedLine(event));
     } catch {
       // The batch still writes it; only the crash window is back to the batch interval.
     }
   }
 
   #journalPath(runId: string): string {
-    return path.join(this.#journalDir, `${runId.replace(/[^A-Za-z0-9._-]+/g, '_')}.jsonl`);
+    return journalPath(this.#journalDir, runId);
   }
 
   /** Once a run's events are committed, its journal is not needed. */
@@ -580,24 +563,74 @@ export class SqliteRunStore implements RunStore {
     rmSync(this.#journalPath(runId), { force: true });
   }
 
-  /** Writes the finished steps an interrupted run journaled but never committed. */
-  #replayJournal(runId: string): void {
-    let text: string;
-    try {
-      text = readFileSync(this.#journalPath(runId), 'utf8');
-    } catch {
-      return;
-    }
+  /**
+   * Writes the finished steps an interrupted run journaled but never committed. The run's own
+   * record and start (`run-info`, `run-started`) are written only when the run has no row yet, or
+   * with `all` (a resume that died before its first commit): otherwise they would undo what
+   * was stored since.
+   */
+  #replayJournal(runId: string, all = false): void {
+    const journal = readJournal(this.#journalPath(runId));
+    if (!journal) return;
+    const known = !all && this.#statements.runById.get(runId) !== undefined;
     const entries: Queued[] = [];
-    for (const line of text.split('\n')) {
-      if (line.trim() === '') continue;
-      try {
-        entries.push({ event: JSON.parse(line) as RunEvent });
-      } catch {
-        // A line cut short by the crash.
-      }
+    for (const event of journal.events) {
+      if (event.type === 'step-finished' || (!known && event.type === 'run-started')) entries.push({ event });
     }
-    if (entries.length > 0) this.#writeBatch(entries);
+    const info = known ? undefined : journal.info;
+    if (entries.length === 0 && !info) return;
+    this.#db
+      .transaction(() => {
+        if (info) this.#statements.beginRun.run(beginRunParams(info.info, info.time));
+        for (const entry of entries) this.#apply(entry);
+      })
+      .immediate();
+  }
+
+  /**
+   * Runs whose orchestrator died before its first commit exist only in their journal (an
+   * orchestrator that commits in the background journals the run's record first): stores them,
+   * as `running`, so `recoverInterruptedRuns` finds them and marks them interrupted. Also drops
+   * journals left behind by an orchestrator that died after committing everything. Journals of
+   * live orchestrators, of other hosts and without a `run-info` line are left alone. Returns the
+   * ids of the runs it stored.
+   */
+  adoptOrphanJournals(): string[] {
+    this.#assertOpen();
+    let names: string[];
+    try {
+      names = readdirSync(this.#journalDir);
+    } catch {
+      return [];
+    }
+    const host = hostname();
+    const adopted: string[] = [];
+    for (const name of names) {
+      if (!name.endsWith('.jsonl')) continue;
+      const info = readJournal(path.join(this.#journalDir, name))?.info?.info;
+      if (!info || info.host !== host || this.#journals.has(info.runId)) continue;
+      if (orchestratorAlive(info.pid, info.pidStartTime)) continue;
+      const row = this.#run('read', () => this.#statements.runById.get(info.runId) as RunRow | undefined);
+      // Still running: the usual recovery replays the journal when it marks the run interrupted.
+      if (row?.status === 'running') continue;
+      if (row && row.pid === info.pid && row.pid_start_time === info.pidStartTime) {
+        // Its orchestrator committed the run to the end and died before deleting the journal.
+        rmSync(this.#journalPath(info.runId), { force: true });
+        continue;
+      }
+      // Never committed, or a resume of a finished run that died before its first commit.
+      this.#flushQuietly();
+      this.#run('write', () => this.#replayJournal(info.runId, true));
+      adopted.push(info.runId);
+    }
+    return adopted;
+  }
+
+  /** Sets the run's git commit, found after `beginRun` (see `BackgroundRunStore`). @internal */
+  recordGitCommit(runId: string, commit: string): void {
+    this.#assertOpen();
+    this.#flushQuietly();
+    this.#run('write', () => this.#statements.setGitCommit.run(commit, runId));
   }
 
   #clearTimers(): void {
@@ -624,7 +657,9 @@ export class SqliteRunStore implements RunStore {
     readStartTimes(entries);
     try {
       this.#writeBatch(entries);
-      for (const { event } of entries) if (event.type === 'run-finished') this.#dropJournal(event.runId);
+      if (this.#journaling) {
+        for (const { event } of entries) if (event.type === 'run-finished') this.#dropJournal(event.runId);
+      }
     } catch (error) {
       this.#stats.failedFlushes += 1;
       const failure = toStoreError(error, { path: this.path, operation: 'write', queued: entries.length });
@@ -774,6 +809,23 @@ export class SqliteRunStore implements RunStore {
   }
 }
 
+function beginRunParams(info: RunInfo, now: number) {
+  return {
+    id: info.runId,
+    name: info.name,
+    kind: info.kind,
+    source: info.source,
+    now,
+    argv: JSON.stringify(info.argv),
+    cwd: info.cwd,
+    gitCommit: info.gitCommit,
+    host: info.host,
+    pid: info.pid,
+    pidStartTime: info.pidStartTime,
+    specJson: info.specJson ?? null,
+  };
+}
+
 function closedError(): TypeError {
   return new TypeError('Expected an open run store, got one that was closed');
 }
@@ -864,6 +916,7 @@ function prepareStatements(db: Database.Database) {
         started_at = COALESCE(attempts.started_at, excluded.started_at), finished_at = excluded.finished_at,
         outputs = excluded.outputs, log_path = excluded.log_path, value = excluded.value,
         command = CASE WHEN excluded.command = '[]' THEN attempts.command ELSE excluded.command END`),
+    setGitCommit: db.prepare(`UPDATE runs SET git_commit = ? WHERE id = ?`),
     runCancelling: db.prepare(`UPDATE runs SET reason = COALESCE(reason, @reason) WHERE id = @id`),
     runFinished: db.prepare(`
       INSERT INTO runs (id, name, kind, source, status, started_at, finished_at, duration_ms, counts, reason)

@@ -43,15 +43,20 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
   if (url.startsWith('rediss://')) redisOptions.tls = {};
   const client = new RedisClient(url, redisOptions);
   let lastError: Error | undefined;
-  const onError = (error: Error): void => {
+  let errors = 0;
+  let giveUp: ((error: Error) => void) | undefined;
+  client.on('error', (error: Error) => {
     lastError = error;
-  };
-  client.on('error', onError);
+    errors += 1;
+    // A refused connection or bad credentials will not fix themselves in a few more tries.
+    if (errors >= 3 || /WRONGPASS|NOAUTH|invalid password|ENOTFOUND/i.test(error.message)) giveUp?.(error);
+  });
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
       client.connect().catch(() => new Promise((resolve) => client.once('ready', resolve))),
       new Promise((_, reject) => {
+        giveUp = reject;
         timer = setTimeout(() => reject(new Error('timeout')), timeout);
       }),
     ]);

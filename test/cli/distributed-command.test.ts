@@ -1,0 +1,119 @@
+import { readFile } from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { freePort, RedisServer } from '../helpers/redis-server.js';
+import { WorkerProcess } from '../helpers/worker-process.js';
+import { CliRig, isAlive, waitForFile } from './cli-rig.js';
+
+interface RunJson {
+  id: string;
+  status: string;
+}
+
+let rig: CliRig;
+let server: RedisServer;
+let worker: WorkerProcess | undefined;
+
+beforeEach(async () => {
+  rig = await CliRig.create();
+  server = await RedisServer.start();
+});
+
+afterEach(async () => {
+  await worker?.stop();
+  worker = undefined;
+  await server.kill();
+  await rig.cleanup();
+});
+
+async function startWorker(env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
+  worker = await WorkerProcess.start(['--redis', server.url, '--root', rig.root, '-j', '4', '--lock-duration', '2s'], env);
+  return worker;
+}
+
+describe('orchestrator run --engine bullmq and orchestrator worker', () => {
+  it('runs a workflow file on a worker process with outputs, console, reports and logs of the remote steps', async () => {
+    await startWorker();
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: remote',
+        'steps:',
+        '  - id: produce',
+        '    run: echo "made on $ORCHESTRATOR_WORKER_ID"; echo "answer=42" >> "$ORCHESTRATOR_OUTPUT"',
+        '  - id: consume',
+        '    needs: produce',
+        '    if: steps.produce.outputs.answer == 42',
+        '    run: echo "got ${{ steps.produce.outputs.answer }}"',
+        '',
+      ].join('\n'),
+    );
+    const result = await rig.run(['run', 'wf.yaml', '--engine', 'bullmq', '--redis', server.url]);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain(`Engine: bullmq on ${server.url}`);
+    expect(result.stdout).toMatch(/2 succeeded/);
+    const [runDir] = await rig.runDirs(rig.path('output'));
+    const summary = await rig.summary(runDir as string);
+    expect(summary.steps.find((s) => s.id === 'consume')?.stdoutTail).toContain('got 42');
+    const runs = JSON.parse((await rig.run(['runs', '--json'])).stdout) as RunJson[];
+    const logs = await rig.run(['logs', runs[0]?.id ?? '', 'produce']);
+    expect(logs.stdout).toContain(`made on ${worker?.id ?? '?'}`);
+  });
+
+  it('after kill -9 of the coordinator the run is interrupted, nothing is left running, and resume finishes it on the workers', async () => {
+    await startWorker();
+    const gate = rig.path('gate');
+    const pidDir = rig.path('pids');
+    const lines = ['name: twenty', 'concurrency: 4', 'steps:'];
+    for (let i = 1; i <= 16; i += 1) lines.push(`  - id: quick${i}`, `    run: echo ${i} >> "${rig.path('quick.count')}"`);
+    for (let i = 1; i <= 4; i += 1) {
+      lines.push(
+        `  - id: long${i}`,
+        `    needs: [${Array.from({ length: 16 }, (_, j) => `quick${j + 1}`).join(', ')}]`,
+        `    run: mkdir -p "${pidDir}"; echo $$ > "${pidDir}/long${i}"; while [ ! -f "${gate}" ]; do sleep 0.05; done`,
+      );
+    }
+    await rig.write('wf.yaml', lines.join('\n') + '\n');
+    const { child, done } = rig.start(['run', 'wf.yaml', '--engine', 'bullmq', '--redis', server.url]);
+    const pids = await Promise.all([1, 2, 3, 4].map((i) => waitForFile(`${pidDir}/long${i}`)));
+    child.kill('SIGKILL');
+    await done;
+    const listed = await rig.run(['runs', '--json']);
+    const [run] = JSON.parse(listed.stdout) as RunJson[];
+    expect(run?.status).toBe('interrupted');
+    // Same host: the recovery finds the worker's step processes by the run id in their environment.
+    for (const pid of pids) expect(await isAlive(Number(pid)), `step process ${pid} left running`).toBe(false);
+    await rig.write('gate', '');
+    const resumed = await rig.run(['resume', run?.id ?? '', '--engine', 'bullmq', '--redis', server.url, '--json']);
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
+    const detail = JSON.parse((await rig.run(['runs', 'show', run?.id ?? '', '--json'])).stdout) as {
+      run: RunJson;
+      steps: { stepId: string; status: string; attempt: number }[];
+    };
+    expect(detail.run.status).toBe('succeeded');
+    expect(detail.steps.filter((s) => s.status === 'succeeded')).toHaveLength(20);
+    expect((await readFile(rig.path('quick.count'), 'utf8')).trim().split('\n')).toHaveLength(16);
+    expect(detail.steps.filter((s) => s.stepId.startsWith('quick')).every((s) => s.attempt === 1)).toBe(true);
+  });
+
+  it('signs jobs with $ORCHESTRATOR_SECRET; a worker with another secret refuses them', async () => {
+    await startWorker({ ORCHESTRATOR_SECRET: 'worker-secret' });
+    await rig.write('wf.yaml', 'name: signed\nsteps:\n  - id: x\n    run: touch ran\n');
+    const refused = await rig.run(['run', 'wf.yaml', '--engine', 'bullmq', '--redis', server.url, '--json'], { ORCHESTRATOR_SECRET: 'other' });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toContain('job-refused');
+    const ok = await rig.run(['run', 'wf.yaml', '--engine', 'bullmq', '--redis', server.url], { ORCHESTRATOR_SECRET: 'worker-secret' });
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  });
+
+  it('an unreachable Redis is a clear error, and nothing runs', async () => {
+    await rig.write('wf.yaml', 'name: x\nsteps:\n  - id: x\n    run: touch ran\n');
+    const port = await freePort();
+    const result = await rig.run(['run', 'wf.yaml', '--engine', 'bullmq', '--redis', `redis://:hidden@127.0.0.1:${port}`]);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(`Redis at redis://:***@127.0.0.1:${port} is unreachable`);
+    expect(result.stderr).not.toContain('hidden');
+    const worker = await rig.run(['worker', '--redis', `redis://127.0.0.1:${port}`]);
+    expect(worker.code).toBe(2);
+    expect(worker.stderr).toContain('is unreachable');
+  });
+});
