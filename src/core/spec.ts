@@ -146,6 +146,13 @@ export interface ModuleStep extends StepCommon {
   export: string;
   /** JSON-compatible arguments. */
   args: unknown[];
+  /**
+   * `process` (default): a child process of its own, killed on timeout like any script.
+   * `inline`: called in the engine's (or worker's) own process, the module imported once: no
+   * process start, so it suits many small tasks; the function gets a `StepContext` after its
+   * arguments, a timeout aborts its signal and ends the step, but nothing can kill it.
+   */
+  isolation?: 'process' | 'inline';
 }
 
 /** A Python function `pkg.module:fn` run through the resolved interpreter, JSON in and out. */

@@ -191,6 +191,7 @@ function toStep(raw: RawStep, dir: string, defaults: RawWorkflow['defaults'], su
       module: path.resolve(dir, raw.function.module),
       export: raw.function.export ?? 'default',
       args: [...(raw.function.args ?? [])],
+      ...(raw.function.isolation === undefined ? {} : { isolation: raw.function.isolation }),
     };
   }
   if (raw.python !== undefined) {

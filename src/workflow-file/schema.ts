@@ -101,10 +101,14 @@ const functionSchema = z
       module: nonEmptyString('a module path', 'Module file (.js, .mjs, .ts), relative to the workflow file\'s folder.'),
       export: nonEmptyString('an export name', 'Export to call. Default: default.').optional(),
       args: z.array(z.unknown(), expected('a list')).describe('JSON-compatible arguments.').optional(),
+      isolation: z
+        .enum(['process', 'inline'], expected('"process" or "inline"'))
+        .describe('process: a child process per call, killed on timeout (default). inline: called in the orchestrator\'s (or worker\'s) own process, with a StepContext after the arguments; fast, but a timeout cannot kill it.')
+        .optional(),
     },
     expected('a mapping with `module`'),
   )
-  .describe('Calls an exported function of a module file in a child process.');
+  .describe('Calls an exported function of a module file, in a child process unless `isolation: inline`.');
 
 const pythonSchema = z
   .strictObject(

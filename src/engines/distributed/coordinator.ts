@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Job, Queue, QueueEvents } from 'bullmq';
+import type { Job, Queue } from 'bullmq';
 import type { ProcessStep } from '../../execution/process-executor.js';
 import { StreamCapture } from '../../execution/output-capture.js';
 import { appendLogSection } from '../../execution/log-file.js';
@@ -59,8 +59,6 @@ interface Pending {
   resolve: (attempt: WireAttempt | Synthetic) => void;
   stdout?: StreamCapture;
   stderr?: StreamCapture;
-  relayEnded?: () => void;
-  relayEnd?: Promise<void>;
 }
 
 /** A result the coordinator made up because the worker's never came. */
@@ -80,7 +78,7 @@ export class Coordinator {
   readonly #conn: Redis;
   readonly #sub: Redis;
   readonly #bullmq: typeof import('bullmq');
-  readonly #queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
+  readonly #queues = new Map<string, Queue>();
   readonly #pending = new Map<string, Pending>();
   readonly #batches = new Map<string, { jobId: string; data: JobData; name: string }[]>();
   readonly #runChannels = new Map<string, number>();
@@ -145,54 +143,21 @@ export class Coordinator {
     for (const pending of this.#pending.values()) {
       this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: 'engine closed' });
     }
-    const queues = await withTimeout(Promise.allSettled([...this.#queues.values()]), 2000);
     // With Redis away, BullMQ's close would wait for a reconnect that may never come.
-    await withTimeout(
-      Promise.allSettled((queues ?? []).flatMap((q) => (q.status === 'fulfilled' ? [q.value.events.close(), q.value.queue.close()] : []))),
-      3000,
-    );
+    await withTimeout(Promise.allSettled([...this.#queues.values()].map((queue) => queue.close())), 3000);
     this.#sub.disconnect();
     await withTimeout(this.#conn.quit(), 1000);
     this.#conn.disconnect();
   }
 
-  async #queue(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
-    let entry = this.#queues.get(name);
-    if (!entry) {
-      entry = this.#openQueue(name);
-      this.#queues.set(name, entry);
+  #queue(name: string): Queue {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = new this.#bullmq.Queue(name, { connection: this.#conn, prefix: this.#options.prefix });
+      queue.on('error', () => undefined);
+      this.#queues.set(name, queue);
     }
-    return entry;
-  }
-
-  async #openQueue(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
-    const { Queue, QueueEvents } = this.#bullmq;
-    const prefix = this.#options.prefix;
-    const queue = new Queue(name, { connection: this.#conn, prefix });
-    queue.on('error', () => undefined);
-    // Read events from the stream's current end: nothing between now and the first XREAD is missed.
-    const last = (await this.#conn.xrevrange(`${prefix}:${name}:events`, '+', '-', 'COUNT', 1))[0]?.[0] ?? '0';
-    const events = new QueueEvents(name, {
-      connection: this.#conn.duplicate({ connectionName: 'orchestrator-coordinator-events' }),
-      prefix,
-      lastEventId: last,
-    });
-    events.on('error', () => undefined);
-    events.on('completed', ({ jobId, returnvalue }) => {
-      const pending = this.#pending.get(jobId);
-      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- BullMQ types it as string; it is the parsed object
-      if (pending) this.#settle(pending, returnvalue as unknown as WireAttempt);
-    });
-    events.on('failed', ({ jobId, failedReason }) => {
-      const pending = this.#pending.get(jobId);
-      if (pending) this.#settle(pending, failedToSynthetic(failedReason));
-    });
-    events.on('active', ({ jobId }) => {
-      const pending = this.#pending.get(jobId);
-      if (pending && !pending.started && !pending.relayEnd) this.#markStarted(pending);
-    });
-    await events.waitUntilReady();
-    return { queue, events };
+    return queue;
   }
 
   async #execute(step: ProcessStep, context: ExecutionContext, root: string, submission: string): Promise<AttemptResult> {
@@ -221,24 +186,17 @@ export class Coordinator {
         const spill = context.logPath ? `${context.logPath}.${context.attempt}.relay` : undefined;
         pending.stdout = new StreamCapture({ tailBytes: 1, memoryBytes: 1 << 20, ...(spill ? { spillPath: `${spill}.out` } : {}) });
         pending.stderr = new StreamCapture({ tailBytes: 1, memoryBytes: 1 << 20, ...(spill ? { spillPath: `${spill}.err` } : {}) });
-        pending.relayEnd = new Promise<void>((done) => {
-          pending.relayEnded = done;
-        });
       }
       this.#pending.set(jobId, pending);
     });
-    if (relay) await this.#watchRun(context.runId);
+    // Results, start notices and output come on the run's channel: listen before the job exists.
+    await this.#watchRun(context.runId);
     const stopWatching = context.onAbort((cause) => void this.#cancel(jobId, String(cause)));
     try {
-      await this.#queue(queue);
       if (this.#pending.get(jobId)?.settled === false) this.#enqueue(queue, jobId, step.id, sealJob(job, this.#options.secret));
       const result = await outcome;
       const pending = this.#pending.get(jobId);
       this.#pending.delete(jobId);
-      if (pending?.relayEnd && !('synthetic' in result)) {
-        // The worker sends an end marker after the last chunk; it may trail the result a little.
-        await Promise.race([pending.relayEnd, new Promise((r) => setTimeout(r, 1000).unref())]);
-      }
       const attempt = toAttempt(step, result, startedAt);
       if (pending && !pending.started) this.#markStarted(pending, attempt.command);
       if (context.logPath && pending?.stdout && pending.stderr) {
@@ -248,7 +206,7 @@ export class Coordinator {
     } finally {
       stopWatching();
       this.#pending.delete(jobId);
-      if (relay) this.#unwatchRun(context.runId);
+      this.#unwatchRun(context.runId);
     }
   }
 
@@ -276,7 +234,7 @@ export class Coordinator {
     this.#batches.clear();
     await Promise.all(
       batches.map(async ([name, items]) => {
-        const { queue } = await this.#queue(name);
+        const queue = this.#queue(name);
         try {
           await queue.addBulk(
             items.map((item) => ({
@@ -317,7 +275,7 @@ export class Coordinator {
     const message: CancelMessage = { jobId, runId: pending.runId, cause };
     try {
       await this.#conn.publish(channels.cancel(this.#options.prefix), JSON.stringify(message));
-      const { queue } = await this.#queue(pending.queue);
+      const queue = this.#queue(pending.queue);
       // Still waiting in the queue: take it out. A job a worker holds is locked and stays.
       if ((await queue.remove(jobId)) === 1) {
         this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: `${cause} before a worker took it` });
@@ -367,9 +325,14 @@ export class Coordinator {
         pending.started = true;
         pending.context.onSpawn?.(header.pid ?? -1, header.command ?? displayCommand(pending.step));
       }
-    } else if (header.t === 'x') {
-      pending.relayEnded?.();
+    } else if (header.t === 'r') {
+      try {
+        this.#settle(pending, JSON.parse(body.toString()) as WireAttempt);
+      } catch {
+        // A mangled result: reconciling reads the one BullMQ kept.
+      }
     } else {
+      if (!pending.started) this.#markStarted(pending);
       const stream = header.t === 'o' ? 'stdout' : 'stderr';
       (stream === 'stdout' ? pending.stdout : pending.stderr)?.push(body);
       pending.context.onOutput?.(stream, body);
@@ -408,7 +371,7 @@ export class Coordinator {
     for (const pending of stale) {
       if (this.#batches.get(pending.queue)?.some((item) => item.jobId === pending.jobId)) continue;
       try {
-        const { queue } = await this.#queue(pending.queue);
+        const queue = this.#queue(pending.queue);
         const job: Job | undefined = await this.#bullmq.Job.fromId(queue, pending.jobId);
         if (pending.settled) continue;
         if (!job) {

@@ -147,7 +147,12 @@ export function toWire(step: ProcessStep, root: string): WireStep {
       Object.assign(wire, { command: step.command, ...(step.shell === undefined ? {} : { shell: step.shell }) });
       break;
     case 'module':
-      Object.assign(wire, { module: toRel(root, step.module), export: step.export, args: step.args });
+      Object.assign(wire, {
+        module: toRel(root, step.module),
+        export: step.export,
+        args: step.args,
+        ...(step.isolation === undefined ? {} : { isolation: step.isolation }),
+      });
       break;
     case 'python':
       Object.assign(wire, {
@@ -236,8 +241,8 @@ export interface CancelMessage {
 /** A message on a run's output channel: JSON header, a newline, then raw bytes for chunks. */
 export interface OutputHeader {
   j: string;
-  /** `o` stdout chunk, `e` stderr chunk, `s` spawned, `x` end of output. */
-  t: 'o' | 'e' | 's' | 'x';
+  /** `o` stdout chunk, `e` stderr chunk, `s` started, `r` result (JSON `WireAttempt` body). */
+  t: 'o' | 'e' | 's' | 'r';
   pid?: number;
   command?: string[];
   host?: string;

@@ -35,6 +35,8 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
   const redisOptions: RedisOptions = {
     lazyConnect: true,
     maxRetriesPerRequest: null,
+    // Commands issued in the same tick share one write: many small steps make many small commands.
+    enableAutoPipelining: true,
     enableReadyCheck: true,
     connectTimeout: Math.min(timeout, 10_000),
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),

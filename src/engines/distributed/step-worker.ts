@@ -10,6 +10,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import type { Job, Worker } from 'bullmq';
 import { ProcessExecutor } from '../../execution/process-executor.js';
+import { ModuleExecutor } from '../../execution/module-executor.js';
 import { InterpreterResolver } from '../../execution/interpreter.js';
 import type { AbortCause, AttemptResult, ExecutionContext } from '../../execution/step-executor.js';
 import { findProcessesWithEnv, processStartTime, signalAll } from '../../execution/proc-tree.js';
@@ -77,7 +78,8 @@ export class StepWorker {
   readonly #options: ResolvedOptions;
   readonly #conn: Redis;
   readonly #sub: Redis;
-  readonly #executor = new ProcessExecutor();
+  readonly #processes = new ProcessExecutor();
+  readonly #modules = new ModuleExecutor(this.#processes);
   readonly #resolver: InterpreterResolver;
   readonly #running = new Map<string, Running>();
   readonly #recentCancels = new Map<string, { cause: string; at: number; before?: number }>();
@@ -86,6 +88,7 @@ export class StepWorker {
   readonly #host = hostname();
   readonly #sweep: NodeJS.Timeout;
   #commit: string | null = null;
+  #baseEnv: NodeJS.ProcessEnv | undefined;
   #closed: Promise<void> | undefined;
 
   private constructor(options: ResolvedOptions, conn: Redis, sub: Redis) {
@@ -188,7 +191,8 @@ export class StepWorker {
     if (cancelled && (cancelled.before === undefined || spec.issuedAt < cancelled.before)) handle.abort(cancelled.cause);
     this.#running.set(jobId, { runId: spec.runId, issuedAt: spec.issuedAt, handle });
     let release: (() => void) | undefined;
-    const relay = spec.relay ? new Relay(this.#conn, channels.output(this.#options.prefix, spec.runId), jobId) : undefined;
+    // Start notices and the result go to the run's channel (ordered after any output chunks).
+    const relay = new Relay(this.#conn, channels.output(this.#options.prefix, spec.runId), jobId);
     try {
       release = await this.#gate.acquire();
       const runDir = path.join(this.#options.stateDir, 'runs', safe(spec.runId));
@@ -205,16 +209,17 @@ export class StepWorker {
         step = { ...step, env };
       }
       const logPath = path.join(runDir, 'logs', `${step.id}.log`);
-      const context = new WorkerContext(spec, handle, { ...(this.#options.env ?? process.env), [WORKER_ID_ENV]: this.id }, this.#resolver, scratchDir, logPath);
-      if (relay) {
-        context.onOutput = (stream, chunk) => relay.chunk(stream === 'stdout' ? 'o' : 'e', chunk);
-        context.onSpawn = (pid, command) => relay.send({ j: jobId, t: 's', pid, command, host: this.#host });
-      }
-      const attempt = await this.#executor.execute(step, context);
-      await this.#executor.flush();
-      return toWire(attempt, { id: this.id, host: this.#host, logPath, ...(this.#commit ? { commit: this.#commit } : {}) });
+      // Copied once: spreading process.env costs ~0.1 ms (every variable is read from the C++ side).
+      this.#baseEnv ??= { ...(this.#options.env ?? process.env), [WORKER_ID_ENV]: this.id };
+      const context = new WorkerContext(spec, handle, this.#baseEnv, this.#resolver, scratchDir, logPath);
+      if (spec.relay) context.onOutput = (stream, chunk) => relay.chunk(stream === 'stdout' ? 'o' : 'e', chunk);
+      context.onSpawn = (pid, command) => relay.started({ j: jobId, t: 's', pid, command, host: this.#host });
+      const attempt = step.kind === 'module' ? await this.#modules.execute(step, context) : await this.#processes.execute(step, context);
+      // Log files are written off the step's path; `close()` waits for them.
+      const wire = toWire(attempt, { id: this.id, host: this.#host, logPath, ...(this.#commit ? { commit: this.#commit } : {}) });
+      relay.result(wire);
+      return wire;
     } finally {
-      await relay?.end();
       this.#running.delete(jobId);
       release?.();
     }
@@ -283,6 +288,7 @@ export class StepWorker {
       if (!options.graceful) for (const running of this.#running.values()) running.handle.abort('cancelled');
       // With Redis away, BullMQ's close would wait for a reconnect that may never come.
       await withTimeout(Promise.allSettled(this.#workers.map((w) => w.close())), options.graceful ? 60_000 : 5000);
+      for (const problem of await this.#processes.flush()) this.#log(`log write failed: ${problem}`);
       await this.#sweepDeadWorkers();
       await rm(path.join(this.#options.stateDir, 'workers', `${this.id}.json`), { force: true });
       this.#sub.disconnect();
@@ -341,6 +347,19 @@ class Relay {
     readonly jobId: string,
   ) {}
 
+  #startNotice: NodeJS.Timeout | undefined;
+
+  /**
+   * Tells the coordinator the step started, unless it ends within 20 ms: then its result says so,
+   * and many short steps cost one message each instead of two.
+   */
+  started(header: OutputHeader): void {
+    this.#startNotice = setTimeout(() => {
+      this.#startNotice = undefined;
+      this.send(header);
+    }, 20);
+  }
+
   send(header: OutputHeader, body?: Buffer): void {
     void this.conn.publish(this.channel, encodeOutput(header, body)).catch(() => undefined);
   }
@@ -368,9 +387,11 @@ class Relay {
     }
   }
 
-  async end(): Promise<void> {
+  /** Sends what output is left, then the result (pub/sub keeps the order). */
+  result(attempt: WireAttempt): void {
+    if (this.#startNotice) clearTimeout(this.#startNotice);
     this.#flush();
-    await this.conn.publish(this.channel, encodeOutput({ j: this.jobId, t: 'x' })).catch(() => undefined);
+    this.send({ j: this.jobId, t: 'r' }, Buffer.from(JSON.stringify(attempt)));
   }
 }
 

@@ -12,6 +12,7 @@ import { cacheComponents, cacheKey, explainChange } from '../../execution/cache-
 import { FunctionExecutor } from '../../execution/function-executor.js';
 import { InterpreterResolver } from '../../execution/interpreter.js';
 import { ProcessExecutor } from '../../execution/process-executor.js';
+import { ModuleExecutor } from '../../execution/module-executor.js';
 import type { AbortCause, AttemptResult, ExecutionContext, StepExecutor } from '../../execution/step-executor.js';
 import type { ExpressionContext, StepContextEntry } from '../../expressions/expression-context.js';
 import { hasTemplates } from '../../expressions/templates.js';
@@ -47,12 +48,13 @@ export class LocalEngine implements Engine {
 
   constructor(options: LocalEngineOptions = {}) {
     const processes = new ProcessExecutor() as StepExecutor;
+    const functions = new FunctionExecutor();
     this.#executors = {
       script: processes,
       command: processes,
-      module: processes,
+      module: new ModuleExecutor(processes, functions),
       python: processes,
-      function: new FunctionExecutor(),
+      function: functions,
       ...options.executors,
     };
   }
