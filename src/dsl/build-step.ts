@@ -70,7 +70,15 @@ export function buildStepSpec(id: string, body: StepBody, options: Readonly<Step
       };
     }
     case 'module':
-      return { ...common, ...matrix, kind: 'module', module: path.resolve(body.module), export: body.export, args: [...body.args] };
+      return {
+        ...common,
+        ...matrix,
+        kind: 'module',
+        module: path.resolve(body.module),
+        export: body.export,
+        args: [...body.args],
+        ...(body.isolation === undefined ? {} : { isolation: body.isolation }),
+      };
     case 'python':
       return {
         ...common,

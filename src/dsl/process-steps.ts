@@ -80,7 +80,9 @@ export function pythonFunc(target: string, args: readonly unknown[] = [], option
 /**
  * An exported function of a module file (`.js`, `.mjs`, `.ts`) as a step, run in a child Node
  * process so a timeout can kill it. `args` go in as JSON; the (awaited) return value comes out as
- * the step's `value`. `exportName` defaults to `'default'`; `timeout` to 60000.
+ * the step's `value`. `exportName` defaults to `'default'`; `timeout` to 60000. With
+ * `isolation: 'inline'` it is called in this process instead (imported once, no process start),
+ * with a `StepContext` after `args`; a timeout then aborts its signal but cannot kill it.
  *
  * @example
  * await moduleFunc('./tasks/resize.mjs', 'resize', ['in.png', 200]).run()
@@ -89,13 +91,20 @@ export function moduleFunc(
   modulePath: string,
   exportName = 'default',
   args: readonly unknown[] = [],
-  options: StepOptions = {},
+  options: StepOptions & { isolation?: 'process' | 'inline' } = {},
 ): StepDescriptor {
   expectNonEmptyString(modulePath, 'the module path');
   expectNonEmptyString(exportName, 'the export name');
   if (!Array.isArray(args)) throw new TypeError(`Expected the arguments of moduleFunc() to be a list, got ${describeValue(args)}`);
   assertJson(args, 'the arguments of moduleFunc()');
-  return new StepDescriptor({ kind: 'module', module: modulePath, export: exportName, args }, { timeout: DSL_PROCESS_TIMEOUT_MS, ...options });
+  const { isolation, ...stepOptions } = options;
+  if (isolation !== undefined && isolation !== 'process' && isolation !== 'inline') {
+    throw new TypeError(`Expected isolation "process" or "inline", got ${describeValue(isolation)}`);
+  }
+  return new StepDescriptor(
+    { kind: 'module', module: modulePath, export: exportName, args, ...(isolation === undefined ? {} : { isolation }) },
+    { timeout: DSL_PROCESS_TIMEOUT_MS, ...stepOptions },
+  );
 }
 
 /** Arguments cross a process boundary as JSON: say so now rather than when the step runs. */

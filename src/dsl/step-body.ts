@@ -18,6 +18,6 @@ export type StepBody =
   | { kind: 'function'; fn: StepFn }
   | { kind: 'command'; command: string; shell?: string }
   | { kind: 'script'; path: string; args: readonly string[]; interpreter?: readonly string[] }
-  | { kind: 'module'; module: string; export: string; args: readonly unknown[] }
+  | { kind: 'module'; module: string; export: string; args: readonly unknown[]; isolation?: 'process' | 'inline' }
   | { kind: 'python'; target: string; args: readonly unknown[]; kwargs: Record<string, unknown>; pythonPath?: readonly string[] }
   | { kind: 'workflow'; workflow: WorkflowSource | WorkflowSpec };

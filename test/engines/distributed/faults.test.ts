@@ -259,6 +259,22 @@ describe('distributed engine: security and routing', () => {
     expect(log).toMatch(/attempt 1 · worker \S+ \(full log there: /);
   });
 
+  it('inline module functions run inside the worker process, with outputs and value', async () => {
+    const worker = await workerProcess();
+    const e = await engine();
+    await writeFile(path.join(dir, 'tasks.mjs'), 'export function where(tag, ctx) { ctx.setOutput("tag", tag); return { pid: process.pid, worker: process.env.ORCHESTRATOR_WORKER_ID ?? null }; }\n');
+    const summary = await e.submit(
+      workflowSpec([
+        { ...commandStep('', { id: 'inline', cwd: dir }), kind: 'module', module: path.join(dir, 'tasks.mjs'), export: 'where', args: ['t1'], isolation: 'inline' } as unknown as Parameters<typeof workflowSpec>[0][number],
+        commandStep('echo "tag=${{ steps.inline.outputs.tag }}"', { id: 'after', cwd: dir, needs: ['inline'] }),
+      ]),
+      { projectRoot: dir },
+    ).result;
+    expect(summary.status).toBe('succeeded');
+    expect(summary.steps[0]?.value).toEqual({ pid: worker.pid, worker: null });
+    expect(summary.steps[1]?.stdoutTail).toContain('tag=t1');
+  });
+
   it('retries follow the step policy across workers, and outputs flow to dependents', async () => {
     await inProcessWorker();
     await inProcessWorker({ stateDir: path.join(dir, '.worker-2') });

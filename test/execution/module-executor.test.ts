@@ -1,0 +1,80 @@
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import type { ModuleStep } from '../../src/core/spec.js';
+import { moduleFunc } from '../../src/dsl/index.js';
+import { LocalEngine } from '../../src/engines/local/local-engine.js';
+import { retryPolicy, workflowSpec } from '../helpers/step-factory.js';
+
+const INLINE = fileURLToPath(new URL('../fixtures/modules/inline.mjs', import.meta.url));
+const INLINE_TS = fileURLToPath(new URL('../fixtures/modules/inline-ts.ts', import.meta.url));
+
+function moduleStep(id: string, exportName: string, args: unknown[], overrides: Partial<ModuleStep> = {}): ModuleStep {
+  return {
+    kind: 'module',
+    id,
+    name: id,
+    needs: [],
+    timeout: 5000,
+    killGrace: 500,
+    retry: retryPolicy(),
+    env: {},
+    cwd: process.cwd(),
+    allowedExitCodes: [0],
+    tags: [],
+    group: '.',
+    module: INLINE,
+    export: exportName,
+    args,
+    isolation: 'inline',
+    ...overrides,
+  };
+}
+
+describe('module steps with isolation: inline', () => {
+  it('run in this process, imported once, with the context after the arguments', async () => {
+    await using engine = new LocalEngine();
+    const summary = await engine.submit(
+      workflowSpec([moduleStep('first', 'count', ['a']), moduleStep('second', 'count', ['b'], { needs: ['first'] })]),
+    ).result;
+    expect(summary.status).toBe('succeeded');
+    const [first, second] = summary.steps;
+    expect(first?.value).toMatchObject({ calls: 1, pid: process.pid, attempt: 1 });
+    // Same module instance: its state carries over from the first call.
+    expect((second?.value as { calls: number }).calls).toBe(2);
+    expect(second?.outputs).toEqual({ label: 'b' });
+  });
+
+  it('a timeout aborts the signal and ends the step as timed out', async () => {
+    await using engine = new LocalEngine();
+    const started = Date.now();
+    const summary = await engine.submit(workflowSpec([moduleStep('slow', 'waitForAbort', [], { timeout: 100 })])).result;
+    expect(summary.steps[0]?.status).toBe('timed-out');
+    expect(Date.now() - started).toBeLessThan(3000);
+  });
+
+  it('a throw, a missing export and a missing module fail the step with what went wrong', async () => {
+    await using engine = new LocalEngine();
+    const summary = await engine.submit(
+      workflowSpec([
+        moduleStep('boom', 'boom', []),
+        moduleStep('not-fn', 'notAFunction', []),
+        moduleStep('missing', 'x', [], { module: '/nonexistent/module.mjs' }),
+      ]),
+    ).result;
+    const [boom, notFn, missing] = summary.steps;
+    expect(boom?.reason).toBe('function-threw');
+    expect(boom?.message).toContain('RangeError: boom inline');
+    expect(notFn?.message).toContain('export "notAFunction"');
+    expect(missing?.reason).toBe('function-threw');
+    expect(missing?.message).toMatch(/Cannot find module|ERR_MODULE_NOT_FOUND/);
+  });
+
+  it('TypeScript modules load through tsx, and the DSL sets the isolation', async () => {
+    await using engine = new LocalEngine();
+    const summary = await engine.submit(workflowSpec([moduleStep('ts', 'double', [21], { module: INLINE_TS })])).result;
+    expect(summary.steps[0]?.value).toBe(42);
+    const step = moduleFunc(INLINE_TS, 'double', [2], { isolation: 'inline' });
+    expect((await step.run()).value).toBe(4);
+    expect(() => moduleFunc(INLINE_TS, 'double', [], { isolation: 'thread' as 'inline' })).toThrow(/isolation "process" or "inline"/);
+  });
+});
