@@ -6,6 +6,7 @@ import type { CommandStep, ModuleStep, PythonStep, ScriptStep } from '../core/sp
 import { NODE_FUNCTION_RUNNER, PYTHON_FUNCTION_RUNNER } from './function-runners.js';
 import type { FailureReason, FinalStatus } from '../core/status.js';
 import { appendLogSection } from './log-file.js';
+import { fileNameFor } from '../util/file-name.js';
 import { runProcess, type ProcessOutcome } from './process-runner.js';
 import type { AbortCause, AttemptResult, ExecutionContext, StepExecutor } from './step-executor.js';
 
@@ -69,7 +70,7 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
         : step.kind === 'python'
           ? [argv[0] as string, '<function runner>', step.target]
           : argv;
-    const scratch = path.join(context.scratchDir, `${safeName(step.id)}.${context.attempt}`);
+    const scratch = path.join(context.scratchDir, `${fileNameFor(step.id)}.${context.attempt}`);
     const outputFile = `${scratch}.out`;
     const fnInput = `${scratch}.fn-input.json`;
     const fnResult = `${scratch}.fn-result.json`;
@@ -142,9 +143,6 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
   }
 }
 
-function safeName(id: string): string {
-  return id.replace(/[^A-Za-z0-9._-]+/g, '_');
-}
 
 function functionInput(step: ModuleStep | PythonStep): unknown {
   return step.kind === 'module'

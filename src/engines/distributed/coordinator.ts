@@ -177,7 +177,7 @@ export class Coordinator {
       issuedAt: startedAt,
       ...(this.#options.commit ? { commit: this.#options.commit } : {}),
     };
-    const files = await spilledOutputs(step, context.scratchDir);
+    const files = await spilledOutputs(step);
     if (files) job.files = files;
     const queue = queueFor(this.#options.queue, step);
     const outcome = new Promise<WireAttempt | Synthetic>((resolve) => {
@@ -232,8 +232,11 @@ export class Coordinator {
     this.#flushScheduled = false;
     const batches = [...this.#batches];
     this.#batches.clear();
+    const chunks: [string, typeof batches[number][1]][] = [];
+    // Chunks of 250: workers start on the first jobs while later ones are still being built.
+    for (const [name, items] of batches) for (let i = 0; i < items.length; i += 250) chunks.push([name, items.slice(i, i + 250)]);
     await Promise.all(
-      batches.map(async ([name, items]) => {
+      chunks.map(async ([name, items]) => {
         const queue = this.#queue(name);
         try {
           await queue.addBulk(
@@ -480,12 +483,17 @@ function displayCommand(step: ProcessStep): string[] {
   }
 }
 
-/** Dependency outputs the local engine spilled to files: the worker gets their content. */
-async function spilledOutputs(step: ProcessStep, scratchDir: string): Promise<Record<string, string> | undefined> {
+/** Where the local engine spills large outputs: `<scratch>/outputs/<step>/<key>`. */
+const SPILLED_OUTPUT = /[\\/]outputs[\\/][^\\/]+[\\/][^\\/]+$/;
+
+/**
+ * Dependency outputs the scheduler spilled to files (this run's, or an enclosing run's when the
+ * step is in a sub-workflow): the worker gets their content, since it cannot read our disk.
+ */
+async function spilledOutputs(step: ProcessStep): Promise<Record<string, string> | undefined> {
   let files: Record<string, string> | undefined;
-  const outputsDir = path.join(scratchDir, 'outputs') + path.sep;
   for (const [name, value] of Object.entries(step.env)) {
-    if (!name.endsWith('_FILE') || !value.startsWith(outputsDir)) continue;
+    if (!name.startsWith('ORCHESTRATOR_OUTPUT_') || !name.endsWith('_FILE') || !path.isAbsolute(value) || !SPILLED_OUTPUT.test(value)) continue;
     (files ??= {})[name] = await readFile(value, 'utf8');
   }
   return files;

@@ -191,6 +191,7 @@ export class StepWorker {
     if (cancelled && (cancelled.before === undefined || spec.issuedAt < cancelled.before)) handle.abort(cancelled.cause);
     this.#running.set(jobId, { runId: spec.runId, issuedAt: spec.issuedAt, handle });
     let release: (() => void) | undefined;
+    let inputsDir: string | undefined;
     // Start notices and the result go to the run's channel (ordered after any output chunks).
     const relay = new Relay(this.#conn, channels.output(this.#options.prefix, spec.runId), jobId);
     try {
@@ -198,7 +199,8 @@ export class StepWorker {
       const runDir = path.join(this.#options.stateDir, 'runs', safe(spec.runId));
       const scratchDir = path.join(runDir, 'scratch');
       if (spec.files) {
-        const dir = path.join(scratchDir, 'inputs', safe(jobId));
+        inputsDir = path.join(scratchDir, 'inputs', safe(jobId));
+        const dir = inputsDir;
         await mkdir(dir, { recursive: true });
         const env = { ...step.env };
         for (const [name, content] of Object.entries(spec.files)) {
@@ -213,7 +215,8 @@ export class StepWorker {
       this.#baseEnv ??= { ...(this.#options.env ?? process.env), [WORKER_ID_ENV]: this.id };
       const context = new WorkerContext(spec, handle, this.#baseEnv, this.#resolver, scratchDir, logPath);
       if (spec.relay) context.onOutput = (stream, chunk) => relay.chunk(stream === 'stdout' ? 'o' : 'e', chunk);
-      context.onSpawn = (pid, command) => relay.started({ j: jobId, t: 's', pid, command, host: this.#host });
+      // With output relayed, the notice goes at once (it must come before the first chunk).
+      context.onSpawn = (pid, command) => relay.started({ j: jobId, t: 's', pid, command, host: this.#host }, spec.relay ? 0 : 20);
       const attempt = step.kind === 'module' ? await this.#modules.execute(step, context) : await this.#processes.execute(step, context);
       // Log files are written off the step's path; `close()` waits for them.
       const wire = toWire(attempt, { id: this.id, host: this.#host, logPath, ...(this.#commit ? { commit: this.#commit } : {}) });
@@ -222,6 +225,7 @@ export class StepWorker {
     } finally {
       this.#running.delete(jobId);
       release?.();
+      if (inputsDir) await rm(inputsDir, { recursive: true, force: true });
     }
   }
 
@@ -353,11 +357,15 @@ class Relay {
    * Tells the coordinator the step started, unless it ends within 20 ms: then its result says so,
    * and many short steps cost one message each instead of two.
    */
-  started(header: OutputHeader): void {
+  started(header: OutputHeader, delayMs: number): void {
+    if (delayMs === 0) {
+      this.send(header);
+      return;
+    }
     this.#startNotice = setTimeout(() => {
       this.#startNotice = undefined;
       this.send(header);
-    }, 20);
+    }, delayMs);
   }
 
   send(header: OutputHeader, body?: Buffer): void {

@@ -1,4 +1,6 @@
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { fileNameFor } from '../../util/file-name.js';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RunEvent, RunListener, StepInfo } from '../../core/events.js';
@@ -302,12 +304,6 @@ export class LocalRun implements RunHandle {
     this.#pump();
   }
 
-  /** The env part of `#shareOutputs` for restored steps (large values were already spilled). */
-  #shareOutputsSync(state: StepState, outputs: Record<string, string>): void {
-    const env: Record<string, string> = {};
-    for (const [key, value] of Object.entries(outputs)) env[outputEnvName(state.spec.id, key)] = value;
-    state.outputEnv = env;
-  }
 
   #emit(event: RunEvent): void {
     this.#channel.emit(event);
@@ -336,7 +332,7 @@ export class LocalRun implements RunHandle {
     if (old && isSuccessStatus(old.status)) {
       // Resume: done in an earlier attempt of this run; keep its result, outputs and attempt count.
       state.attempt = old.attempts;
-      if (Object.keys(old.outputs).length > 0) this.#shareOutputsSync(state, old.outputs);
+      if (Object.keys(old.outputs).length > 0) this.#shareOutputs(state, old.outputs);
       this.#finishStep(state, old);
       return;
     }
@@ -527,7 +523,7 @@ export class LocalRun implements RunHandle {
     this.#running -= 1;
     const group = state.spec.concurrencyGroup;
     if (group !== undefined) this.#groupRunning.set(group, (this.#groupRunning.get(group) ?? 1) - 1);
-    if (Object.keys(result.outputs).length > 0) await this.#shareOutputs(state, result.outputs);
+    if (Object.keys(result.outputs).length > 0) this.#shareOutputs(state, result.outputs);
     this.#finishStep(state, result);
     this.#pump();
   }
@@ -649,19 +645,30 @@ export class LocalRun implements RunHandle {
     state.firstStartedAt = startedAt;
     this.#emit({ type: 'step-started', runId: this.id, stepId: step.id, attempt: 1, command: [], pid: null, time: startedAt });
     child.start();
-    const timer = step.timeout > 0 ? setTimeout(() => child.cancel(`timed out after ${step.timeout} ms`), step.timeout) : undefined;
+    let ownTimeout = false;
+    const timer =
+      step.timeout > 0
+        ? setTimeout(() => {
+            ownTimeout = true;
+            child.cancel(`timed out after ${step.timeout} ms`);
+          }, step.timeout)
+        : undefined;
     const summary = await child.result;
     if (timer) clearTimeout(timer);
+    // Cut short by its own timeout or the run's: timed out, like any other step.
+    const timedOut = ownTimeout || controller.signal.reason === 'run-timeout';
     const outputs: Record<string, string> = {};
     for (const s of summary.steps) for (const [k, v] of Object.entries(s.outputs)) outputs[`${s.id}.${k}`] = v;
     const failedSteps = summary.steps.filter((s) => isFailure(s)).map((s) => s.id);
-    const status: FinalStatus = summary.status === 'skipped' ? 'succeeded' : summary.status;
+    const status: FinalStatus = timedOut && summary.status === 'cancelled' ? 'timed-out' : summary.status === 'skipped' ? 'succeeded' : summary.status;
     return {
       status,
       ...(status !== 'succeeded'
         ? {
             reason: status === 'cancelled' ? 'cancelled' : status === 'timed-out' ? 'timed-out' : 'dependency-failed',
-            message: `sub-workflow ${summary.name} ${summary.status}${failedSteps.length > 0 ? `: ${failedSteps.join(', ')}` : ''}`,
+            message: ownTimeout
+              ? describeFailure({ reason: 'timed-out', timeoutMs: step.timeout })
+              : `sub-workflow ${summary.name} ${status}${failedSteps.length > 0 ? `: ${failedSteps.join(', ')}` : ''}`,
           }
         : {}),
       command: [],
@@ -682,7 +689,7 @@ export class LocalRun implements RunHandle {
   }
 
   /** Makes a finished step's outputs reachable: in expressions, and as env vars of dependents. */
-  async #shareOutputs(state: StepState, outputs: Record<string, string>): Promise<void> {
+  #shareOutputs(state: StepState, outputs: Record<string, string>): void {
     const env: Record<string, string> = {};
     for (const [key, value] of Object.entries(outputs)) {
       const name = outputEnvName(state.spec.id, key);
@@ -690,10 +697,11 @@ export class LocalRun implements RunHandle {
         env[name] = value;
         continue;
       }
-      // Too big for an environment variable: dependents get a file instead.
-      const file = path.join(this.#scratchDir, 'outputs', state.spec.id.replace(/[^A-Za-z0-9._-]+/g, '_'), key);
-      await mkdir(path.dirname(file), { recursive: true });
-      await writeFile(file, value);
+      // Too big for an environment variable: dependents get a file instead. (Rare, and at most
+      // OUTPUT_LIMITS.fileBytes: written synchronously, so restored steps share them the same way.)
+      const file = path.join(this.#scratchDir, 'outputs', fileNameFor(state.spec.id), fileNameFor(key));
+      mkdirSync(path.dirname(file), { recursive: true });
+      writeFileSync(file, value);
       env[`${name}_FILE`] = file;
     }
     state.outputEnv = env;

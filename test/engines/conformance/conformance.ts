@@ -684,5 +684,47 @@ export function defineConformance(name: string, setup: () => Promise<Conformance
         expect(byId(summary, 'cleanup').status).toBe('succeeded');
       });
     });
+
+    describe('regressions', () => {
+      it('24. a resumed step shares a large output as a file, as on the first run', async () => {
+        const spec = workflowSpec([
+          sh('make', `printf 'blob=%s\\n' "$(head -c 200000 /dev/zero | tr '\\0' b)" >> "$ORCHESTRATOR_OUTPUT"`),
+          sh('use', 'wc -c < "$ORCHESTRATOR_OUTPUT_MAKE_BLOB_FILE"', { needs: ['make'] }),
+        ]);
+        const first = (await run(spec)).summary;
+        expect(byId(first, 'use').stdoutTail.trim()).toBe('200000');
+        const resumed = (await run(spec, { previous: { make: byId(first, 'make') } })).summary;
+        expect(byId(resumed, 'use')).toMatchObject({ status: 'succeeded' });
+        expect(byId(resumed, 'use').stdoutTail.trim()).toBe('200000');
+      });
+
+      it('25. a sub-workflow cut short by its own timeout or the run\'s is timed out', async () => {
+        const inner: WorkflowSpec = workflowSpec([sh('slow', 'exec sleep 5')]);
+        const sub = (overrides: Partial<SubWorkflowStep> = {}): SubWorkflowStep => ({ ...base('sub'), kind: 'workflow', workflow: inner, timeout: 0, ...overrides });
+        const own = (await run(workflowSpec([sub({ timeout: 300 })]))).summary;
+        expect(byId(own, 'sub')).toMatchObject({ status: 'timed-out', reason: 'timed-out' });
+        const whole = (await run(workflowSpec([sub()], { timeout: 300 }))).summary;
+        expect(byId(whole, 'sub')).toMatchObject({ status: 'timed-out', reason: 'timed-out' });
+        expect(whole.status).toBe('timed-out');
+      });
+
+      it('26. steps whose ids differ only in unsafe characters keep their own outputs', async () => {
+        const step = (id: string, mine: string, other: string): CommandStep =>
+          sh(id, `echo "who=${id}" >> "$ORCHESTRATOR_OUTPUT"; touch ${q(file(mine))}; while [ ! -e ${q(file(other))} ]; do sleep 0.01; done`, { timeout: 10_000 });
+        const { summary } = await run(workflowSpec([step('lib/x.sh', 'one', 'two'), step('lib_x.sh', 'two', 'one')], { concurrency: 2 }));
+        expect(byId(summary, 'lib/x.sh').outputs).toEqual({ who: 'lib/x.sh' });
+        expect(byId(summary, 'lib_x.sh').outputs).toEqual({ who: 'lib_x.sh' });
+      });
+
+      it('27. with output streamed, step-started names the command the result reports', async () => {
+        const { summary, events } = await run(workflowSpec([scriptStep(fx('fail-until.sh'), { id: 'script', args: ['1'], cwd: CONFORMANCE_FIXTURES })]), {
+          runDir: file('run'),
+          emitOutput: true,
+        });
+        const started = ofType(events, 'step-started');
+        expect(started).toHaveLength(1);
+        expect(started[0]?.command).toEqual(byId(summary, 'script').command);
+      });
+    });
   });
 }
