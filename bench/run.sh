@@ -3,6 +3,7 @@
 # the same run as the peers. Needs the peers once: bash ../shared/bench/install-peers.sh
 #   W1 (400 spawns) and W2 (200-task DAG): through the CLI, as a workflow file (dag.json converted)
 #   W3 (10,000 in-process steps): through the library, as an extra scheduler in a copy of w3/impls.mjs
+#   W5 (5,000 no-op steps on Redis): bench/w5/run.mjs, raw BullMQ beside the distributed engine
 # WORKLOADS="w2 w3" picks workloads; RUNS, ONLY_FAST and the other knobs of ../shared/bench apply.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -12,7 +13,7 @@ export PEERS="${PEERS:-/tmp/peers}" BENCH_WORK="${BENCH_WORK:-/tmp/peers/inputs}
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
-for w in ${WORKLOADS:-w1 w2 w3}; do
+for w in ${WORKLOADS:-w1 w2 w3 w5}; do
   case "$w" in
     w1|w2)
       node "$shared/$w/gen.mjs" --out "$BENCH_WORK/$w" >/dev/null
@@ -25,6 +26,10 @@ for w in ${WORKLOADS:-w1 w2 w3}; do
       cp -r "$shared" "$copy" && chmod -R u+w "$copy"
       printf "import { orchestrator } from '%s/w3-impl.mjs';\nimpls.orchestrator = orchestrator;\n" "$here" >> "$copy/w3/impls.mjs"
       (cd "$copy/.." && IMPLS="${IMPLS:-kahn plimit pqueue orchestrator}" bash bench/w3/run.sh)
+      ;;
+    w5)
+      # Raw BullMQ and the distributed engine on one private redis-server, interleaved.
+      node "$here/w5/run.mjs" --runs "${RUNS:-5}"
       ;;
     *) echo "unknown workload $w" >&2; exit 2 ;;
   esac

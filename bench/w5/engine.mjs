@@ -21,7 +21,7 @@ const queue = `w5-${process.pid}-${Date.now()}`;
 const work = mkdtempSync(path.join(tmpdir(), 'w5-engine-'));
 writeFileSync(path.join(work, 'noop.mjs'), 'export function noop() {}\n');
 
-const worker = spawn(process.execPath, [path.join(root, 'dist/bin/orchestrator.js'), 'worker', '--redis', redis, '--queue', queue, '-j', String(C), '--root', work], { stdio: ['ignore', 'ignore', 'pipe'] });
+const worker = spawn(process.execPath, [...(process.env.W5_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), path.join(root, 'dist/bin/orchestrator.js'), 'worker', '--redis', redis, '--queue', queue, '-j', String(C), '--root', work], { stdio: ['ignore', 'ignore', 'pipe'] });
 let log = '';
 await new Promise((resolve, reject) => {
   worker.stderr.on('data', (d) => { log += d; if (/ worker \S+ on redis/.test(log)) resolve(); });
@@ -40,6 +40,9 @@ const t0 = performance.now();
 const summary = await engine.submit(spec('w5', Array.from({ length: N }, (_, i) => noop(`s${i}`)), N), { projectRoot: work }).result;
 const t1 = performance.now();
 
+const starts = summary.steps.map((s) => Date.parse(s.startedAt)), ends = summary.steps.map((s) => Date.parse(s.finishedAt));
+const wallStart = Date.now() - (performance.now() - t0);
+const phases = { first_start_ms: Math.min(...starts) - wallStart, last_start_ms: Math.max(...starts) - wallStart, last_end_ms: Math.max(...ends) - wallStart };
 const chain = await engine.submit(spec('chain', Array.from({ length: 100 }, (_, i) => noop(`c${i}`, i ? [`c${i - 1}`] : [])), 1), { projectRoot: work }).result;
 const byId = new Map(chain.steps.map((s) => [s.id, s]));
 const gaps = [];
@@ -53,5 +56,6 @@ rmSync(work, { recursive: true, force: true });
 console.log(JSON.stringify({
   system: 'orchestrator', jobs: N, concurrency: C, status: summary.status, succeeded: summary.counts.succeeded,
   total_ms: +(t1 - t0).toFixed(1), total_jobs_per_s: Math.round(N / ((t1 - t0) / 1000)),
+  ...(process.env.W5_PHASES ? phases : {}),
   chain_status: chain.status, chain_p50_ms: gaps[49], chain_p95_ms: gaps[94],
 }));
