@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { freePort, RedisServer } from '../helpers/redis-server.js';
+import { freePort, makeTlsFiles, RedisServer } from '../helpers/redis-server.js';
 import { WorkerProcess } from '../helpers/worker-process.js';
 import { CliRig, isAlive, waitForFile } from './cli-rig.js';
 
@@ -103,6 +103,25 @@ describe('orchestrator run --engine bullmq and orchestrator worker', () => {
     expect(refused.stdout).toContain('job-refused');
     const ok = await rig.run(['run', 'wf.yaml', '--engine', 'bullmq', '--redis', server.url], { ORCHESTRATOR_SECRET: 'worker-secret' });
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+  });
+
+  it('works over TLS (rediss://) with the CA the machine trusts; an untrusted certificate is a clear error', async () => {
+    const tls = await RedisServer.start({ tls: makeTlsFiles(rig.root), password: 'tls-pw' });
+    try {
+      const trust = { NODE_EXTRA_CA_CERTS: tls.tls?.ca ?? '' };
+      worker = await WorkerProcess.start(['--redis', tls.url, '--root', rig.root], trust);
+      await rig.write('wf.yaml', 'name: tls\nsteps:\n  - id: x\n    run: echo over-tls\n');
+      const ok = await rig.run(['run', 'wf.yaml', '--engine', 'bullmq', '--redis', tls.url], trust);
+      expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+      expect(ok.stdout).toContain(`Engine: bullmq on rediss://:***@127.0.0.1:${tls.port}`);
+      const untrusted = await rig.run(['run', 'wf.yaml', '--engine', 'bullmq', '--redis', tls.url]);
+      expect(untrusted.code).toBe(2);
+      expect(untrusted.stderr).toMatch(/is unreachable.*certificate/);
+    } finally {
+      await worker?.stop();
+      worker = undefined;
+      await tls.kill();
+    }
   });
 
   it('an unreachable Redis is a clear error, and nothing runs', async () => {

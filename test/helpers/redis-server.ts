@@ -1,4 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { createConnection, createServer } from 'node:net';
 
 /** A free TCP port on 127.0.0.1 (bound once and released). */
@@ -32,6 +34,24 @@ function ask(port: number, command: string, password?: string): Promise<string> 
   });
 }
 
+export interface TlsFiles {
+  cert: string;
+  key: string;
+  ca: string;
+}
+
+/** A test CA and a server certificate for 127.0.0.1 and localhost, made with openssl in `dir`. */
+export function makeTlsFiles(dir: string): TlsFiles {
+  const run = (args: string[]): void => {
+    execFileSync('openssl', args, { cwd: dir, stdio: 'ignore' });
+  };
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=orchestrator-test-ca']);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost']);
+  writeFileSync(path.join(dir, 'ext.cnf'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run(['x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '2', '-extfile', 'ext.cnf']);
+  return { cert: path.join(dir, 'server.crt'), key: path.join(dir, 'server.key'), ca: path.join(dir, 'ca.crt') };
+}
+
 /**
  * A private redis-server on a free loopback port, with no persistence, that a test can stop,
  * kill and start again (same port) for fault tests.
@@ -42,27 +62,36 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     readonly password: string | undefined,
+    readonly tls: TlsFiles | undefined,
   ) {}
 
-  static async start(options: { password?: string } = {}): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), options.password);
+  /** With `tls`, the server speaks only TLS (rediss://) and is probed on a plain port of its own. */
+  static async start(options: { password?: string; tls?: TlsFiles } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), options.password, options.tls);
+    server.#probePort = options.tls ? await freePort() : server.port;
     await server.start();
     return server;
   }
 
+  #probePort = 0;
+
   get url(): string {
-    return this.password ? `redis://:${this.password}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
+    const auth = this.password ? `:${this.password}@` : '';
+    return `${this.tls ? 'rediss' : 'redis'}://${auth}127.0.0.1:${this.port}`;
   }
 
   async start(): Promise<void> {
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+    const args = this.tls
+      ? ['--port', String(this.#probePort), '--tls-port', String(this.port), '--tls-cert-file', this.tls.cert, '--tls-key-file', this.tls.key, '--tls-ca-cert-file', this.tls.ca, '--tls-auth-clients', 'no']
+      : ['--port', String(this.port)];
+    args.push('--bind', '127.0.0.1', '--save', '', '--appendonly', 'no');
     if (this.password) args.push('--requirepass', this.password);
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.#child = child;
     const deadline = Date.now() + 10_000;
     for (;;) {
       try {
-        if ((await ask(this.port, 'PING', this.password)) === '+PONG') return;
+        if ((await ask(this.#probePort, 'PING', this.password)) === '+PONG') return;
       } catch {
         // Not listening yet.
       }

@@ -51,7 +51,7 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
     lastError = error;
     errors += 1;
     // A refused connection or bad credentials will not fix themselves in a few more tries.
-    if (errors >= 3 || /WRONGPASS|NOAUTH|invalid password|ENOTFOUND/i.test(error.message)) giveUp?.(error);
+    if (errors >= 3 || /WRONGPASS|NOAUTH|invalid password|ENOTFOUND|certificate|SSL|TLS/i.test(error.message)) giveUp?.(error);
   });
   let timer: NodeJS.Timeout | undefined;
   try {
