@@ -4,8 +4,8 @@
 // concurrency C; timed from submit to the run's summary (enqueue included). Then a chain of 100
 // such steps: the latency from one step's end to its dependent's start, p50 and p95.
 // Usage: node bench/w5/engine.mjs --port P [--jobs 5000] [--concurrency 50]
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -36,10 +36,16 @@ const spec = (name, steps, concurrency) => ({ name, steps, concurrency, failureP
 // Warm-up: connections, the module import, BullMQ's scripts.
 await engine.submit(spec('warm', Array.from({ length: 100 }, (_, i) => noop(`w${i}`)), 100), { projectRoot: work }).result;
 
+const w5 = spec('w5', Array.from({ length: N }, (_, i) => noop(`s${i}`)), N);
+const cpuTicks = (pid) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' '); return (Number(f[11]) + Number(f[12])) * 10; };
+const redisCpu = () => { const info = execFileSync('redis-cli', ['-p', a.port, 'info', 'cpu'], { encoding: 'utf8' }); return Math.round(1000 * (Number(/used_cpu_user:([\d.]+)/.exec(info)[1]) + Number(/used_cpu_sys:([\d.]+)/.exec(info)[1]))); };
+const cpu0 = { self: process.cpuUsage(), worker: cpuTicks(worker.pid), redis: redisCpu() };
 const t0 = performance.now();
-const summary = await engine.submit(spec('w5', Array.from({ length: N }, (_, i) => noop(`s${i}`)), N), { projectRoot: work }).result;
+const summary = await engine.submit(w5, { projectRoot: work }).result;
 const t1 = performance.now();
 
+const selfCpu = process.cpuUsage(cpu0.self);
+const cpu = { coordinator_cpu_ms: Math.round((selfCpu.user + selfCpu.system) / 1000), worker_cpu_ms: cpuTicks(worker.pid) - cpu0.worker, redis_cpu_ms: redisCpu() - cpu0.redis };
 const starts = summary.steps.map((s) => Date.parse(s.startedAt)), ends = summary.steps.map((s) => Date.parse(s.finishedAt));
 const wallStart = Date.now() - (performance.now() - t0);
 const phases = { first_start_ms: Math.min(...starts) - wallStart, last_start_ms: Math.max(...starts) - wallStart, last_end_ms: Math.max(...ends) - wallStart };
@@ -56,6 +62,6 @@ rmSync(work, { recursive: true, force: true });
 console.log(JSON.stringify({
   system: 'orchestrator', jobs: N, concurrency: C, status: summary.status, succeeded: summary.counts.succeeded,
   total_ms: +(t1 - t0).toFixed(1), total_jobs_per_s: Math.round(N / ((t1 - t0) / 1000)),
-  ...(process.env.W5_PHASES ? phases : {}),
+  ...(process.env.W5_PHASES ? { ...phases, ...cpu } : {}),
   chain_status: chain.status, chain_p50_ms: gaps[49], chain_p95_ms: gaps[94],
 }));

@@ -70,6 +70,7 @@ interface Synthetic {
   nonRetryable?: boolean;
 }
 
+const ADD_CHUNK = 200;
 const JOB_RETENTION = { age: 24 * 3600, count: 10_000 };
 const STALLED = 'job stalled more than allowable limit';
 
@@ -232,36 +233,40 @@ export class Coordinator {
     this.#flushScheduled = false;
     const batches = [...this.#batches];
     this.#batches.clear();
-    const chunks: [string, typeof batches[number][1]][] = [];
-    // Chunks of 250: workers start on the first jobs while later ones are still being built.
-    for (const [name, items] of batches) for (let i = 0; i < items.length; i += 250) chunks.push([name, items.slice(i, i + 250)]);
-    await Promise.all(
-      chunks.map(async ([name, items]) => {
-        const queue = this.#queue(name);
-        try {
-          await queue.addBulk(
-            items.map((item) => ({
-              name: item.name,
-              data: item.data,
-              opts: { jobId: item.jobId, removeOnComplete: JOB_RETENTION, removeOnFail: JOB_RETENTION },
-            })),
-          );
-        } catch (error) {
-          for (const item of items) {
-            const pending = this.#pending.get(item.jobId);
-            if (pending) {
-              this.#settle(pending, {
-                synthetic: true,
-                status: 'failed',
-                reason: 'queue-unavailable',
-                message: `could not enqueue on ${this.redisUrl}: ${error instanceof Error ? error.message : String(error)}`,
-                nonRetryable: true,
-              });
-            }
+    await Promise.all(batches.map(([name, items]) => this.#add(name, items)));
+  }
+
+  /**
+   * Adds jobs in chunks, one after the other: Redis starts on the first chunk (and workers on its
+   * jobs) while the next one is being built, instead of after all of them.
+   */
+  async #add(name: string, items: { jobId: string; data: JobData; name: string }[]): Promise<void> {
+    const queue = this.#queue(name);
+    for (let i = 0; i < items.length; i += ADD_CHUNK) {
+      const chunk = items.slice(i, i + ADD_CHUNK);
+      try {
+        await queue.addBulk(
+          chunk.map((item) => ({
+            name: item.name,
+            data: item.data,
+            opts: { jobId: item.jobId, removeOnComplete: JOB_RETENTION, removeOnFail: JOB_RETENTION },
+          })),
+        );
+      } catch (error) {
+        for (const item of chunk) {
+          const pending = this.#pending.get(item.jobId);
+          if (pending) {
+            this.#settle(pending, {
+              synthetic: true,
+              status: 'failed',
+              reason: 'queue-unavailable',
+              message: `could not enqueue on ${this.redisUrl}: ${error instanceof Error ? error.message : String(error)}`,
+              nonRetryable: true,
+            });
           }
         }
-      }),
-    );
+      }
+    }
   }
 
   async #cancel(jobId: string, cause: string): Promise<void> {
@@ -387,7 +392,8 @@ export class Coordinator {
         } else if (job.finishedOn && job.failedReason) {
           this.#settle(pending, failedToSynthetic(job.failedReason));
         } else if (job.finishedOn) {
-          this.#settle(pending, job.returnvalue as WireAttempt);
+          const value: unknown = job.returnvalue;
+          this.#settle(pending, (typeof value === 'string' ? JSON.parse(value) : value) as WireAttempt);
         }
       } catch {
         // Redis is away; the watchdog handles it.

@@ -17,7 +17,7 @@ const ROOT_TOKEN = '$ROOT/';
 /** A process step as shipped: no functions, paths relative to the workspace root. */
 export type WireStep = ProcessStep extends infer S ? (S extends ProcessStep ? Omit<S, 'condition' | 'transformResult' | 'retry' | 'needs' | 'skip' | 'cache'> : never) : never;
 
-/** One attempt of one step, as a worker receives it (the job's `payload`, a JSON string). */
+/** One attempt of one step, as a worker receives it. */
 export interface StepJob {
   v: number;
   runId: string;
@@ -35,8 +35,8 @@ export interface StepJob {
 
 /** The job's data in the queue. */
 export interface JobData {
-  payload: string;
-  /** HMAC-SHA256 of `payload` with the shared secret, hex. */
+  job: StepJob;
+  /** HMAC-SHA256 of `JSON.stringify(job)` with the shared secret, hex. */
   sig?: string;
 }
 
@@ -52,31 +52,24 @@ export function signPayload(payload: string, secret: string): string {
 
 /** The job's payload when its signature holds; a reason for refusing it otherwise. */
 export function openJob(data: unknown, secret: string | undefined): { ok: true; job: StepJob } | { ok: false; reason: string } {
-  if (typeof data !== 'object' || data === null || typeof (data as JobData).payload !== 'string') {
-    return { ok: false, reason: 'not an orchestrator step job (no payload)' };
-  }
-  const { payload, sig } = data as JobData;
+  const job = (data as Partial<JobData> | null)?.job;
+  if (typeof job !== 'object' || job === null) return { ok: false, reason: 'not an orchestrator step job' };
   if (secret !== undefined) {
+    const sig = (data as JobData).sig;
     if (typeof sig !== 'string') return { ok: false, reason: 'unsigned job refused: this worker has a shared secret' };
-    const expected = Buffer.from(signPayload(payload, secret), 'hex');
+    // The coordinator signed JSON.stringify(job); JSON round trips give the same text back.
+    const expected = Buffer.from(signPayload(JSON.stringify(job), secret), 'hex');
     const given = Buffer.from(sig, 'hex');
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return { ok: false, reason: 'job refused: its signature does not match (altered, or signed with another secret)' };
     }
-  }
-  let job: StepJob;
-  try {
-    job = JSON.parse(payload) as StepJob;
-  } catch {
-    return { ok: false, reason: 'job refused: payload is not JSON' };
   }
   if (job.v !== PROTOCOL_VERSION) return { ok: false, reason: `job refused: protocol version ${String(job.v)}, this worker speaks ${PROTOCOL_VERSION}` };
   return { ok: true, job };
 }
 
 export function sealJob(job: StepJob, secret: string | undefined): JobData {
-  const payload = JSON.stringify(job);
-  return secret === undefined ? { payload } : { payload, sig: signPayload(payload, secret) };
+  return secret === undefined ? { job } : { job, sig: signPayload(JSON.stringify(job), secret) };
 }
 
 /** Why a step cannot run on workers, or undefined. */
@@ -104,6 +97,7 @@ export function remoteProblem(step: StepSpec, root: string): string | undefined 
 }
 
 function inside(root: string, p: string): boolean {
+  if (p === root || (p.startsWith(root) && (root.endsWith(path.sep) || p.charAt(root.length) === path.sep) && !p.includes(`${path.sep}..`))) return true;
   const rel = path.relative(root, p);
   return rel === '' || (!rel.startsWith('..') && !path.isAbsolute(rel));
 }
@@ -173,29 +167,28 @@ export function fromWire(wire: WireStep, root: string): ProcessStep {
     if (!inside(root, abs)) throw new Error(`${field} ${rel} leaves the workspace root ${root}`);
     return abs;
   };
-  const common = {
-    ...wire,
-    needs: [],
-    retry: DEFAULT_RETRY_POLICY,
-    cwd: resolve('cwd', wire.cwd),
-  };
-  switch (wire.kind) {
+  // The wire object is freshly parsed and ours: complete it in place (no copies per job).
+  const step = wire as unknown as ProcessStep;
+  step.needs = [];
+  step.retry = DEFAULT_RETRY_POLICY;
+  step.cwd = resolve('cwd', wire.cwd);
+  switch (step.kind) {
     case 'script':
-      return {
-        ...common,
-        kind: 'script',
-        path: resolve('script', wire.path),
-        ...(wire.interpreter === undefined
-          ? {}
-          : { interpreter: wire.interpreter.map((part) => (part.startsWith(ROOT_TOKEN) ? resolve('interpreter', part.slice(ROOT_TOKEN.length)) : part)) }),
-      } as ProcessStep;
+      step.path = resolve('script', step.path);
+      if (step.interpreter !== undefined) {
+        step.interpreter = step.interpreter.map((part) => (part.startsWith(ROOT_TOKEN) ? resolve('interpreter', part.slice(ROOT_TOKEN.length)) : part));
+      }
+      break;
     case 'module':
-      return { ...common, kind: 'module', module: resolve('module', wire.module) } as ProcessStep;
+      step.module = resolve('module', step.module);
+      break;
     case 'python':
-      return { ...common, kind: 'python', pythonPath: wire.pythonPath.map((p) => resolve('python_path', p)) } as ProcessStep;
+      step.pythonPath = step.pythonPath.map((p) => resolve('python_path', p));
+      break;
     default:
-      return common;
+      break;
   }
+  return step;
 }
 
 /**
