@@ -103,6 +103,10 @@ function inside(root: string, p: string): boolean {
 }
 
 function toRel(root: string, p: string): string {
+  if (p === root) return '.';
+  // The common case, without path.relative's normalising (microseconds per call, per step).
+  const prefix = root.endsWith(path.sep) ? root : root + path.sep;
+  if (p.startsWith(prefix) && !p.includes(`${path.sep}.`)) return p.slice(prefix.length);
   const rel = path.relative(root, p);
   if (rel.startsWith('..') || path.isAbsolute(rel)) throw new Error(`path ${p} is outside the workspace root ${root}`);
   return rel === '' ? '.' : rel;
@@ -201,8 +205,10 @@ export function jobIdFor(runId: string, stepId: string, attempt: number, submiss
 
 /** The queue a step goes to: its queue, suffixed with the sorted tags it needs. */
 export function queueFor(baseQueue: string, step: StepSpec): string {
-  const queue = step.runsOn?.queue ?? baseQueue;
-  const tags = [...new Set(step.runsOn?.tags ?? [])].sort();
+  const runsOn = step.runsOn;
+  if (runsOn === undefined) return baseQueue;
+  const queue = runsOn.queue ?? baseQueue;
+  const tags = [...new Set(runsOn.tags ?? [])].sort();
   return tags.length === 0 ? queue : `${queue}.${tags.join('+')}`;
 }
 
