@@ -454,3 +454,28 @@ describe('workflow engine: resuming with earlier results', () => {
     expect(starts(events)).toEqual(['b']);
   });
 });
+
+describe('workflow engine: wide fan-outs', () => {
+  it('starts thousands of ready steps in slices and runs every one, the first before the last is even started', async () => {
+    const order: number[] = [];
+    const steps = Array.from({ length: 1500 }, (_, i) =>
+      fnStep(`s${i}`, () => {
+        order.push(i);
+      }),
+    );
+    let firstFinishedAt = -1;
+    let startedBeforeFirstFinished = 0;
+    const summary = await engine.submit(workflowSpec(steps, { concurrency: 5000 }), {
+      onEvent: (e) => {
+        if (e.type === 'step-finished' && firstFinishedAt < 0) firstFinishedAt = order.length;
+        if (e.type === 'step-started' && firstFinishedAt < 0) startedBeforeFirstFinished += 1;
+      },
+    }).result;
+    expect(firstFinishedAt).toBeGreaterThan(0);
+    expect(summary.status).toBe('succeeded');
+    expect(summary.counts.succeeded).toBe(1500);
+    expect(new Set(order).size).toBe(1500);
+    // Not all 1,500 were started before the first one finished: the scheduler yielded in between.
+    expect(startedBeforeFirstFinished).toBeLessThan(1500);
+  });
+});

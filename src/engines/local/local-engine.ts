@@ -111,6 +111,9 @@ const PERMANENT: ReadonlySet<FailureReason> = new Set([
   'invalid-config',
 ]);
 
+/** Steps started in one turn of the event loop at most. */
+const PUMP_SLICE = 500;
+
 /** Extra attempts a step gets when its worker is lost (distributed engine). */
 const WORKER_LOST_RETRIES = 2;
 
@@ -164,6 +167,7 @@ export class LocalRun implements RunHandle {
   #startedAt = Date.now();
   #resolver: InterpreterResolver;
   #runTimer: NodeJS.Timeout | undefined;
+  #pumpScheduled = false;
   #done = false;
   #started = false;
   #pendingCancel: string | undefined;
@@ -465,7 +469,21 @@ export class LocalRun implements RunHandle {
         this.#finishStep(state, this.#notRun(state, reason, reason === 'cancelled' ? stopping.message : ''));
       }
     }
+    let started = 0;
     while (this.#running < this.#concurrency && this.#ready.length > 0) {
+      if (started === PUMP_SLICE) {
+        // A wide fan-out: start the rest on the next turn, so the first steps get going (their
+        // processes spawn, their jobs are sent) before all of them are prepared.
+        if (!this.#pumpScheduled) {
+          this.#pumpScheduled = true;
+          setImmediate(() => {
+            this.#pumpScheduled = false;
+            this.#pump();
+          });
+        }
+        return;
+      }
+      started += 1;
       const state = this.#takeReady();
       if (!state) break;
       this.#running += 1;
