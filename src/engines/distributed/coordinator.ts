@@ -16,6 +16,7 @@ import { withTimeout } from '../../util/with-timeout.js';
 import { connectRedis, redactRedisUrl, type Redis } from './redis.js';
 import {
   channels,
+  DELIVERED,
   decodeOutput,
   jobIdFor,
   PROTOCOL_VERSION,
@@ -393,7 +394,12 @@ export class Coordinator {
           this.#settle(pending, failedToSynthetic(job.failedReason));
         } else if (job.finishedOn) {
           const value: unknown = job.returnvalue;
-          this.#settle(pending, (typeof value === 'string' ? JSON.parse(value) : value) as WireAttempt);
+          if (value === DELIVERED) {
+            // Heard by a subscriber, yet not by us (a reconnect between): the result is gone.
+            this.#settle(pending, { synthetic: true, status: 'failed', reason: 'worker-lost', message: 'its result was lost on the way back' });
+          } else {
+            this.#settle(pending, (typeof value === 'string' ? JSON.parse(value) : value) as WireAttempt);
+          }
         }
       } catch {
         // Redis is away; the watchdog handles it.

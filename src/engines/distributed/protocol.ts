@@ -223,6 +223,9 @@ export function queuesServed(queue: string, tags: readonly string[]): string[] {
   return queues;
 }
 
+/** A job's return value when its result reached the coordinator over pub/sub. */
+export const DELIVERED = 'delivered';
+
 /** Pub/sub channels (under the BullMQ prefix). */
 export const channels = {
   cancel: (prefix: string) => `${prefix}:orchestrator:cancel`,

@@ -21,6 +21,7 @@ import { withTimeout } from '../../util/with-timeout.js';
 import { connectRedis, redactRedisUrl, type Redis } from './redis.js';
 import {
   channels,
+  DELIVERED,
   encodeOutput,
   fromWire,
   openJob,
@@ -232,9 +233,9 @@ export class StepWorker {
       const attempt = step.kind === 'module' ? await this.#modules.execute(step, context) : await this.#processes.execute(step, context);
       // Log files are written off the step's path; `close()` waits for them.
       const json = toWireJson(attempt, { id: this.id, host: this.#host, logPath, ...(this.#commit ? { commit: this.#commit } : {}) });
-      relay.result(json);
-      // BullMQ keeps the same text as the job's return value (read back when a message is lost).
-      return json;
+      // BullMQ keeps the result only when no coordinator heard it (it reads it back from there);
+      // else a marker: storing every result twice costs Redis and this process for nothing.
+      return (await relay.result(json)) ? DELIVERED : json;
     } finally {
       this.#running.delete(jobId);
       release?.();
@@ -409,10 +410,15 @@ class Relay {
   }
 
   /** Sends what output is left, then the result (pub/sub keeps the order). */
-  result(json: string): void {
+  /** Whether a subscriber (the coordinator) received it. */
+  async result(json: string): Promise<boolean> {
     if (this.#startNotice) clearTimeout(this.#startNotice);
     this.#flush();
-    void this.conn.publish(this.channel, `{"j":${JSON.stringify(this.jobId)},"t":"r"}\n${json}`).catch(() => undefined);
+    try {
+      return (await this.conn.publish(this.channel, `{"j":${JSON.stringify(this.jobId)},"t":"r"}\n${json}`)) > 0;
+    } catch {
+      return false;
+    }
   }
 }
 
