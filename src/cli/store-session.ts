@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import pc from 'picocolors';
 import { gitCommit, ownStartTime, planToJson, recoverInterruptedRuns } from '../api/history.js';
 import type { WorkflowSpec } from '../core/spec.js';
+import { readGitHead } from '../store/git-head.js';
 import type { RunStore } from '../store/run-store.js';
 import type { CliIo } from './types.js';
 
@@ -10,6 +11,14 @@ export interface StoreFlags {
   /** `--no-history` sets it to false. */
   history?: boolean;
 }
+
+/**
+ * How often a run's queued events are committed. Longer than the store's default (50 ms): every
+ * finished step is in the run's journal at once anyway (a SIGKILL loses none), and fewer, larger
+ * transactions cost the run less (a step that starts and finishes within one batch is one write).
+ * Other terminals see a running run's progress at most this late.
+ */
+const RUN_FLUSH_INTERVAL_MS = 250;
 
 /**
  * Opens the run history of a project. A state folder that cannot be used (read-only, full, not a
@@ -22,6 +31,7 @@ export async function openRunStore(io: CliIo, flags: StoreFlags, projectRoot: st
     return new SqliteRunStore({
       stateDir: resolveStateDir({ ...(flags.stateDir ? { stateDir: flags.stateDir } : {}), env: io.env, projectRoot }),
       onError: (error) => io.stderr.write(`${pc.yellow('warning:')} run history: ${error.message}\n`),
+      ...(required ? {} : { flushIntervalMs: RUN_FLUSH_INTERVAL_MS }),
     });
   } catch (error) {
     if (!(error instanceof StoreError) || required) throw error;
@@ -53,7 +63,10 @@ export interface RecordingOptions {
  * cancel requests from other terminals. `stop()` flushes and closes.
  */
 export async function recordRun(store: RunStore, io: CliIo, options: RecordingOptions) {
-  const commit = await gitCommit(options.projectRoot);
+  // HEAD read from the repository's files: no git process to fork and wait for before the run
+  // starts. Git itself only when the layout is one readGitHead does not read.
+  const head = readGitHead(options.projectRoot, io.env);
+  const commit = head !== undefined ? head : await gitCommit(options.projectRoot);
   let poll: NodeJS.Timeout | undefined;
   let runId: string | undefined;
   return {
@@ -73,7 +86,13 @@ export async function recordRun(store: RunStore, io: CliIo, options: RecordingOp
         specJson: planToJson({ spec: run.spec, runDir: run.runDir, outputDir: run.outputDir, projectRoot: options.projectRoot }),
       });
       poll = setInterval(() => {
-        if (runId !== undefined && store.cancelRequested(runId)) {
+        let requested = false;
+        try {
+          requested = runId !== undefined && store.cancelRequested(runId);
+        } catch {
+          // The database cannot be read right now: the next poll tries again.
+        }
+        if (requested) {
           clearInterval(poll);
           options.onCancelRequest();
         }

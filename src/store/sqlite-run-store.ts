@@ -1,12 +1,12 @@
 import type { CacheEntry } from '../engines/engine.js';
-import { closeSync, mkdirSync, openSync, readdirSync, rmSync, writeSync } from 'node:fs';
-import { hostname } from 'node:os';
+import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import path from 'node:path';
-import Database from 'better-sqlite3';
+import type BetterSqlite3 from 'better-sqlite3';
+import { createRequire } from 'node:module';
 import type { RunEvent, RunEventOf } from '../core/events.js';
 import { RUN_STATUSES } from '../core/status.js';
 import { readProc } from '../execution/proc-tree.js';
-import { finishedLine, journalPath, orchestratorAlive, readJournal, toJson } from './journal.js';
+import { finishedLine, journalPath, readJournal, toJson } from './journal.js';
 import { migrate } from './migrations.js';
 import { STATE_DB_FILE } from './resolve-state-dir.js';
 import type {
@@ -22,6 +22,31 @@ import type {
   StepRecordStatus,
 } from './run-store.js';
 import { StoreError, toStoreError } from './store-error.js';
+
+const require = createRequire(import.meta.url);
+/**
+ * Loaded with `require`: through the ESM loader a CommonJS package costs several milliseconds
+ * more, paid by every run that records its history.
+ */
+const Database = require('better-sqlite3') as typeof BetterSqlite3;
+
+let nativeBindingFound: string | null | undefined;
+/**
+ * The addon's path, so better-sqlite3 does not search for it (its `bindings` lookup probes many
+ * paths); undefined when it is not where a normal install puts it, and then it searches.
+ */
+function nativeBindingPath(): string | undefined {
+  if (nativeBindingFound === undefined) {
+    nativeBindingFound = null;
+    try {
+      const file = path.join(path.dirname(require.resolve('better-sqlite3/package.json')), 'build', 'Release', 'better_sqlite3.node');
+      if (existsSync(file)) nativeBindingFound = file;
+    } catch {
+      // an unusual install: let better-sqlite3 find its addon
+    }
+  }
+  return nativeBindingFound ?? undefined;
+}
 
 export interface SqliteRunStoreOptions {
   /** The state folder (see `resolveStateDir`); made when missing. The database is `state.db` in it. */
@@ -42,11 +67,6 @@ export interface SqliteRunStoreOptions {
    * queued. @default emits a process warning
    */
   onError?: (error: StoreError) => void;
-  /**
-   * Journal finished steps (see docs/store.md). @internal Off only in `BackgroundRunStore`'s
-   * worker, whose main thread journals. @default true
-   */
-  journal?: boolean;
 }
 
 /** Counters for tests and diagnostics. */
@@ -91,6 +111,28 @@ function readStartTimes(entries: Queued[]): void {
     const proc = finished.has(`${event.runId}\0${event.stepId}\0${event.attempt}`) ? undefined : readProc(event.pid);
     entry.pidStartTime = proc !== undefined && proc.pgid === proc.pid ? proc.startTime : null;
   }
+}
+
+function attemptKey(event: { runId: string; stepId: string; attempt: number }): string {
+  return `${event.runId}\0${event.stepId}\0${event.attempt}`;
+}
+
+/**
+ * The `step-started` events of a batch whose attempt also finishes in it, by attempt: written as
+ * part of the finished attempt (one statement instead of three; most steps are short).
+ */
+function foldableStarts(entries: readonly Queued[]): Map<string, RunEventOf<'step-started'>> {
+  const starts = new Map<string, RunEventOf<'step-started'>>();
+  let finished: Set<string> | undefined;
+  for (const { event } of entries) {
+    if (event.type !== 'step-finished') continue;
+    (finished ??= new Set()).add(attemptKey(event));
+  }
+  if (finished === undefined) return starts;
+  for (const { event } of entries) {
+    if (event.type === 'step-started' && finished.has(attemptKey(event))) starts.set(attemptKey(event), event);
+  }
+  return starts;
 }
 
 interface RunRow {
@@ -216,7 +258,7 @@ function emptyCounts(): RunRecordCounts {
 export class SqliteRunStore implements RunStore {
   /** The database file. */
   readonly path: string;
-  readonly #db: Database.Database;
+  readonly #db: BetterSqlite3.Database;
   readonly #flushIntervalMs: number;
   readonly #batchSize: number;
   readonly #retryDelayMs: number;
@@ -231,7 +273,6 @@ export class SqliteRunStore implements RunStore {
   readonly #journalDir: string;
   /** Open journal file descriptors by run id. */
   readonly #journals = new Map<string, number>();
-  readonly #journaling: boolean;
   /** Set while writes fail; cleared by the next successful one. */
   #failure: StoreError | undefined;
   #closed = false;
@@ -252,17 +293,20 @@ export class SqliteRunStore implements RunStore {
     this.#batchSize = options.batchSize ?? DEFAULTS.batchSize;
     this.#retryDelayMs = options.retryDelayMs ?? DEFAULTS.retryDelayMs;
     this.#onError = options.onError ?? ((error) => process.emitWarning(error));
-    this.#journaling = options.journal ?? true;
 
     try {
       mkdirSync(stateDir, { recursive: true });
     } catch (error) {
       throw toStoreError(error, { path: stateDir, operation: 'open' });
     }
-    let db: Database.Database | undefined;
+    let db: BetterSqlite3.Database | undefined;
     try {
       // `timeout` is SQLite's busy_timeout: it is set before anything that may need a lock.
-      db = new Database(this.path, { timeout: options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs });
+      const nativeBinding = nativeBindingPath();
+      db = new Database(this.path, {
+        timeout: options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs,
+        ...(nativeBinding !== undefined ? { nativeBinding } : {}),
+      });
       db.pragma('journal_mode = WAL');
       // With WAL, NORMAL syncs at checkpoints only: a power cut may lose the last transactions,
       // never corrupt the file, and commits cost no fsync each.
@@ -274,9 +318,14 @@ export class SqliteRunStore implements RunStore {
       throw toStoreError(error, { path: this.path, operation: 'open' });
     }
     this.#db = db;
-    const apply = (entry: Queued): void => this.#apply(entry);
+    const apply = (entry: Queued, starts?: Map<string, RunEventOf<'step-started'>>): void => this.#apply(entry, starts);
     const batch = db.transaction((entries: Queued[]) => {
-      for (const entry of entries) apply(entry);
+      // An attempt that started and finished within the batch is written once, as finished.
+      const starts = foldableStarts(entries);
+      for (const entry of entries) {
+        if (entry.event.type === 'step-started' && starts.get(attemptKey(entry.event)) === entry.event) continue;
+        apply(entry, starts);
+      }
     });
     // IMMEDIATE takes the write lock up front, where busy_timeout applies. A deferred transaction
     // that reads first and then writes can fail with SQLITE_BUSY at once, whatever the timeout.
@@ -294,7 +343,20 @@ export class SqliteRunStore implements RunStore {
     this.#run('write', () => {
       this.#db
         .transaction(() => {
-          this.#statements.beginRun.run(beginRunParams(info, Date.now()));
+          this.#statements.beginRun.run({
+            id: info.runId,
+            name: info.name,
+            kind: info.kind,
+            source: info.source,
+            now: Date.now(),
+            argv: JSON.stringify(info.argv),
+            cwd: info.cwd,
+            gitCommit: info.gitCommit,
+            host: info.host,
+            pid: info.pid,
+            pidStartTime: info.pidStartTime,
+            specJson: info.specJson ?? null,
+          });
         })
         .immediate();
     });
@@ -305,7 +367,7 @@ export class SqliteRunStore implements RunStore {
     if (event.type === 'step-output') return;
     // A finished step goes to the run's journal at once (one small write the kernel keeps even if
     // this process is SIGKILLed), so a crash before the next batch loses no finished result.
-    if (event.type === 'step-finished' && this.#journaling) this.#journal(event);
+    if (event.type === 'step-finished' || event.type === 'run-started') this.#journal(event);
     this.#queue.push({ event });
     if (event.type === 'run-finished') {
       // Written before the engine resolves the run's result, so whoever awaits it reads it back.
@@ -535,7 +597,7 @@ export class SqliteRunStore implements RunStore {
     }, delayMs).unref();
   }
 
-  #journal(event: RunEventOf<'step-finished'>): void {
+  #journal(event: RunEventOf<'step-finished'> | RunEventOf<'run-started'>): void {
     try {
       let fd = this.#journals.get(event.runId);
       if (fd === undefined) {
@@ -543,7 +605,7 @@ export class SqliteRunStore implements RunStore {
         fd = openSync(this.#journalPath(event.runId), 'a');
         this.#journals.set(event.runId, fd);
       }
-      writeSync(fd, finishedLine(event));
+      writeSync(fd, event.type === 'step-finished' ? finishedLine(event) : `${toJson(event) ?? '{}'}\n`);
     } catch {
       // The batch still writes it; only the crash window is back to the batch interval.
     }
@@ -564,73 +626,19 @@ export class SqliteRunStore implements RunStore {
   }
 
   /**
-   * Writes the finished steps an interrupted run journaled but never committed. The run's own
-   * record and start (`run-info`, `run-started`) are written only when the run has no row yet, or
-   * with `all` (a resume that died before its first commit): otherwise they would undo what
-   * was stored since.
+   * Writes what an interrupted run journaled but never committed: its finished steps, and its
+   * start (`run-started`, the steps in order) when no steps of it are stored yet (else it would
+   * undo what was stored since, such as a resume's earlier attempts).
    */
-  #replayJournal(runId: string, all = false): void {
-    const journal = readJournal(this.#journalPath(runId));
-    if (!journal) return;
-    const known = !all && this.#statements.runById.get(runId) !== undefined;
+  #replayJournal(runId: string): void {
+    const events = readJournal(this.#journalPath(runId));
+    if (!events) return;
+    const started = this.#statements.hasSteps.get(runId) !== undefined;
     const entries: Queued[] = [];
-    for (const event of journal.events) {
-      if (event.type === 'step-finished' || (!known && event.type === 'run-started')) entries.push({ event });
+    for (const event of events) {
+      if (event.type === 'step-finished' || (!started && event.type === 'run-started')) entries.push({ event });
     }
-    const info = known ? undefined : journal.info;
-    if (entries.length === 0 && !info) return;
-    this.#db
-      .transaction(() => {
-        if (info) this.#statements.beginRun.run(beginRunParams(info.info, info.time));
-        for (const entry of entries) this.#apply(entry);
-      })
-      .immediate();
-  }
-
-  /**
-   * Runs whose orchestrator died before its first commit exist only in their journal (an
-   * orchestrator that commits in the background journals the run's record first): stores them,
-   * as `running`, so `recoverInterruptedRuns` finds them and marks them interrupted. Also drops
-   * journals left behind by an orchestrator that died after committing everything. Journals of
-   * live orchestrators, of other hosts and without a `run-info` line are left alone. Returns the
-   * ids of the runs it stored.
-   */
-  adoptOrphanJournals(): string[] {
-    this.#assertOpen();
-    let names: string[];
-    try {
-      names = readdirSync(this.#journalDir);
-    } catch {
-      return [];
-    }
-    const host = hostname();
-    const adopted: string[] = [];
-    for (const name of names) {
-      if (!name.endsWith('.jsonl')) continue;
-      const info = readJournal(path.join(this.#journalDir, name))?.info?.info;
-      if (!info || info.host !== host || this.#journals.has(info.runId)) continue;
-      if (orchestratorAlive(info.pid, info.pidStartTime)) continue;
-      const row = this.#run('read', () => this.#statements.runById.get(info.runId) as RunRow | undefined);
-      // Still running: the usual recovery replays the journal when it marks the run interrupted.
-      if (row?.status === 'running') continue;
-      if (row && row.pid === info.pid && row.pid_start_time === info.pidStartTime) {
-        // Its orchestrator committed the run to the end and died before deleting the journal.
-        rmSync(this.#journalPath(info.runId), { force: true });
-        continue;
-      }
-      // Never committed, or a resume of a finished run that died before its first commit.
-      this.#flushQuietly();
-      this.#run('write', () => this.#replayJournal(info.runId, true));
-      adopted.push(info.runId);
-    }
-    return adopted;
-  }
-
-  /** Sets the run's git commit, found after `beginRun` (see `BackgroundRunStore`). @internal */
-  recordGitCommit(runId: string, commit: string): void {
-    this.#assertOpen();
-    this.#flushQuietly();
-    this.#run('write', () => this.#statements.setGitCommit.run(commit, runId));
+    if (entries.length > 0) this.#writeBatch(entries);
   }
 
   #clearTimers(): void {
@@ -657,9 +665,7 @@ export class SqliteRunStore implements RunStore {
     readStartTimes(entries);
     try {
       this.#writeBatch(entries);
-      if (this.#journaling) {
-        for (const { event } of entries) if (event.type === 'run-finished') this.#dropJournal(event.runId);
-      }
+      for (const { event } of entries) if (event.type === 'run-finished') this.#dropJournal(event.runId);
     } catch (error) {
       this.#stats.failedFlushes += 1;
       const failure = toStoreError(error, { path: this.path, operation: 'write', queued: entries.length });
@@ -679,23 +685,15 @@ export class SqliteRunStore implements RunStore {
     return undefined;
   }
 
-  #apply({ event, pidStartTime }: Queued): void {
+  #apply({ event, pidStartTime }: Queued, starts?: Map<string, RunEventOf<'step-started'>>): void {
     const s = this.#statements;
     switch (event.type) {
       case 'run-started': {
         s.runStarted.run({ id: event.runId, name: event.name, source: event.source, time: event.time });
-        event.steps.forEach((step, position) => {
-          const key = { runId: event.runId, stepId: step.id };
-          s.upsertStep.run({
-            ...key,
-            position,
-            name: step.name,
-            kind: step.kind,
-            group: step.group,
-            needs: JSON.stringify(step.needs),
-          });
-          s.insertPlaceholder.run(key);
-        });
+        // Every step in one statement each (json_each): a 400-step run costs 2 statements, not 800.
+        const steps = JSON.stringify(event.steps.map((step) => [step.id, step.name, step.kind, step.group, JSON.stringify(step.needs)]));
+        s.upsertSteps.run({ runId: event.runId, steps });
+        s.insertPlaceholders.run({ runId: event.runId, steps });
         return;
       }
       case 'step-started':
@@ -723,7 +721,7 @@ export class SqliteRunStore implements RunStore {
         });
         return;
       case 'step-finished':
-        this.#stepFinished(event);
+        this.#stepFinished(event, starts?.get(attemptKey(event)));
         return;
       case 'run-cancelling':
         s.runCancelling.run({ id: event.runId, reason: event.reason });
@@ -749,7 +747,8 @@ export class SqliteRunStore implements RunStore {
     }
   }
 
-  #stepFinished(event: RunEventOf<'step-finished'>): void {
+  /** With `started`: the attempt's start, folded in (see `foldableStarts`). */
+  #stepFinished(event: RunEventOf<'step-finished'>, started?: RunEventOf<'step-started'>): void {
     const result = event.result;
     if (event.attempt > 0) this.#statements.deletePlaceholder.run(event.runId, event.stepId);
     const finishedAt = parseTime(result.finishedAt);
@@ -765,12 +764,13 @@ export class SqliteRunStore implements RunStore {
       signal: result.signal,
       durationMs: ran ? result.durationMs : null,
       // The attempt's own start (step-started) wins; this is the fallback for steps that had none.
-      startedAt: ran ? finishedAt - result.durationMs : null,
+      startedAt: started ? started.time : ran ? finishedAt - result.durationMs : null,
       finishedAt,
       outputs: JSON.stringify(result.outputs),
       logPath: result.logPath,
       value: toJson(result.value),
-      command: JSON.stringify(result.command),
+      command: JSON.stringify(result.command.length === 0 && started ? started.command : result.command),
+      pid: started?.pid ?? null,
       cacheKey: result.cacheKey ?? null,
       cacheExplain: result.cacheExplain ? JSON.stringify(result.cacheExplain) : null,
     });
@@ -809,23 +809,6 @@ export class SqliteRunStore implements RunStore {
   }
 }
 
-function beginRunParams(info: RunInfo, now: number) {
-  return {
-    id: info.runId,
-    name: info.name,
-    kind: info.kind,
-    source: info.source,
-    now,
-    argv: JSON.stringify(info.argv),
-    cwd: info.cwd,
-    gitCommit: info.gitCommit,
-    host: info.host,
-    pid: info.pid,
-    pidStartTime: info.pidStartTime,
-    specJson: info.specJson ?? null,
-  };
-}
-
 function closedError(): TypeError {
   return new TypeError('Expected an open run store, got one that was closed');
 }
@@ -859,7 +842,7 @@ function toStepRecord(row: AttemptRow): StepRecord {
   return record;
 }
 
-function prepareStatements(db: Database.Database) {
+function prepareStatements(db: BetterSqlite3.Database) {
   return {
     beginRun: db.prepare(`
       INSERT INTO runs (id, name, kind, source, status, started_at, argv, cwd, git_commit, host, pid, pid_start_time, spec_json)
@@ -881,16 +864,18 @@ function prepareStatements(db: Database.Database) {
           ELSE excluded.started_at END,
         finished_at = NULL, duration_ms = NULL, counts = NULL, reason = NULL,
         source = COALESCE(runs.source, excluded.source)`),
-    upsertStep: db.prepare(`
+    // @steps: a JSON array of [id, name, kind, group, needs as JSON text], in the run's order.
+    upsertSteps: db.prepare(`
       INSERT INTO steps (run_id, step_id, position, name, kind, step_group, needs)
-      VALUES (@runId, @stepId, @position, @name, @kind, @group, @needs)
+      SELECT @runId, s.value ->> 0, s.key, s.value ->> 1, s.value ->> 2, s.value ->> 3, s.value ->> 4
+      FROM json_each(@steps) s WHERE true
       ON CONFLICT (run_id, step_id) DO UPDATE SET
         position = excluded.position, name = excluded.name, kind = excluded.kind,
         step_group = excluded.step_group, needs = excluded.needs`),
-    insertPlaceholder: db.prepare(`
+    insertPlaceholders: db.prepare(`
       INSERT INTO attempts (run_id, step_id, attempt, status)
-      SELECT @runId, @stepId, 0, 'pending'
-      WHERE NOT EXISTS (SELECT 1 FROM attempts WHERE run_id = @runId AND step_id = @stepId)`),
+      SELECT @runId, s.value ->> 0, 0, 'pending' FROM json_each(@steps) s
+      WHERE NOT EXISTS (SELECT 1 FROM attempts a WHERE a.run_id = @runId AND a.step_id = s.value ->> 0)`),
     deletePlaceholder: db.prepare(`DELETE FROM attempts WHERE run_id = ? AND step_id = ? AND attempt = 0`),
     attemptStarted: db.prepare(`
       INSERT INTO attempts (run_id, step_id, attempt, status, started_at, command, pid, pid_start_time)
@@ -906,17 +891,16 @@ function prepareStatements(db: Database.Database) {
         finished_at = excluded.finished_at, duration_ms = excluded.finished_at - attempts.started_at`),
     attemptFinished: db.prepare(`
       INSERT INTO attempts (run_id, step_id, attempt, status, reason, message, exit_code, signal, duration_ms,
-        started_at, finished_at, outputs, log_path, value, command, cache_key, cache_explain)
+        started_at, finished_at, outputs, log_path, value, command, pid, cache_key, cache_explain)
       VALUES (@runId, @stepId, @attempt, @status, @reason, @message, @exitCode, @signal, @durationMs,
-        @startedAt, @finishedAt, @outputs, @logPath, @value, @command, @cacheKey, @cacheExplain)
+        @startedAt, @finishedAt, @outputs, @logPath, @value, @command, @pid, @cacheKey, @cacheExplain)
       ON CONFLICT (run_id, step_id, attempt) DO UPDATE SET
-        cache_key = excluded.cache_key, cache_explain = excluded.cache_explain,
+        cache_key = excluded.cache_key, cache_explain = excluded.cache_explain, pid = COALESCE(excluded.pid, attempts.pid),
         status = excluded.status, reason = excluded.reason, message = excluded.message,
         exit_code = excluded.exit_code, signal = excluded.signal, duration_ms = excluded.duration_ms,
         started_at = COALESCE(attempts.started_at, excluded.started_at), finished_at = excluded.finished_at,
         outputs = excluded.outputs, log_path = excluded.log_path, value = excluded.value,
         command = CASE WHEN excluded.command = '[]' THEN attempts.command ELSE excluded.command END`),
-    setGitCommit: db.prepare(`UPDATE runs SET git_commit = ? WHERE id = ?`),
     runCancelling: db.prepare(`UPDATE runs SET reason = COALESCE(reason, @reason) WHERE id = @id`),
     runFinished: db.prepare(`
       INSERT INTO runs (id, name, kind, source, status, started_at, finished_at, duration_ms, counts, reason)
@@ -925,6 +909,7 @@ function prepareStatements(db: Database.Database) {
         status = excluded.status, finished_at = excluded.finished_at, duration_ms = excluded.duration_ms,
         counts = excluded.counts, reason = COALESCE(excluded.reason, runs.reason)`),
     runById: db.prepare(`SELECT * FROM runs WHERE id = ?`),
+    hasSteps: db.prepare(`SELECT 1 FROM steps WHERE run_id = ? LIMIT 1`),
     runsByPrefix: db.prepare(`SELECT * FROM runs WHERE substr(id, 1, length(@prefix)) = @prefix LIMIT 2`),
     lastAttempts: db.prepare(`
       SELECT ${ATTEMPT_COLUMNS} FROM attempts a

@@ -99,6 +99,54 @@ describe('SqliteRunStore', () => {
       }
     });
 
+    it('journals the run steps too: a run killed before its first commit lists all of them', () => {
+      store = new SqliteRunStore({ stateDir: dir, flushIntervalMs: 60_000, batchSize: 1000 });
+      store.beginRun(runInfo('r'));
+      const events = bigRun('r', 3);
+      // run-started, then step-0 started and finished: nothing committed but the run's record.
+      for (const event of events.slice(0, 3)) store.recordEvent(event);
+      expect(store.stats.transactions).toBe(0);
+      const next = new SqliteRunStore({ stateDir: dir });
+      try {
+        expect(next.getSteps('r')).toEqual([]);
+        expect(next.markInterrupted('r', 'orchestrator gone')).toBe(true);
+        expect(next.getSteps('r').map((s) => [s.stepId, s.attempt, s.status])).toEqual([
+          ['step-0', 1, 'succeeded'],
+          ['step-1', 0, 'pending'],
+          ['step-2', 0, 'pending'],
+        ]);
+        expect(next.getRun('r')).toMatchObject({ status: 'interrupted', counts: { total: 3, succeeded: 1, pending: 2 } });
+      } finally {
+        next.close();
+      }
+    });
+
+    it('writes an attempt that starts and finishes in one batch once, with what its start said', async () => {
+      store = new SqliteRunStore({ stateDir: dir, flushIntervalMs: 60_000 });
+      const [runStarted, started, finished] = runEvents('r', [{ id: 'a', status: 'succeeded' }]);
+      if (started?.type !== 'step-started' || finished?.type !== 'step-finished') throw new Error('expected a step');
+      store.recordEvent(runStarted!);
+      store.recordEvent({ ...started, pid: 4242, command: ['/bin/sh', 'a.sh'] });
+      store.recordEvent({ ...finished, result: { ...finished.result, command: [] } });
+      await store.flush();
+      expect(store.stats).toMatchObject({ transactions: 1, eventsWritten: 3 });
+      const [attempt] = store.getAttempts('r', 'a');
+      expect(attempt).toMatchObject({ attempt: 1, status: 'succeeded', pid: 4242, command: ['/bin/sh', 'a.sh'], exitCode: 0 });
+      expect(attempt?.startedAt).toBe(new Date(started.time).toISOString());
+      expect(attempt?.finishedAt).toBe(finished.result.finishedAt);
+
+      // The same attempt written in two batches reads back the same.
+      const [, started2, finished2] = runEvents('r2', [{ id: 'a', status: 'succeeded' }]);
+      if (started2?.type !== 'step-started' || finished2?.type !== 'step-finished') throw new Error('expected a step');
+      store.recordEvent({ ...runStarted!, runId: 'r2' });
+      store.recordEvent({ ...started2, time: started.time, pid: 4242, command: ['/bin/sh', 'a.sh'] });
+      await store.flush();
+      store.recordEvent({ ...finished2, result: { ...finished2.result, finishedAt: finished.result.finishedAt, command: [] } });
+      await store.flush();
+      const [other] = store.getAttempts('r2', 'a');
+      expect({ ...other, runId: 'r', pidStartTime: null }).toEqual({ ...attempt, pidStartTime: null });
+    });
+
     it('writes at once on run-finished, so the run is stored when the engine resolves it', () => {
       store = new SqliteRunStore({ stateDir: dir, flushIntervalMs: 60_000 });
       const events = bigRun('r', 3);
