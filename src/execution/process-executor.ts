@@ -8,7 +8,7 @@ import type { FailureReason, FinalStatus } from '../core/status.js';
 import { appendLogSection } from './log-file.js';
 import { fileNameFor } from '../util/file-name.js';
 import { runProcess, type ProcessOutcome } from './process-runner.js';
-import type { AbortCause, AttemptResult, ExecutionContext, StepExecutor } from './step-executor.js';
+import { attemptWithoutProcess, type AbortCause, type AttemptResult, type ExecutionContext, type StepExecutor } from './step-executor.js';
 
 export type ProcessStep = ScriptStep | CommandStep | ModuleStep | PythonStep;
 
@@ -245,25 +245,7 @@ function notStarted(
   startedAt: number,
   command: string[],
 ): AttemptResult {
-  const finishedAt = Date.now();
-  return {
-    status: 'failed',
-    reason,
-    message: describeFailure({ reason, detail }),
-    command,
-    exitCode: null,
-    signal: null,
-    killSignal: null,
-    timedOut: false,
-    forcefullyKilled: false,
-    startedAt,
-    finishedAt,
-    stdoutTail: '',
-    stderrTail: '',
-    stdoutBytes: 0,
-    stderrBytes: 0,
-    outputs: {},
-  };
+  return attemptWithoutProcess({ status: 'failed', reason, message: describeFailure({ reason, detail }), command, startedAt });
 }
 
 function toAttemptResult(

@@ -29,6 +29,28 @@ export interface AttemptResult {
   nonRetryable?: boolean;
 }
 
+/**
+ * An attempt in which no process ran (or whose process is not ours to report): no exit code, no
+ * output; `fields` fill in the rest. One place for the shape every executor and engine builds.
+ */
+export function attemptWithoutProcess(fields: Partial<AttemptResult> & Pick<AttemptResult, 'status' | 'startedAt'>): AttemptResult {
+  return {
+    command: [],
+    exitCode: null,
+    signal: null,
+    killSignal: null,
+    timedOut: false,
+    forcefullyKilled: false,
+    finishedAt: Date.now(),
+    stdoutTail: '',
+    stderrTail: '',
+    stdoutBytes: 0,
+    stderrBytes: 0,
+    outputs: {},
+    ...fields,
+  };
+}
+
 /** Why the engine aborted a step: the status it gets follows from this. */
 export type AbortCause = 'cancelled' | 'run-timeout' | 'fail-fast';
 

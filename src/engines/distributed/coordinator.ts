@@ -10,7 +10,7 @@ import type { Job, Queue } from 'bullmq';
 import type { ProcessStep } from '../../execution/process-executor.js';
 import { StreamCapture } from '../../execution/output-capture.js';
 import { appendLogSection } from '../../execution/log-file.js';
-import type { AttemptResult, ExecutionContext, StepExecutor } from '../../execution/step-executor.js';
+import { attemptWithoutProcess, type AttemptResult, type ExecutionContext, type StepExecutor } from '../../execution/step-executor.js';
 import type { FailureReason } from '../../core/status.js';
 import { withTimeout } from '../../util/with-timeout.js';
 import { connectRedis, redactRedisUrl, type Redis } from './redis.js';
@@ -451,25 +451,14 @@ function failedToSynthetic(failedReason: string): Synthetic {
 
 function toAttempt(step: ProcessStep, result: WireAttempt | Synthetic, startedAt: number): AttemptResult {
   if ('synthetic' in result) {
-    return {
+    return attemptWithoutProcess({
       status: result.status,
       reason: result.reason,
       message: result.message,
       command: displayCommand(step),
-      exitCode: null,
-      signal: null,
-      killSignal: null,
-      timedOut: false,
-      forcefullyKilled: false,
       startedAt,
-      finishedAt: Date.now(),
-      stdoutTail: '',
-      stderrTail: '',
-      stdoutBytes: 0,
-      stderrBytes: 0,
-      outputs: {},
       ...(result.nonRetryable ? { nonRetryable: true } : {}),
-    };
+    });
   }
   const { worker: _worker, error, ...attempt } = result;
   if (error) {

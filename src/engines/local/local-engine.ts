@@ -15,7 +15,7 @@ import { FunctionExecutor } from '../../execution/function-executor.js';
 import { InterpreterResolver } from '../../execution/interpreter.js';
 import { ProcessExecutor } from '../../execution/process-executor.js';
 import { ModuleExecutor } from '../../execution/module-executor.js';
-import type { AbortCause, AttemptResult, ExecutionContext, StepExecutor } from '../../execution/step-executor.js';
+import { attemptWithoutProcess, type AbortCause, type AttemptResult, type ExecutionContext, type StepExecutor } from '../../execution/step-executor.js';
 import type { ExpressionContext, StepContextEntry } from '../../expressions/expression-context.js';
 import { hasTemplates } from '../../expressions/templates.js';
 
@@ -679,7 +679,7 @@ export class LocalRun implements RunHandle {
     for (const s of summary.steps) for (const [k, v] of Object.entries(s.outputs)) outputs[`${s.id}.${k}`] = v;
     const failedSteps = summary.steps.filter((s) => isFailure(s)).map((s) => s.id);
     const status: FinalStatus = timedOut && summary.status === 'cancelled' ? 'timed-out' : summary.status === 'skipped' ? 'succeeded' : summary.status;
-    return {
+    return attemptWithoutProcess({
       status,
       ...(status !== 'succeeded'
         ? {
@@ -689,21 +689,11 @@ export class LocalRun implements RunHandle {
               : `sub-workflow ${summary.name} ${status}${failedSteps.length > 0 ? `: ${failedSteps.join(', ')}` : ''}`,
           }
         : {}),
-      command: [],
-      exitCode: null,
-      signal: null,
-      killSignal: null,
       timedOut: status === 'timed-out',
-      forcefullyKilled: false,
       startedAt,
-      finishedAt: Date.now(),
-      stdoutTail: '',
-      stderrTail: '',
-      stdoutBytes: 0,
-      stderrBytes: 0,
       outputs,
       value: { runId: summary.runId, status: summary.status, counts: summary.counts },
-    };
+    });
   }
 
   /** Makes a finished step's outputs reachable: in expressions, and as env vars of dependents. */
