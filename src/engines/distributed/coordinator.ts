@@ -83,7 +83,7 @@ export class Coordinator {
   readonly #queues = new Map<string, Queue>();
   readonly #pending = new Map<string, Pending>();
   readonly #batches = new Map<string, { jobId: string; data: JobData; name: string }[]>();
-  readonly #runChannels = new Map<string, number>();
+  readonly #runChannels = new Map<string, { count: number; ready: Promise<unknown> }>();
   #flushScheduled = false;
   #downSince: number | undefined;
   #timer: NodeJS.Timeout;
@@ -179,7 +179,7 @@ export class Coordinator {
       issuedAt: startedAt,
       ...(this.#options.commit ? { commit: this.#options.commit } : {}),
     };
-    const files = await spilledOutputs(step);
+    const files = hasSpilledOutputs(step) ? await spilledOutputs(step) : undefined;
     if (files) job.files = files;
     const queue = queueFor(this.#options.queue, step);
     const outcome = new Promise<WireAttempt | Synthetic>((resolve) => {
@@ -307,18 +307,22 @@ export class Coordinator {
     pending.resolve(result);
   }
 
-  async #watchRun(runId: string): Promise<void> {
-    const count = this.#runChannels.get(runId) ?? 0;
-    this.#runChannels.set(runId, count + 1);
-    if (count === 0) await this.#sub.subscribe(channels.output(this.#options.prefix, runId));
+  /** Listens on the run's channel; every caller waits until the subscription is in place. */
+  #watchRun(runId: string): Promise<unknown> {
+    let watch = this.#runChannels.get(runId);
+    if (!watch) {
+      watch = { count: 0, ready: this.#sub.subscribe(channels.output(this.#options.prefix, runId)) };
+      this.#runChannels.set(runId, watch);
+    }
+    watch.count += 1;
+    return watch.ready;
   }
 
   #unwatchRun(runId: string): void {
-    const count = (this.#runChannels.get(runId) ?? 1) - 1;
-    if (count > 0) {
-      this.#runChannels.set(runId, count);
-      return;
-    }
+    const watch = this.#runChannels.get(runId);
+    if (!watch) return;
+    watch.count -= 1;
+    if (watch.count > 0) return;
     this.#runChannels.delete(runId);
     void this.#sub.unsubscribe(channels.output(this.#options.prefix, runId)).catch(() => undefined);
   }
@@ -486,6 +490,11 @@ function displayCommand(step: ProcessStep): string[] {
 
 /** Where the local engine spills large outputs: `<scratch>/outputs/<step>/<key>`. */
 const SPILLED_OUTPUT = /[\\/]outputs[\\/][^\\/]+[\\/][^\\/]+$/;
+
+function hasSpilledOutputs(step: ProcessStep): boolean {
+  for (const name in step.env) if (name.endsWith('_FILE')) return true;
+  return false;
+}
 
 /**
  * Dependency outputs the scheduler spilled to files (this run's, or an enclosing run's when the
