@@ -3,6 +3,7 @@ import path from 'node:path';
 import pc from 'picocolors';
 import type { Engine } from '../engines/engine.js';
 import type { CliIo, RunFlags } from './types.js';
+import { redactRedisUrl } from '../engines/distributed/redis.js';
 
 export interface EngineSession {
   /** Unset: the local engine (runSpec makes one). */
@@ -44,5 +45,5 @@ export async function openEngine(io: CliIo, flags: RunFlags): Promise<EngineSess
 
 /** Command lines are stored in the run history: never with a Redis password in them. */
 export function redactArgv(argv: readonly string[]): string[] {
-  return argv.map((arg) => arg.replace(/(rediss?:\/\/[^:@/\s]*:)[^@/\s]+@/g, '$1***@'));
+  return argv.map((arg) => arg.replace(/rediss?:\/\/\S+/g, (url) => redactRedisUrl(url)));
 }

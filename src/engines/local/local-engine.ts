@@ -15,7 +15,8 @@ import { FunctionExecutor } from '../../execution/function-executor.js';
 import { InterpreterResolver } from '../../execution/interpreter.js';
 import { ProcessExecutor } from '../../execution/process-executor.js';
 import { ModuleExecutor } from '../../execution/module-executor.js';
-import { attemptWithoutProcess, type AbortCause, type AttemptResult, type ExecutionContext, type StepExecutor } from '../../execution/step-executor.js';
+import { attemptWithoutProcess, type AbortCause, type AttemptResult, type StepExecutor } from '../../execution/step-executor.js';
+import { AttemptContext } from '../../execution/attempt-context.js';
 import type { ExpressionContext, StepContextEntry } from '../../expressions/expression-context.js';
 import { hasTemplates } from '../../expressions/templates.js';
 
@@ -900,44 +901,6 @@ export class LocalRun implements RunHandle {
     this.#emit({ type: 'run-finished', runId: this.id, time: finishedAt, summary });
     this.#channel.close();
     this.#resolve(summary);
-  }
-}
-
-/** One attempt's context; a class, so building it per step costs one plain object. */
-class AttemptContext implements ExecutionContext {
-  logPath?: string;
-  onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
-  onSpawn?: (pid: number, command: string[]) => void;
-  readonly #handle: AbortHandle;
-  readonly #needs: () => Record<string, NeedResult>;
-
-  constructor(
-    readonly runId: string,
-    readonly attempt: number,
-    handle: AbortHandle,
-    readonly baseEnv: NodeJS.ProcessEnv,
-    readonly resolver: InterpreterResolver,
-    readonly scratchDir: string,
-    needs: () => Record<string, NeedResult>,
-  ) {
-    this.#handle = handle;
-    this.#needs = needs;
-  }
-
-  get signal(): AbortSignal {
-    return this.#handle.signal;
-  }
-
-  onAbort(listener: (cause: AbortCause) => void): () => void {
-    return this.#handle.onAbort(listener as (reason: unknown) => void);
-  }
-
-  get abortCause(): AbortCause | undefined {
-    return this.#handle.aborted ? (this.#handle.reason as AbortCause) : undefined;
-  }
-
-  get needs(): Record<string, NeedResult> {
-    return this.#needs();
   }
 }
 
