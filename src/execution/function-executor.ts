@@ -1,6 +1,6 @@
 import { describeFailure } from '../core/failure.js';
 import { NonRetryableError } from '../core/errors.js';
-import type { FunctionStep, StepContext } from '../core/spec.js';
+import type { FunctionStep, NeedResult, StepContext } from '../core/spec.js';
 import { AbortHandle } from '../util/abort-handle.js';
 import type { AbortCause, AttemptResult, ExecutionContext, StepExecutor } from './step-executor.js';
 
@@ -57,21 +57,9 @@ export class FunctionExecutor implements StepExecutor<FunctionStep> {
       const finalEnding = ending;
       if (finalEnding) return this.#ended(step, finalEnding, startedAt, finishedAt, outputs, logText);
       if (step.transformResult) value = step.transformResult(value);
-      return result(step, startedAt, finishedAt, outputs, logText, { status: 'succeeded', value });
+      return result(startedAt, finishedAt, outputs, logText, { status: 'succeeded', value });
     } catch (error) {
-      logText = ctx.logText;
-      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      const stack = error instanceof Error && error.stack ? error.stack : message;
-      const failed = result(step, startedAt, Date.now(), outputs, logText, {
-        status: 'failed',
-        reason: 'function-threw',
-        message: describeFailure({ reason: 'function-threw', detail: message }),
-        error,
-        nonRetryable: error instanceof NonRetryableError,
-      });
-      failed.stderrTail = stack.slice(-TAIL_BYTES);
-      failed.stderrBytes = Buffer.byteLength(stack);
-      return failed;
+      return functionThrew(startedAt, Date.now(), outputs, ctx.logText, error);
     } finally {
       if (timer) clearTimeout(timer);
       unsubscribe?.();
@@ -86,29 +74,131 @@ export class FunctionExecutor implements StepExecutor<FunctionStep> {
     outputs: Record<string, string>,
     logText: string,
   ): AttemptResult {
-    if (ending.kind === 'timed-out') {
-      return result(step, startedAt, finishedAt, outputs, logText, {
-        status: 'timed-out',
-        reason: 'timed-out',
-        message: describeFailure({ reason: 'timed-out', timeoutMs: step.timeout }),
-        timedOut: true,
-      });
+    return functionEnded(step, ending.kind === 'timed-out' ? 'timeout' : ending.cause, startedAt, finishedAt, outputs, logText);
+  }
+}
+
+/**
+ * The context of a function step that the local engine runs on its fast path (no step timeout, its
+ * first attempt): the engine itself ends it on cancellation, so no promise race is built per step.
+ * The signal, the outputs and the needs exist on first use.
+ */
+export class InlineFunctionContext implements StepContext {
+  readonly runId: string;
+  readonly stepId: string;
+  readonly attempt: number;
+  readonly env: Record<string, string>;
+  readonly matrix: Record<string, string | number | boolean>;
+  logText = '';
+  outputs: Record<string, string> | undefined;
+  /** Set once the attempt is over (settled, or ended by the engine): a later settlement is ignored. */
+  over = false;
+  #handle: AbortHandle | undefined;
+  #endedBy: AbortCause | undefined;
+  readonly #key: unknown;
+  readonly #needsOf: (key: unknown) => Record<string, NeedResult>;
+  readonly #onLog: ((stepId: string, attempt: number, chunk: Buffer) => void) | undefined;
+
+  constructor(
+    runId: string,
+    step: FunctionStep,
+    attempt: number,
+    key: unknown,
+    needsOf: (key: unknown) => Record<string, NeedResult>,
+    onLog?: (stepId: string, attempt: number, chunk: Buffer) => void,
+  ) {
+    this.runId = runId;
+    this.stepId = step.id;
+    this.attempt = attempt;
+    this.env = step.env;
+    this.matrix = step.matrix ?? {};
+    this.#key = key;
+    this.#needsOf = needsOf;
+    this.#onLog = onLog;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#handle) {
+      this.#handle = new AbortHandle();
+      if (this.#endedBy !== undefined) this.#handle.abort(this.#endedBy);
     }
-    if (ending.cause === 'run-timeout') {
-      return result(step, startedAt, finishedAt, outputs, logText, {
-        status: 'timed-out',
-        reason: 'timed-out',
-        message: "stopped: the run's timeout was reached",
-        timedOut: true,
-      });
-    }
-    const failFast = ending.cause === 'fail-fast';
-    return result(step, startedAt, finishedAt, outputs, logText, {
-      status: 'cancelled',
-      reason: failFast ? 'fail-fast' : 'cancelled',
-      message: failFast ? 'stopped: another step failed (--fail-fast kill)' : 'stopped: the run was cancelled',
+    return this.#handle.signal;
+  }
+
+  get needs(): Record<string, NeedResult> {
+    return this.#needsOf(this.#key);
+  }
+
+  /** Ends the attempt from outside (cancel, run timeout, fail-fast): its signal aborts. */
+  end(cause: AbortCause): void {
+    this.over = true;
+    this.#endedBy = cause;
+    this.#handle?.abort(cause);
+  }
+
+  setOutput(key: string, value: string): void {
+    (this.outputs ??= {})[key] = String(value);
+  }
+
+  log(message: string): void {
+    this.logText = (this.logText + message + '\n').slice(-TAIL_BYTES);
+    this.#onLog?.(this.stepId, this.attempt, Buffer.from(message + '\n'));
+  }
+}
+
+/** The attempt of a function step that threw (or returned a rejected promise). */
+export function functionThrew(
+  startedAt: number,
+  finishedAt: number,
+  outputs: Record<string, string>,
+  logText: string,
+  error: unknown,
+): AttemptResult {
+  const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  const stack = error instanceof Error && error.stack ? error.stack : message;
+  const failed = result(startedAt, finishedAt, outputs, logText, {
+    status: 'failed',
+    reason: 'function-threw',
+    message: describeFailure({ reason: 'function-threw', detail: message }),
+    error,
+    nonRetryable: error instanceof NonRetryableError,
+  });
+  failed.stderrTail = stack.slice(-TAIL_BYTES);
+  failed.stderrBytes = Buffer.byteLength(stack);
+  return failed;
+}
+
+/** The attempt of a function step cut short by its timeout (`cause` 'timeout') or the engine. */
+export function functionEnded(
+  step: FunctionStep,
+  cause: AbortCause | 'timeout',
+  startedAt: number,
+  finishedAt: number,
+  outputs: Record<string, string>,
+  logText: string,
+): AttemptResult {
+  if (cause === 'timeout') {
+    return result(startedAt, finishedAt, outputs, logText, {
+      status: 'timed-out',
+      reason: 'timed-out',
+      message: describeFailure({ reason: 'timed-out', timeoutMs: step.timeout }),
+      timedOut: true,
     });
   }
+  if (cause === 'run-timeout') {
+    return result(startedAt, finishedAt, outputs, logText, {
+      status: 'timed-out',
+      reason: 'timed-out',
+      message: "stopped: the run's timeout was reached",
+      timedOut: true,
+    });
+  }
+  const failFast = cause === 'fail-fast';
+  return result(startedAt, finishedAt, outputs, logText, {
+    status: 'cancelled',
+    reason: failFast ? 'fail-fast' : 'cancelled',
+    message: failFast ? 'stopped: another step failed (--fail-fast kill)' : 'stopped: the run was cancelled',
+  });
 }
 
 /** The one context a function step gets; a class so nothing is allocated per step but the object. */
@@ -153,7 +243,6 @@ class FunctionContext implements StepContext {
 }
 
 function result(
-  _step: FunctionStep,
   startedAt: number,
   finishedAt: number,
   outputs: Record<string, string>,

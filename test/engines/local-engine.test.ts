@@ -538,7 +538,7 @@ describe('LocalEngine', () => {
       script,
       [
         `import { LocalEngine } from ${JSON.stringify(engineUrl.href)};`,
-        `const spec = { name: 'x', steps: [], concurrency: 1, failurePolicy: 'continue', timeout: 6000 };`,
+        `const spec = { name: 'x', steps: [], concurrency: 1, failurePolicy: 'continue', timeout: 60000 };`,
         `const summary = await new LocalEngine().submit(spec, { signal: AbortSignal.abort() }).result;`,
         `console.log(summary.status);`,
       ].join('\n'),
@@ -546,10 +546,11 @@ describe('LocalEngine', () => {
     const started = Date.now();
     const { stdout } = await promisify(execFile)(process.execPath, ['--import', import.meta.resolve('tsx'), script], {
       cwd: dir,
-      timeout: 20_000,
+      timeout: 90_000,
     });
     const elapsed = Date.now() - started;
     expect(stdout).toBe('cancelled\n');
-    expect(elapsed, 'the process should exit within 4 s, not wait for the 6 s run timeout').toBeLessThan(4000);
+    // (The run timeout is far beyond any start-up time, even on a loaded machine.)
+    expect(elapsed, 'the process should exit at once, not wait for the 60 s run timeout').toBeLessThan(30_000);
   });
 });

@@ -248,6 +248,85 @@ describe('workflow engine: timeouts and cancellation act mid-flight', () => {
     expect(isProcessAlive(pid)).toBe(false);
   });
 
+  it('cancelling ends running functions at once, those that ignore their signal too, and keeps finished results', async () => {
+    const controller = new AbortController();
+    let both!: () => void;
+    const bothStarted = new Promise<void>((resolve) => (both = resolve));
+    let calls = 0;
+    const started = (): void => {
+      calls += 1;
+      if (calls === 2) both();
+    };
+    let sawAbort = false;
+    const handle = engine.submit(
+      workflowSpec(
+        [
+          fnStep('done', () => 'kept'),
+          fnStep('deaf', () => {
+            started();
+            return new Promise(() => undefined);
+          }, { needs: ['done'] }),
+          fnStep('listens', (ctx) => {
+            started();
+            return new Promise((resolve) => ctx.signal.addEventListener('abort', () => {
+              sawAbort = true;
+              resolve('late');
+            }));
+          }, { needs: ['done'] }),
+          fnStep('after', () => 1, { needs: ['deaf'] }),
+        ],
+        { concurrency: 4 },
+      ),
+      { signal: controller.signal },
+    );
+    await bothStarted;
+    controller.abort('user asked');
+    const summary = await handle.result;
+    expect(byId(summary, 'done')).toMatchObject({ status: 'succeeded', value: 'kept' });
+    expect(byId(summary, 'deaf')).toMatchObject({ status: 'cancelled', reason: 'cancelled', attempts: 1 });
+    expect(byId(summary, 'listens')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(byId(summary, 'after').status).toBe('skipped');
+    expect(sawAbort).toBe(true);
+    expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'user asked' });
+  });
+
+  it('a run timeout ends a function that never settles as timed out', async () => {
+    const { summary } = await run(
+      workflowSpec([fnStep('stuck', () => new Promise(() => undefined))], { timeout: 50 }),
+    );
+    expect(byId(summary, 'stuck')).toMatchObject({ status: 'timed-out', reason: 'timed-out' });
+    expect(summary.status).toBe('timed-out');
+  });
+
+  it('sync and async functions, values, throws, logs and outputs give the same results', async () => {
+    const { summary, events } = await run(
+      workflowSpec([
+        fnStep('sync', (ctx) => {
+          ctx.log('hello');
+          ctx.setOutput('k', 'v');
+          return 2;
+        }),
+        fnStep('async', async () => 3, { transformResult: (v) => (v as number) * 10 }),
+        fnStep('throws', () => {
+          throw new TypeError('nope');
+        }),
+        fnStep('rejects', () => Promise.reject(new Error('later'))),
+        fnStep('reads', (ctx) => ctx.env['ORCHESTRATOR_OUTPUT_SYNC_K'] ?? ctx.needs['sync']?.outputs['k'], { needs: ['sync'] }),
+      ], { failurePolicy: 'continue' }),
+    );
+    expect(byId(summary, 'sync')).toMatchObject({ status: 'succeeded', value: 2, stdoutTail: 'hello\n', outputs: { k: 'v' }, attempts: 1 });
+    expect(byId(summary, 'async')).toMatchObject({ status: 'succeeded', value: 30 });
+    expect(byId(summary, 'throws')).toMatchObject({ status: 'failed', reason: 'function-threw', message: expect.stringContaining('TypeError: nope') });
+    expect(byId(summary, 'rejects')).toMatchObject({ status: 'failed', reason: 'function-threw', message: expect.stringContaining('later') });
+    expect(byId(summary, 'reads')).toMatchObject({ status: 'succeeded', value: 'v' });
+    expect(summary.counts).toMatchObject({ succeeded: 3, failed: 2, total: 5 });
+    // Every step has one started and one finished event, started first.
+    for (const id of ['sync', 'async', 'throws', 'rejects', 'reads']) {
+      const mine = events.filter((e) => 'stepId' in e && e.stepId === id).map((e) => e.type);
+      expect(mine).toEqual(['step-started', 'step-finished']);
+    }
+  });
+
   it('a function step timeout aborts its signal and marks it timed out', async () => {
     let sawAbort = false;
     const { summary } = await run(
