@@ -19,10 +19,12 @@ import {
   DELIVERED,
   decodeOutput,
   jobIdFor,
+  packSize,
   PROTOCOL_VERSION,
   queueFor,
   sealJob,
   toWire,
+  type BatchData,
   type CancelMessage,
   type JobData,
   type StepJob,
@@ -50,6 +52,8 @@ export interface CoordinatorOptions {
 
 interface Pending {
   jobId: string;
+  /** The BullMQ job it travels in, when it was packed with others. */
+  batchId?: string;
   queue: string;
   runId: string;
   since: number;
@@ -71,6 +75,15 @@ interface Synthetic {
   nonRetryable?: boolean;
 }
 
+/** A step attempt waiting to be added to its queue. */
+interface Outgoing {
+  jobId: string;
+  data: JobData;
+  name: string;
+  /** An inline function: may share a BullMQ job with others ready at the same time. */
+  packable: boolean;
+}
+
 const ADD_CHUNK = 200;
 const JOB_RETENTION = { age: 24 * 3600, count: 10_000 };
 const STALLED = 'job stalled more than allowable limit';
@@ -82,7 +95,7 @@ export class Coordinator {
   readonly #bullmq: typeof import('bullmq');
   readonly #queues = new Map<string, Queue>();
   readonly #pending = new Map<string, Pending>();
-  readonly #batches = new Map<string, { jobId: string; data: JobData; name: string }[]>();
+  readonly #batches = new Map<string, Outgoing[]>();
   readonly #runChannels = new Map<string, { count: number; ready: Promise<unknown> }>();
   #flushScheduled = false;
   #downSince: number | undefined;
@@ -179,6 +192,8 @@ export class Coordinator {
       issuedAt: startedAt,
       ...(this.#options.commit ? { commit: this.#options.commit } : {}),
     };
+    const packable = step.kind === 'module' && step.isolation === 'inline';
+    if (packable) job.id = jobId;
     const files = hasSpilledOutputs(step) ? await spilledOutputs(step) : undefined;
     if (files) job.files = files;
     const queue = queueFor(this.#options.queue, step);
@@ -195,7 +210,7 @@ export class Coordinator {
     await this.#watchRun(context.runId);
     const stopWatching = context.onAbort((cause) => void this.#cancel(jobId, String(cause)));
     try {
-      if (this.#pending.get(jobId)?.settled === false) this.#enqueue(queue, jobId, step.id, sealJob(job, this.#options.secret));
+      if (this.#pending.get(jobId)?.settled === false) this.#enqueue(queue, { jobId, name: step.id, data: sealJob(job, this.#options.secret), packable });
       const result = await outcome;
       const pending = this.#pending.get(jobId);
       this.#pending.delete(jobId);
@@ -217,13 +232,13 @@ export class Coordinator {
     pending.context.onSpawn?.(-1, command ?? displayCommand(pending.step));
   }
 
-  #enqueue(queue: string, jobId: string, name: string, data: JobData): void {
+  #enqueue(queue: string, item: Outgoing): void {
     let batch = this.#batches.get(queue);
     if (!batch) {
       batch = [];
       this.#batches.set(queue, batch);
     }
-    batch.push({ jobId, data, name });
+    batch.push(item);
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
     // Steps that become ready together go in one round trip.
@@ -239,35 +254,60 @@ export class Coordinator {
 
   /**
    * Adds jobs in chunks, one after the other: Redis starts on the first chunk (and workers on its
-   * jobs) while the next one is being built, instead of after all of them.
+   * jobs) while the next one is being built, instead of after all of them. Inline functions ready
+   * together are packed several to a job (`packSize`).
    */
-  async #add(name: string, items: { jobId: string; data: JobData; name: string }[]): Promise<void> {
+  async #add(name: string, items: Outgoing[]): Promise<void> {
     const queue = this.#queue(name);
-    for (let i = 0; i < items.length; i += ADD_CHUNK) {
-      const chunk = items.slice(i, i + ADD_CHUNK);
+    const jobs = this.#pack(items);
+    for (let i = 0; i < jobs.length; i += ADD_CHUNK) {
+      const chunk = jobs.slice(i, i + ADD_CHUNK);
       try {
         await queue.addBulk(
-          chunk.map((item) => ({
-            name: item.name,
-            data: item.data,
-            opts: { jobId: item.jobId, removeOnComplete: JOB_RETENTION, removeOnFail: JOB_RETENTION },
+          chunk.map((job) => ({
+            name: job.name,
+            data: job.data,
+            opts: { jobId: job.jobId, removeOnComplete: JOB_RETENTION, removeOnFail: JOB_RETENTION },
           })),
         );
       } catch (error) {
-        for (const item of chunk) {
-          const pending = this.#pending.get(item.jobId);
-          if (pending) {
-            this.#settle(pending, {
-              synthetic: true,
-              status: 'failed',
-              reason: 'queue-unavailable',
-              message: `could not enqueue on ${this.redisUrl}: ${error instanceof Error ? error.message : String(error)}`,
-              nonRetryable: true,
-            });
+        for (const job of chunk) {
+          for (const member of job.members) {
+            const pending = this.#pending.get(member);
+            if (pending) {
+              this.#settle(pending, {
+                synthetic: true,
+                status: 'failed',
+                reason: 'queue-unavailable',
+                message: `could not enqueue on ${this.redisUrl}: ${error instanceof Error ? error.message : String(error)}`,
+                nonRetryable: true,
+              });
+            }
           }
         }
       }
     }
+  }
+
+  /** The BullMQ jobs for `items`: one per step, or one per pack of inline functions. */
+  #pack(items: Outgoing[]): { jobId: string; name: string; data: JobData | BatchData; members: string[] }[] {
+    const packable = items.filter((item) => item.packable);
+    const size = packSize(packable.length);
+    const jobs = items
+      .filter((item) => size === 1 || !item.packable)
+      .map((item) => ({ jobId: item.jobId, name: item.name, data: item.data as JobData | BatchData, members: [item.jobId] }));
+    if (size === 1) return jobs;
+    for (let i = 0; i < packable.length; i += size) {
+      const pack = packable.slice(i, i + size);
+      const first = pack[0] as Outgoing;
+      const jobId = `${first.jobId}+${pack.length}`;
+      for (const item of pack) {
+        const pending = this.#pending.get(item.jobId);
+        if (pending) pending.batchId = jobId;
+      }
+      jobs.push({ jobId, name: `${first.name} +${pack.length - 1}`, data: { batch: pack.map((item) => item.data) }, members: pack.map((item) => item.jobId) });
+    }
+    return jobs;
   }
 
   async #cancel(jobId: string, cause: string): Promise<void> {
@@ -284,9 +324,10 @@ export class Coordinator {
     const message: CancelMessage = { jobId, runId: pending.runId, cause };
     try {
       await this.#conn.publish(channels.cancel(this.#options.prefix), JSON.stringify(message));
-      const queue = this.#queue(pending.queue);
-      // Still waiting in the queue: take it out. A job a worker holds is locked and stays.
-      if ((await queue.remove(jobId)) === 1) {
+      // Still waiting in the queue: take it out. A job a worker holds is locked and stays. (A
+      // step packed with others stays too: the worker that takes the pack skips it, having heard
+      // the cancel.)
+      if (pending.batchId === undefined && (await this.#queue(pending.queue).remove(jobId)) === 1) {
         this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: `${cause} before a worker took it` });
         return;
       }
@@ -330,6 +371,20 @@ export class Coordinator {
   #onOutput(message: Buffer): void {
     const decoded = decodeOutput(message);
     if (!decoded) return;
+    if (decoded.header.t === 'R') {
+      // Results that finished together on a worker: `[[jobId, result], …]`.
+      let results: [string, WireAttempt][];
+      try {
+        results = JSON.parse(decoded.body.toString()) as [string, WireAttempt][];
+      } catch {
+        return; // Mangled: reconciling reads the ones BullMQ kept.
+      }
+      for (const [jobId, result] of results) {
+        const pending = this.#pending.get(jobId);
+        if (pending) this.#settle(pending, result);
+      }
+      return;
+    }
     const pending = this.#pending.get(decoded.header.j);
     if (!pending) return;
     const { header, body } = decoded;
@@ -385,7 +440,7 @@ export class Coordinator {
       if (this.#batches.get(pending.queue)?.some((item) => item.jobId === pending.jobId)) continue;
       try {
         const queue = this.#queue(pending.queue);
-        const job: Job | undefined = await this.#bullmq.Job.fromId(queue, pending.jobId);
+        const job: Job | undefined = await this.#bullmq.Job.fromId(queue, pending.batchId ?? pending.jobId);
         if (pending.settled) continue;
         if (!job) {
           this.#settle(pending, {
@@ -397,7 +452,16 @@ export class Coordinator {
         } else if (job.finishedOn && job.failedReason) {
           this.#settle(pending, failedToSynthetic(job.failedReason));
         } else if (job.finishedOn) {
-          const value: unknown = job.returnvalue;
+          let value: unknown = job.returnvalue;
+          if (pending.batchId !== undefined) {
+            // A pack returns `{ [jobId]: result }`.
+            const results = (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, unknown> | null;
+            value = results?.[pending.jobId];
+            if (value === undefined) {
+              this.#settle(pending, { synthetic: true, status: 'failed', reason: 'worker-lost', message: 'its result is missing from its pack' });
+              continue;
+            }
+          }
           if (value === DELIVERED) {
             // Heard by a subscriber, yet not by us (a reconnect between): the result is gone.
             this.#settle(pending, { synthetic: true, status: 'failed', reason: 'worker-lost', message: 'its result was lost on the way back' });

@@ -31,6 +31,8 @@ export interface StepJob {
   /** The coordinator's git commit, when it has one: a worker on another commit says so. */
   commit?: string;
   issuedAt: number;
+  /** Its job id, when it travels in a batch (the BullMQ job's own id is the batch's). */
+  id?: string;
 }
 
 /** The job's data in the queue. */
@@ -38,6 +40,31 @@ export interface JobData {
   job: StepJob;
   /** HMAC-SHA256 of `JSON.stringify(job)` with the shared secret, hex. */
   sig?: string;
+}
+
+/**
+ * Several step jobs in one BullMQ job: inline functions that became ready together (see
+ * `packSize`). Each member is sealed on its own and carries its job id; the worker runs them side
+ * by side within its concurrency and returns `{ [id]: result }`.
+ */
+export interface BatchData {
+  batch: JobData[];
+}
+
+export function isBatch(data: unknown): data is BatchData {
+  return typeof data === 'object' && data !== null && Array.isArray((data as Partial<BatchData>).batch);
+}
+
+/** Inline functions ready together go at most this many to a BullMQ job. */
+export const MAX_PACK = 20;
+
+/**
+ * How many inline-function steps to put in one BullMQ job when `ready` of them are enqueued at
+ * once: one each for a few, up to MAX_PACK for hundreds, always leaving about 25 jobs for
+ * workers to share. BullMQ's cost is per job (~0.3 ms), far more than a no-op function.
+ */
+export function packSize(ready: number): number {
+  return Math.max(1, Math.min(MAX_PACK, Math.floor(ready / 25)));
 }
 
 /** What a worker returns: the attempt, JSON-safe, plus where it ran. */
@@ -243,8 +270,11 @@ export interface CancelMessage {
 /** A message on a run's output channel: JSON header, a newline, then raw bytes for chunks. */
 export interface OutputHeader {
   j: string;
-  /** `o` stdout chunk, `e` stderr chunk, `s` started, `r` result (JSON `WireAttempt` body). */
-  t: 'o' | 'e' | 's' | 'r';
+  /**
+   * `o` stdout chunk, `e` stderr chunk, `s` started, `r` result (JSON `WireAttempt` body), `R`
+   * results of several jobs (JSON `[jobId, WireAttempt][]` body; `j` empty).
+   */
+  t: 'o' | 'e' | 's' | 'r' | 'R';
   pid?: number;
   command?: string[];
   host?: string;

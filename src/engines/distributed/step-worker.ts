@@ -14,7 +14,7 @@ import { ModuleExecutor } from '../../execution/module-executor.js';
 import { AttemptContext } from '../../execution/attempt-context.js';
 import { fileNameFor } from '../../util/file-name.js';
 import { InterpreterResolver } from '../../execution/interpreter.js';
-import type { AttemptResult } from '../../execution/step-executor.js';
+import { attemptWithoutProcess, type AttemptResult } from '../../execution/step-executor.js';
 import { findProcessesWithEnv, processStartTime, signalAll } from '../../execution/proc-tree.js';
 import { AbortHandle } from '../../util/abort-handle.js';
 import { gitCommit } from '../../util/git.js';
@@ -25,10 +25,12 @@ import {
   DELIVERED,
   encodeOutput,
   fromWire,
+  isBatch,
   openJob,
   queuesServed,
   type CancelMessage,
   type OutputHeader,
+  type StepJob,
   type WireAttempt,
 } from './protocol.js';
 
@@ -73,6 +75,8 @@ interface Running {
 let nextWorker = 0;
 const RELAY_CAP_BYTES = 16 << 20;
 const RECENT_CANCEL_MS = 10 * 60_000;
+/** A message of results is sent once it holds this much. */
+const RESULT_BATCH_BYTES = 1 << 20;
 
 export class StepWorker {
   readonly id: string;
@@ -83,6 +87,7 @@ export class StepWorker {
   readonly #modules = new ModuleExecutor(this.#processes);
   readonly #resolver: InterpreterResolver;
   readonly #running = new Map<string, Running>();
+  #results!: ResultSender;
   readonly #recentCancels = new Map<string, { cause: string; at: number; before?: number }>();
   readonly #workers: Worker[] = [];
   readonly #gate: Gate;
@@ -96,6 +101,7 @@ export class StepWorker {
     this.#options = options;
     this.#conn = conn;
     this.#sub = sub;
+    this.#results = new ResultSender(conn);
     this.id = `${this.#host}-${process.pid}-${(nextWorker++).toString(36)}${randomBytes(2).toString('hex')}`;
     this.#resolver = new InterpreterResolver({ projectRoot: options.root, ...(options.env ? { env: options.env } : {}) });
     this.#gate = new Gate(Math.max(1, options.concurrency ?? 1));
@@ -184,13 +190,58 @@ export class StepWorker {
   }
 
   async #process(job: Job): Promise<string> {
+    if (isBatch(job.data)) return this.#processPack(job, job.data.batch);
     const opened = openJob(job.data, this.#options.secret);
     if (!opened.ok) {
       this.#log(`job ${String(job.id)}: ${opened.reason}`);
       throw new Error(`refused: ${opened.reason}`);
     }
-    const spec = opened.job;
-    const jobId = String(job.id);
+    return this.#run(String(job.id), opened.job);
+  }
+
+  /**
+   * A pack of inline functions: every member is checked before any runs (one bad member refuses
+   * the pack), then they run side by side within this worker's concurrency, each reporting on its
+   * own; the job's return value holds them all, for a coordinator that missed a report.
+   */
+  async #processPack(job: Job, members: unknown[]): Promise<string> {
+    const specs: StepJob[] = [];
+    for (const member of members) {
+      const opened = openJob(member, this.#options.secret);
+      const reason = !opened.ok ? opened.reason : typeof opened.job.id !== 'string' ? 'job refused: a packed job without its id' : undefined;
+      if (reason !== undefined || !opened.ok) {
+        this.#log(`job ${String(job.id)}: ${reason ?? 'refused'}`);
+        throw new Error(`refused: ${reason ?? 'refused'}`);
+      }
+      specs.push(opened.job);
+    }
+    const results: Record<string, string> = {};
+    await Promise.all(
+      specs.map(async (spec) => {
+        const id = spec.id as string;
+        try {
+          results[id] = await this.#run(id, spec);
+        } catch (error) {
+          // Failed as a job of its own would fail (refused, or a worker error), told at once.
+          const text = error instanceof Error ? error.message : String(error);
+          const refused = text.startsWith('refused:');
+          const attempt = attemptWithoutProcess({
+            status: 'failed',
+            reason: refused ? 'job-refused' : 'unknown-error-thrown',
+            message: refused ? text.slice('refused:'.length).trim() : `worker error: ${text}`,
+            startedAt: Date.now(),
+            ...(refused ? { nonRetryable: true } : {}),
+          });
+          const json = toWireJson(attempt, { id: this.id, host: this.#host });
+          const relay = new Relay(this.#conn, this.#results, channels.output(this.#options.prefix, spec.runId), id);
+          results[id] = (await relay.result(json).catch(() => false)) ? DELIVERED : json;
+        }
+      }),
+    );
+    return JSON.stringify(results);
+  }
+
+  async #run(jobId: string, spec: StepJob): Promise<string> {
     let step;
     try {
       step = fromWire(spec.step, this.#options.root);
@@ -207,7 +258,7 @@ export class StepWorker {
     let release: (() => void) | undefined;
     let inputsDir: string | undefined;
     // Start notices and the result go to the run's channel (ordered after any output chunks).
-    const relay = new Relay(this.#conn, channels.output(this.#options.prefix, spec.runId), jobId);
+    const relay = new Relay(this.#conn, this.#results, channels.output(this.#options.prefix, spec.runId), jobId);
     try {
       release = await this.#gate.acquire();
       const { scratchDir, logDir } = this.#runPaths(spec.runId);
@@ -327,6 +378,7 @@ class Relay {
 
   constructor(
     readonly conn: Redis,
+    readonly results: ResultSender,
     readonly channel: string,
     readonly jobId: string,
   ) {}
@@ -380,11 +432,49 @@ class Relay {
   async result(json: string): Promise<boolean> {
     if (this.#startNotice) clearTimeout(this.#startNotice);
     this.#flush();
-    try {
-      return (await this.conn.publish(this.channel, `{"j":${JSON.stringify(this.jobId)},"t":"r"}\n${json}`)) > 0;
-    } catch {
-      return false;
+    return this.results.send(this.channel, this.jobId, json);
+  }
+}
+
+/**
+ * Sends results: those that finish in the same turn of the event loop go to their run's channel
+ * as one message (`t: 'R'`, a JSON array of `[jobId, result]`), a lone one as `t: 'r'`. A pack of
+ * inline functions costs one publish, not one per step.
+ */
+class ResultSender {
+  readonly #pending = new Map<string, { parts: { id: string; json: string }[]; bytes: number; resolve: (delivered: boolean) => void; done: Promise<boolean> }>();
+
+  constructor(readonly conn: Redis) {}
+
+  /** Whether a subscriber (the coordinator) received it. */
+  send(channel: string, jobId: string, json: string): Promise<boolean> {
+    let batch = this.#pending.get(channel);
+    if (!batch) {
+      let resolve!: (delivered: boolean) => void;
+      const done = new Promise<boolean>((r) => (resolve = r));
+      batch = { parts: [], bytes: 0, resolve, done };
+      this.#pending.set(channel, batch);
+      setImmediate(() => this.#flush(channel));
     }
+    batch.parts.push({ id: jobId, json });
+    batch.bytes += json.length;
+    const done = batch.done;
+    if (batch.bytes > RESULT_BATCH_BYTES) this.#flush(channel);
+    return done;
+  }
+
+  #flush(channel: string): void {
+    const batch = this.#pending.get(channel);
+    if (!batch) return;
+    this.#pending.delete(channel);
+    const [only] = batch.parts;
+    const message = batch.parts.length === 1 && only
+      ? `{"j":${JSON.stringify(only.id)},"t":"r"}\n${only.json}`
+      : `{"j":"","t":"R"}\n[${batch.parts.map((part) => `[${JSON.stringify(part.id)},${part.json}]`).join(',')}]`;
+    this.conn.publish(channel, message).then(
+      (receivers) => batch.resolve(receivers > 0),
+      () => batch.resolve(false),
+    );
   }
 }
 

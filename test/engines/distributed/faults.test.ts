@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -273,6 +274,86 @@ describe('distributed engine: security and routing', () => {
     expect(summary.status).toBe('succeeded');
     expect(summary.steps[0]?.value).toEqual({ pid: worker.pid, worker: null });
     expect(summary.steps[1]?.stdoutTail).toContain('tag=t1');
+  });
+
+  it('inline functions ready together travel packed; a pack whose worker dies runs again elsewhere, every step accounted for', async () => {
+    const victim = await workerProcess();
+    const e = await engine();
+    // Attempt 1 on the victim waits for a release that never comes; everywhere else it returns.
+    await writeFile(
+      path.join(dir, 'tasks.mjs'),
+      [
+        "import { existsSync, writeFileSync } from 'node:fs';",
+        'export async function task(i, dir, victimPid, ctx) {',
+        '  writeFileSync(`${dir}/ran-${i}-${ctx.attempt}`, String(process.pid));',
+        '  while (process.pid === victimPid && !existsSync(`${dir}/release`)) await new Promise((r) => setTimeout(r, 20));',
+        '  ctx.setOutput("i", String(i));',
+        '  return i * 2;',
+        '}',
+      ].join('\n'),
+    );
+    const steps = Array.from({ length: 100 }, (_, i) => ({
+      ...commandStep('', { id: `t${i}`, cwd: dir }),
+      kind: 'module',
+      module: path.join(dir, 'tasks.mjs'),
+      export: 'task',
+      args: [i, dir, victim.pid],
+      isolation: 'inline',
+    })) as unknown as Parameters<typeof workflowSpec>[0];
+    const events: RunEvent[] = [];
+    const handle = e.submit(workflowSpec(steps, { concurrency: 100 }), { projectRoot: dir, onEvent: (ev) => events.push(ev) });
+    const ranOnVictim = async (): Promise<string[]> => {
+      const names = (await readdir(dir)).filter((n) => /^ran-\d+-1$/.test(n));
+      const pids = await Promise.all(names.map((n) => readFile(path.join(dir, n), 'utf8')));
+      return names.filter((_, k) => Number(pids[k]) === victim.pid);
+    };
+    // The victim holds 4 jobs (-j 4); packed, they carry more than 4 steps, 4 of them running.
+    await waitFor(async () => (await ranOnVictim()).length === 4);
+    await victim.kill('SIGKILL');
+    await workerProcess();
+    const summary = await handle.result;
+    expect(summary.status).toBe('succeeded');
+    expect(summary.counts).toMatchObject({ succeeded: 100, total: 100 });
+    for (let i = 0; i < 100; i++) expect(summary.steps.find((s) => s.id === `t${i}`)).toMatchObject({ value: i * 2, outputs: { i: String(i) } });
+    const lost = events.filter((ev) => ev.type === 'step-retrying').map((ev) => ('reason' in ev ? ev.reason : undefined));
+    // Every step of the victim's packs (more than the 4 it had started) ran again as attempt 2.
+    expect(lost.length).toBeGreaterThan(4);
+    expect(new Set(lost)).toEqual(new Set(['worker-lost']));
+    const retried = summary.steps.filter((s) => s.attempts === 2).map((s) => s.id);
+    expect(retried.length).toBe(lost.length);
+    for (const name of await ranOnVictim()) expect(retried).toContain(`t${name.split('-')[1]}`);
+    // Fewer BullMQ jobs than steps: they travelled packed.
+    const jobs = Number(execFileSync('redis-cli', ['-p', String(server.port), 'zcard', 'orch:steps:completed'], { encoding: 'utf8' }).trim());
+    expect(jobs).toBeGreaterThan(0);
+    expect(jobs).toBeLessThan(100);
+  });
+
+  it('cancelling a run ends packed inline functions, running or still waiting in their pack', async () => {
+    await workerProcess(['-j', '2']);
+    const e = await engine();
+    await writeFile(
+      path.join(dir, 'stuck.mjs'),
+      "import { writeFileSync } from 'node:fs';\nexport function stuck(i, dir) { writeFileSync(`${dir}/started-${i}`, ''); return new Promise(() => undefined); }\n",
+    );
+    const steps = Array.from({ length: 100 }, (_, i) => ({
+      ...commandStep('', { id: `s${i}`, cwd: dir }),
+      kind: 'module',
+      module: path.join(dir, 'stuck.mjs'),
+      export: 'stuck',
+      args: [i, dir],
+      isolation: 'inline',
+    })) as unknown as Parameters<typeof workflowSpec>[0];
+    const handle = e.submit(workflowSpec(steps, { concurrency: 100 }), { projectRoot: dir });
+    await waitFor(async () => (await readdir(dir)).filter((n) => n.startsWith('started-')).length === 2);
+    const cancelledAt = Date.now();
+    handle.cancel('enough');
+    const summary = await handle.result;
+    // Well before the 10 s watchdog that would end a wait the worker never answers.
+    expect(Date.now() - cancelledAt).toBeLessThan(8000);
+    expect(summary.status).toBe('cancelled');
+    expect(summary.counts).toMatchObject({ cancelled: 100, total: 100 });
+    // Only the two that had started ran: the rest were skipped by the worker, having heard the cancel.
+    expect((await readdir(dir)).filter((n) => n.startsWith('started-')).length).toBe(2);
   });
 
   it('retries follow the step policy across workers, and outputs flow to dependents', async () => {
