@@ -29,8 +29,9 @@ export class DistributedEngine implements Engine {
   submit(spec: WorkflowSpec, options: SubmitOptions = {}): RunHandle {
     if (this.#closed) throw new TypeError('Expected an open engine, got one that was closed');
     const root = options.projectRoot ?? process.cwd();
+    const checked = new Set<string>();
     for (const step of spec.steps) {
-      const problem = remoteProblem(step, root);
+      const problem = remoteProblem(step, root, checked);
       if (problem) throw new TypeError(`Cannot run workflow "${spec.name}" on the distributed engine: ${problem}`);
     }
     const remote = this.#coordinator.executor(root) as StepExecutor;

@@ -100,13 +100,13 @@ export function sealJob(job: StepJob, secret: string | undefined): JobData {
 }
 
 /** Why a step cannot run on workers, or undefined. */
-export function remoteProblem(step: StepSpec, root: string): string | undefined {
+export function remoteProblem(step: StepSpec, root: string, checked = new Set<string>()): string | undefined {
   if (step.kind === 'function') {
     return `step "${step.id}" is an in-process function, which the distributed engine cannot ship to a worker; make it a module function (\`function: { module: ./file.mjs, export: name }\`) or run with the local engine`;
   }
   if (step.kind === 'workflow') {
     for (const inner of step.workflow.steps) {
-      const problem = remoteProblem(inner, root);
+      const problem = remoteProblem(inner, root, checked);
       if (problem) return `${problem} (in sub-workflow step "${step.id}")`;
     }
     return undefined;
@@ -116,9 +116,12 @@ export function remoteProblem(step: StepSpec, root: string): string | undefined 
   if (step.kind === 'module') paths.push(['module', step.module]);
   if (step.kind === 'python') for (const p of step.pythonPath) paths.push(['python_path', p]);
   for (const [field, p] of paths) {
+    // (`checked`: paths already found inside, as most steps share their cwd and module.)
+    if (checked.has(p)) continue;
     if (!p.includes('${{') && !inside(root, p)) {
       return `step "${step.id}": ${field} ${p} is outside the workspace root ${root}; workers resolve paths against their own root, so every path must be inside it`;
     }
+    checked.add(p);
   }
   return undefined;
 }

@@ -580,7 +580,9 @@ export class LocalRun implements RunHandle {
   /** The step as it runs: workflow env and the outputs of its needs merged in, templates rendered. */
   #prepare(state: StepState): StepSpec {
     const step = state.spec;
-    if (this.#spec.env === undefined && step.kind === 'function' && state.outputNeeds === 0) {
+    // Nothing to merge or render: the step runs as it is (no workflow env, no outputs from its
+    // needs, no `${{ }}` anywhere in the run).
+    if (this.#spec.env === undefined && state.outputNeeds === 0 && (step.kind === 'function' || !this.#needsExpressions)) {
       return step;
     }
     let env: Record<string, string> = { ...this.#spec.env, ...step.env };
