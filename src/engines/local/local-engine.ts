@@ -200,7 +200,9 @@ export class LocalRun implements RunHandle {
   readonly #channel = new EventChannel<RunEvent>();
   readonly #controller = new AbortController();
   readonly #states: StepState[];
-  readonly #ready: StepState[] = [];
+  /** Steps ready to start, from `#readyHead` on (taking from the front is then O(1)). */
+  #ready: StepState[] = [];
+  #readyHead = 0;
   readonly #concurrency: number;
   readonly #groupLimits: Record<string, number>;
   readonly #groupRunning = new Map<string, number>();
@@ -527,7 +529,19 @@ export class LocalRun implements RunHandle {
 
   /** Takes the next ready step whose concurrency group has room. */
   #takeReady(): StepState | undefined {
-    if (!this.#hasGroupLimits) return this.#ready.shift();
+    if (!this.#hasGroupLimits) {
+      const state = this.#ready[this.#readyHead];
+      if (state === undefined) return undefined;
+      this.#readyHead += 1;
+      if (this.#readyHead === this.#ready.length) {
+        this.#ready = [];
+        this.#readyHead = 0;
+      } else if (this.#readyHead >= 1024 && this.#readyHead * 2 >= this.#ready.length) {
+        this.#compactReady();
+      }
+      return state;
+    }
+    this.#compactReady();
     const index = this.#ready.findIndex((s) => {
       const group = s.spec.concurrencyGroup;
       const limit = group === undefined ? undefined : this.#groupLimits[group];
@@ -536,9 +550,17 @@ export class LocalRun implements RunHandle {
     return index < 0 ? undefined : this.#ready.splice(index, 1)[0];
   }
 
+  /** Drops the taken steps from the front of `#ready`. */
+  #compactReady(): void {
+    if (this.#readyHead === 0) return;
+    this.#ready = this.#ready.slice(this.#readyHead);
+    this.#readyHead = 0;
+  }
+
   #pump(): void {
     const stopping = this.#stopping;
     if (stopping) {
+      this.#compactReady();
       // Nothing new starts, except cleanup steps (`always()`, `failure()`) after a failure.
       const mayRun = stopping.cause === 'no-new' || stopping.cause === 'fail-fast';
       for (let i = 0; i < this.#ready.length; ) {
@@ -553,7 +575,7 @@ export class LocalRun implements RunHandle {
       }
     }
     let started = 0;
-    while (this.#running < this.#concurrency && this.#ready.length > 0) {
+    while (this.#running < this.#concurrency && this.#ready.length > this.#readyHead) {
       if (started === PUMP_SLICE) {
         // A wide fan-out: start the rest on the next turn, so the first steps get going (their
         // processes spawn, their jobs are sent) before all of them are prepared.
@@ -574,7 +596,7 @@ export class LocalRun implements RunHandle {
       if (group !== undefined) this.#groupRunning.set(group, (this.#groupRunning.get(group) ?? 0) + 1);
       this.#startStep(state);
     }
-    if (this.#running === 0 && this.#deciding === 0 && this.#ready.length === 0) this.#finishRun();
+    if (this.#running === 0 && this.#deciding === 0 && this.#ready.length === this.#readyHead) this.#finishRun();
   }
 
   /** The step as it runs: workflow env and the outputs of its needs merged in, templates rendered. */
