@@ -19,23 +19,27 @@ type Ending = { kind: 'timed-out' } | { kind: 'aborted'; cause: AbortCause };
 export class FunctionExecutor implements StepExecutor<FunctionStep> {
   async execute(step: FunctionStep, context: ExecutionContext): Promise<AttemptResult> {
     const startedAt = Date.now();
-    const outputs: Record<string, string> = {};
-    let logText = '';
-    // (outputs stays empty for most steps; it is the step's own object, handed to the result.)
-    // The function's own switch: thrown by the step timeout or by the engine's abort.
-    const own = new AbortHandle();
+    const onOutput = context.onOutput;
+    // Its signal is the function's own switch: thrown by the step timeout or by the engine's abort.
+    const ctx = new FunctionStepContext(
+      context.runId,
+      step,
+      context.attempt,
+      context,
+      needsOfContext,
+      onOutput ? (_stepId, _attempt, chunk) => onOutput('stdout', chunk) : undefined,
+    );
     let ending: Ending | undefined;
     let wake: ((ending: Ending) => void) | undefined;
     const end = (value: Ending): void => {
       if (ending) return;
       ending = value;
-      own.abort(value.kind === 'timed-out' ? 'timeout' : value.cause);
+      ctx.end(value.kind === 'timed-out' ? 'timeout' : value.cause);
       wake?.(value);
     };
     let unsubscribe: (() => void) | undefined;
     const timer = step.timeout > 0 ? setTimeout(() => end({ kind: 'timed-out' }), step.timeout) : undefined;
     context.onSpawn?.(0, []);
-    const ctx = new FunctionContext(step, context, own, outputs);
     const cause = context.abortCause;
     if (cause !== undefined) end({ kind: 'aborted', cause });
     try {
@@ -53,37 +57,29 @@ export class FunctionExecutor implements StepExecutor<FunctionStep> {
         });
       }
       const finishedAt = Date.now();
-      logText = ctx.logText;
+      const outputs = ctx.outputs ?? {};
       const finalEnding = ending;
-      if (finalEnding) return this.#ended(step, finalEnding, startedAt, finishedAt, outputs, logText);
+      if (finalEnding) return functionEnded(step, finalEnding.kind === 'timed-out' ? 'timeout' : finalEnding.cause, startedAt, finishedAt, outputs, ctx.logText);
       if (step.transformResult) value = step.transformResult(value);
-      return result(startedAt, finishedAt, outputs, logText, { status: 'succeeded', value });
+      return result(startedAt, finishedAt, outputs, ctx.logText, { status: 'succeeded', value });
     } catch (error) {
-      return functionThrew(startedAt, Date.now(), outputs, ctx.logText, error);
+      return functionThrew(startedAt, Date.now(), ctx.outputs ?? {}, ctx.logText, error);
     } finally {
       if (timer) clearTimeout(timer);
       unsubscribe?.();
     }
   }
-
-  #ended(
-    step: FunctionStep,
-    ending: Ending,
-    startedAt: number,
-    finishedAt: number,
-    outputs: Record<string, string>,
-    logText: string,
-  ): AttemptResult {
-    return functionEnded(step, ending.kind === 'timed-out' ? 'timeout' : ending.cause, startedAt, finishedAt, outputs, logText);
-  }
 }
 
+const needsOfContext = (context: unknown): Record<string, NeedResult> => (context as ExecutionContext).needs;
+
 /**
- * The context of a function step that the local engine runs on its fast path (no step timeout, its
- * first attempt): the engine itself ends it on cancellation, so no promise race is built per step.
- * The signal, the outputs and the needs exist on first use.
+ * The one context a function step gets; a class, so nothing is allocated per step but the object:
+ * the signal, the outputs and the needs exist on first use. On the local engine's fast path (no
+ * step timeout, first attempt) the engine itself ends the attempt on cancellation (`end`), so no
+ * promise race is built per step.
  */
-export class InlineFunctionContext implements StepContext {
+export class FunctionStepContext implements StepContext {
   readonly runId: string;
   readonly stepId: string;
   readonly attempt: number;
@@ -94,7 +90,7 @@ export class InlineFunctionContext implements StepContext {
   /** Set once the attempt is over (settled, or ended by the engine): a later settlement is ignored. */
   over = false;
   #handle: AbortHandle | undefined;
-  #endedBy: AbortCause | undefined;
+  #endedBy: AbortCause | 'timeout' | undefined;
   readonly #key: unknown;
   readonly #needsOf: (key: unknown) => Record<string, NeedResult>;
   readonly #onLog: ((stepId: string, attempt: number, chunk: Buffer) => void) | undefined;
@@ -129,8 +125,8 @@ export class InlineFunctionContext implements StepContext {
     return this.#needsOf(this.#key);
   }
 
-  /** Ends the attempt from outside (cancel, run timeout, fail-fast): its signal aborts. */
-  end(cause: AbortCause): void {
+  /** Ends the attempt (timeout, cancel, run timeout, fail-fast): its signal aborts. */
+  end(cause: AbortCause | 'timeout'): void {
     this.over = true;
     this.#endedBy = cause;
     this.#handle?.abort(cause);
@@ -199,47 +195,6 @@ export function functionEnded(
     reason: failFast ? 'fail-fast' : 'cancelled',
     message: failFast ? 'stopped: another step failed (--fail-fast kill)' : 'stopped: the run was cancelled',
   });
-}
-
-/** The one context a function step gets; a class so nothing is allocated per step but the object. */
-class FunctionContext implements StepContext {
-  readonly runId: string;
-  readonly stepId: string;
-  readonly attempt: number;
-  readonly env: Record<string, string>;
-  readonly matrix: Record<string, string | number | boolean>;
-  logText = '';
-  readonly #context: ExecutionContext;
-  readonly #own: AbortHandle;
-  readonly #outputs: Record<string, string>;
-
-  constructor(step: FunctionStep, context: ExecutionContext, own: AbortHandle, outputs: Record<string, string>) {
-    this.runId = context.runId;
-    this.stepId = step.id;
-    this.attempt = context.attempt;
-    this.env = step.env;
-    this.matrix = step.matrix ?? {};
-    this.#context = context;
-    this.#own = own;
-    this.#outputs = outputs;
-  }
-
-  get signal(): AbortSignal {
-    return this.#own.signal;
-  }
-
-  get needs(): StepContext['needs'] {
-    return this.#context.needs;
-  }
-
-  setOutput(key: string, value: string): void {
-    this.#outputs[key] = String(value);
-  }
-
-  log(message: string): void {
-    this.logText = (this.logText + message + '\n').slice(-TAIL_BYTES);
-    this.#context.onOutput?.('stdout', Buffer.from(message + '\n'));
-  }
 }
 
 function result(

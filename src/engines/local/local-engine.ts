@@ -11,7 +11,7 @@ import { retryDelay } from '../../core/retry.js';
 import type { FunctionStep, NeedResult, StepSpec, SubWorkflowStep, WorkflowSpec } from '../../core/spec.js';
 import { isSuccessStatus, type FailureReason, type FinalStatus } from '../../core/status.js';
 import { cacheComponents, cacheKey, explainChange } from '../../execution/cache-key.js';
-import { FunctionExecutor, functionEnded, functionThrew, InlineFunctionContext } from '../../execution/function-executor.js';
+import { FunctionExecutor, functionEnded, functionThrew, FunctionStepContext } from '../../execution/function-executor.js';
 import { InterpreterResolver } from '../../execution/interpreter.js';
 import { ProcessExecutor } from '../../execution/process-executor.js';
 import { ModuleExecutor } from '../../execution/module-executor.js';
@@ -100,7 +100,7 @@ class StepState {
   outputEnv: Record<string, string> | undefined = undefined;
   decided = false;
   /** The running attempt of a function step on the fast path (see `LocalRun#runFunction`). */
-  inline: InlineFunctionContext | undefined = undefined;
+  inline: FunctionStepContext | undefined = undefined;
 
   constructor(
     readonly spec: StepSpec,
@@ -694,7 +694,7 @@ export class LocalRun implements RunHandle {
     if (this.#channel.active) {
       this.#emit({ type: 'step-started', runId: this.id, stepId: step.id, attempt: state.attempt, command: [], pid: null, time: startedAt });
     }
-    const inline = new InlineFunctionContext(this.id, step, state.attempt, state, this.#needsOf, this.#onLog);
+    const inline = new FunctionStepContext(this.id, step, state.attempt, state, this.#needsOf, this.#onLog);
     state.inline = inline;
     const stopping = this.#stopping;
     if (stopping !== undefined && stopping.cause !== 'no-new') {
@@ -720,7 +720,7 @@ export class LocalRun implements RunHandle {
     }
   }
 
-  #inlineSucceeded(state: StepState, inline: InlineFunctionContext, startedAt: number, value: unknown): void {
+  #inlineSucceeded(state: StepState, inline: FunctionStepContext, startedAt: number, value: unknown): void {
     if (inline.over) return;
     const step = state.spec as FunctionStep;
     if (step.transformResult) {
@@ -748,7 +748,7 @@ export class LocalRun implements RunHandle {
     this.#stepDone(state, result);
   }
 
-  #inlineThrew(state: StepState, inline: InlineFunctionContext, startedAt: number, error: unknown): void {
+  #inlineThrew(state: StepState, inline: FunctionStepContext, startedAt: number, error: unknown): void {
     if (inline.over) return;
     inline.over = true;
     const attempt = functionThrew(startedAt, Date.now(), inline.outputs ?? {}, inline.logText, error);
@@ -758,17 +758,7 @@ export class LocalRun implements RunHandle {
       return;
     }
     // Retried: the next attempts take the general path, after the policy's delay.
-    const delayMs = retryDelay(step.retry, state.attempt + 1);
-    this.#emit({
-      type: 'step-retrying',
-      runId: this.id,
-      stepId: step.id,
-      attempt: state.attempt,
-      delayMs,
-      reason: attempt.reason ?? 'exit-non-zero',
-      message: attempt.message ?? '',
-      time: Date.now(),
-    });
+    const delayMs = this.#announceRetry(state, attempt);
     void abortableDelay(delayMs, this.#controller.signal).then(async (go) => {
       let result: StepResult;
       try {
@@ -782,7 +772,7 @@ export class LocalRun implements RunHandle {
   }
 
   /** A fast-path function ended by the engine (cancel, run timeout, fail-fast). */
-  #inlineEnded(state: StepState, inline: InlineFunctionContext, cause: AbortCause, startedAt?: number): void {
+  #inlineEnded(state: StepState, inline: FunctionStepContext, cause: AbortCause, startedAt?: number): void {
     if (state.inline !== inline) return;
     const now = Date.now();
     const attempt = functionEnded(state.spec as FunctionStep, cause, startedAt ?? state.firstStartedAt ?? now, now, inline.outputs ?? {}, inline.logText);
@@ -871,19 +861,25 @@ export class LocalRun implements RunHandle {
       };
       const attempt = await executor.execute(step, context);
       if (!this.#shouldRetry(step, attempt, state.attempt)) return attempt;
-      const delayMs = attempt.reason === 'worker-lost' ? 0 : retryDelay(step.retry, state.attempt + 1);
-      this.#emit({
-        type: 'step-retrying',
-        runId: this.id,
-        stepId: step.id,
-        attempt: state.attempt,
-        delayMs,
-        reason: attempt.reason ?? 'exit-non-zero',
-        message: attempt.message ?? '',
-        time: Date.now(),
-      });
+      const delayMs = this.#announceRetry(state, attempt);
       if (!(await abortableDelay(delayMs, this.#controller.signal))) return attempt;
     }
+  }
+
+  /** Says a step will be retried and after how long (no wait when its worker was lost). */
+  #announceRetry(state: StepState, attempt: AttemptResult): number {
+    const delayMs = attempt.reason === 'worker-lost' ? 0 : retryDelay(state.spec.retry, state.attempt + 1);
+    this.#emit({
+      type: 'step-retrying',
+      runId: this.id,
+      stepId: state.spec.id,
+      attempt: state.attempt,
+      delayMs,
+      reason: attempt.reason ?? 'exit-non-zero',
+      message: attempt.message ?? '',
+      time: Date.now(),
+    });
+    return delayMs;
   }
 
   async #runSubWorkflow(state: StepState, step: SubWorkflowStep): Promise<AttemptResult> {
