@@ -72,19 +72,25 @@ export async function recordRun(store: RunStore, io: CliIo, options: RecordingOp
   return {
     onStart(run: { runId: string; runDir: string; spec: WorkflowSpec; outputDir: string }): void {
       runId = run.runId;
-      store.beginRun({
-        runId: run.runId,
-        name: run.spec.name,
-        kind: options.kind,
-        source: options.source,
-        argv: [...options.argv],
-        cwd: io.cwd,
-        gitCommit: commit,
-        host: hostname(),
-        pid: process.pid,
-        pidStartTime: ownStartTime(),
-        specJson: planToJson({ spec: run.spec, runDir: run.runDir, outputDir: run.outputDir, projectRoot: options.projectRoot }),
-      });
+      try {
+        store.beginRun({
+          runId: run.runId,
+          name: run.spec.name,
+          kind: options.kind,
+          source: options.source,
+          argv: [...options.argv],
+          cwd: io.cwd,
+          gitCommit: commit,
+          host: hostname(),
+          pid: process.pid,
+          pidStartTime: ownStartTime(),
+          specJson: planToJson({ spec: run.spec, runDir: run.runDir, outputDir: run.outputDir, projectRoot: options.projectRoot }),
+        });
+      } catch (error) {
+        // The history is a record, never a reason for the run to fail (a full disk right now, say):
+        // the run goes on, its events still go to the journal and the store, and its reports are written.
+        io.stderr.write(`${pc.yellow('warning:')} run history: ${(error as Error).message}\n`);
+      }
       poll = setInterval(() => {
         let requested = false;
         try {

@@ -1,8 +1,12 @@
 import { execFileSync } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { recordRun } from '../../src/cli/store-session.js';
+import type { CliIo } from '../../src/cli/types.js';
+import type { WorkflowSpec } from '../../src/core/spec.js';
 import { SqliteRunStore, StoreError } from '../../src/store/index.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
 import { runEvents, runInfo } from './helpers/events.js';
@@ -130,6 +134,32 @@ describe('SqliteRunStore on a state folder it cannot write', () => {
       ['one', 'succeeded'],
       ['two', 'failed'],
     ]);
+  });
+
+  it('a run whose start cannot be recorded goes on: a warning, then its events are stored once the folder is writable', async () => {
+    const stateDir = path.join(dir, 'state');
+    store = new SqliteRunStore({ stateDir, retryDelayMs: 60_000, onError: () => undefined });
+    store.beginRun(runInfo('before'));
+    await store.flush();
+    let warnings = '';
+    const io = {
+      stdout: new PassThrough(),
+      stderr: Object.assign(new PassThrough(), { write: (text: string) => ((warnings += text), true) }),
+      env: {},
+      cwd: dir,
+    } as unknown as CliIo;
+    const recording = await recordRun(store, io, { kind: 'workflow', source: 'w.yml', argv: ['run'], projectRoot: dir, onCancelRequest: () => undefined });
+    const db = store.path;
+    chattr('+i', db, `${db}-wal`, stateDir);
+    const spec = { name: 'w', steps: [], concurrency: 1, failurePolicy: 'no-new', timeout: 0 } as unknown as WorkflowSpec;
+    expect(() => recording.onStart({ runId: 'r', runDir: dir, spec, outputDir: dir })).not.toThrow();
+    expect(warnings).toMatch(/warning: run history: Could not write to the run store/);
+    for (const event of runEvents('r', [{ id: 'one', status: 'succeeded' }])) recording.listener(event);
+    chattr('-i', db, `${db}-wal`, stateDir);
+    await store.flush();
+    expect(store.getRun('r')).toMatchObject({ status: 'succeeded', counts: { total: 1, succeeded: 1 } });
+    await recording.stop();
+    store = undefined;
   });
 
   it('throws from close, saying what was lost, when the last events cannot be written', async () => {
