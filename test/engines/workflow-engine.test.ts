@@ -306,7 +306,7 @@ describe('workflow engine: timeouts and cancellation act mid-flight', () => {
           ctx.setOutput('k', 'v');
           return 2;
         }),
-        fnStep('async', async () => 3, { transformResult: (v) => (v as number) * 10 }),
+        fnStep('async', () => Promise.resolve(3), { transformResult: (v) => (v as number) * 10 }),
         fnStep('throws', () => {
           throw new TypeError('nope');
         }),
@@ -316,8 +316,8 @@ describe('workflow engine: timeouts and cancellation act mid-flight', () => {
     );
     expect(byId(summary, 'sync')).toMatchObject({ status: 'succeeded', value: 2, stdoutTail: 'hello\n', outputs: { k: 'v' }, attempts: 1 });
     expect(byId(summary, 'async')).toMatchObject({ status: 'succeeded', value: 30 });
-    expect(byId(summary, 'throws')).toMatchObject({ status: 'failed', reason: 'function-threw', message: expect.stringContaining('TypeError: nope') });
-    expect(byId(summary, 'rejects')).toMatchObject({ status: 'failed', reason: 'function-threw', message: expect.stringContaining('later') });
+    expect(byId(summary, 'throws')).toMatchObject({ status: 'failed', reason: 'function-threw', message: expect.stringContaining('TypeError: nope') as unknown });
+    expect(byId(summary, 'rejects')).toMatchObject({ status: 'failed', reason: 'function-threw', message: expect.stringContaining('later') as unknown });
     expect(byId(summary, 'reads')).toMatchObject({ status: 'succeeded', value: 'v' });
     expect(summary.counts).toMatchObject({ succeeded: 3, failed: 2, total: 5 });
     // Every step has one started and one finished event, started first.

@@ -293,9 +293,9 @@ export class Coordinator {
   #pack(items: Outgoing[]): { jobId: string; name: string; data: JobData | BatchData; members: string[] }[] {
     const packable = items.filter((item) => item.packable);
     const size = packSize(packable.length);
-    const jobs = items
+    const jobs: { jobId: string; name: string; data: JobData | BatchData; members: string[] }[] = items
       .filter((item) => size === 1 || !item.packable)
-      .map((item) => ({ jobId: item.jobId, name: item.name, data: item.data as JobData | BatchData, members: [item.jobId] }));
+      .map((item) => ({ jobId: item.jobId, name: item.name, data: item.data, members: [item.jobId] }));
     if (size === 1) return jobs;
     for (let i = 0; i < packable.length; i += size) {
       const pack = packable.slice(i, i + size);

@@ -170,7 +170,7 @@ function hasKeys(object: object): boolean {
   return false;
 }
 
-const NO_OUTPUTS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const NO_OUTPUTS: Record<string, string> = Object.freeze({});
 const NO_COMMAND: string[] = Object.freeze([]) as unknown as string[];
 
 function githubResult(result: StepResult): string {
@@ -733,7 +733,6 @@ export class LocalRun implements RunHandle {
     }
     inline.over = true;
     const finishedAt = Date.now();
-    const logText = inline.logText;
     const result = succeededFunction(
       step,
       state.attempt,
