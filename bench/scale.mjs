@@ -1,7 +1,12 @@
 #!/usr/bin/env node
-// Scale check for big workflows: validation time of a 100,000-step workflow file through the CLI's
-// loader, and memory of running N in-process no-op steps (N = 25k, 50k, 100k) to show it grows
-// linearly. Usage: node bench/scale.mjs   (after npm run build)
+// Scale check for big workflows (issue #4): wall time of `orchestrator validate` on a 100,000-step
+// workflow file, YAML and JSON, through the CLI (median and min of several runs: other processes
+// may share the machine), and memory of running N in-process no-op steps (N = 25k, 50k, 100k) to
+// show it grows linearly.
+// Usage (after npm run build):
+//   node bench/scale.mjs                  both
+//   node bench/scale.mjs validate [runs]  only the validate timings (default 7 runs per file)
+//   node bench/scale.mjs memory           only the memory runs
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,18 +46,51 @@ if (process.argv[2] === '--child') {
   process.exit(0);
 }
 
-const file = path.join(dir, 'big.workflow.json');
-writeFileSync(file, JSON.stringify({ name: 'big', concurrency: 64, steps: layeredSteps(100_000) }));
-const cli = path.join(root, 'dist/bin/orchestrator.js');
-const t0 = performance.now();
-execFileSync(process.execPath, [cli, 'validate', file], { stdio: 'ignore' });
-const validateMs = performance.now() - t0;
-const t1 = performance.now();
-execFileSync(process.execPath, [cli, '--version'], { stdio: 'ignore' });
-const startupMs = performance.now() - t1;
-console.log(`validate 100,000-step workflow file: ${Math.round(validateMs)} ms wall (CLI start-up alone: ${Math.round(startupMs)} ms)`);
-for (const n of [25_000, 50_000, 100_000]) {
-  const out = execFileSync(process.execPath, ['--max-old-space-size=4096', fileURLToPath(import.meta.url), '--child', String(n)], { encoding: 'utf8' });
-  console.log(out.trim());
+/** The same workflow as YAML, written the way people (and generators) write it. */
+function toYaml(workflow) {
+  let text = `name: ${workflow.name}\nconcurrency: ${workflow.concurrency}\nsteps:\n`;
+  for (const step of workflow.steps) {
+    text += `  - id: ${step.id}\n    run: "${step.run}"\n`;
+    if (step.needs) text += `    needs: [${step.needs.join(', ')}]\n`;
+  }
+  return text;
 }
-rmSync(dir, { recursive: true, force: true });
+
+/** Wall times in ms of `runs` runs of the CLI with `args`, which must exit 0. */
+function timeCli(args, runs) {
+  const cli = path.join(root, 'dist/bin/orchestrator.js');
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const started = performance.now();
+    execFileSync(process.execPath, [cli, ...args], { stdio: 'ignore' });
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { median: Math.round(times[Math.floor(times.length / 2)]), min: Math.round(times[0]), all: times.map(Math.round) };
+}
+
+const mode = process.argv[2] ?? 'all';
+try {
+  if (mode === 'all' || mode === 'validate') {
+    const runs = Number(process.argv[3] ?? 7);
+    const workflow = { name: 'big', concurrency: 64, steps: layeredSteps(100_000) };
+    const json = path.join(dir, 'big.workflow.json');
+    const yaml = path.join(dir, 'big.workflow.yaml');
+    writeFileSync(json, JSON.stringify(workflow));
+    writeFileSync(yaml, toYaml(workflow));
+    const startup = timeCli(['--version'], runs);
+    console.log(`CLI start-up alone (--version): median ${startup.median} ms, min ${startup.min} ms`);
+    for (const [label, file] of [['YAML', yaml], ['JSON', json]]) {
+      const t = timeCli(['validate', file], runs);
+      console.log(`validate 100,000-step ${label} file: median ${t.median} ms, min ${t.min} ms wall (${t.all.join(', ')})`);
+    }
+  }
+  if (mode === 'all' || mode === 'memory') {
+    for (const n of [25_000, 50_000, 100_000]) {
+      const out = execFileSync(process.execPath, ['--max-old-space-size=4096', fileURLToPath(import.meta.url), '--child', String(n)], { encoding: 'utf8' });
+      console.log(out.trim());
+    }
+  }
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,12 +1,9 @@
 import { z } from 'zod';
 import { describeValue } from './describe-value.js';
+import { DURATION_PATTERN } from './duration-pattern.js';
 
-/**
- * What `parseDuration` (src/core/duration.ts) accepts as text: plain seconds (`90`, `0.5`) or unit
- * parts (`500ms`, `2m`, `1m30s`). Kept as a regex so the JSON Schema can check it too; a test keeps
- * the two in step.
- */
-export const DURATION_PATTERN = /^\s*(?:\d+(?:\.\d+)?|(?:\d+(?:\.\d+)?(?:ms|s|m|h))+)\s*$/;
+// In a module without zod, so the loader's fast path can use it without loading zod.
+export { DURATION_PATTERN };
 
 /**
  * The zod `error` option used by every check of config and workflow files, so each problem reads

@@ -1,21 +1,15 @@
 import { isAlias, isMap, isNode, isPair, isScalar, isSeq } from 'yaml';
 import type { Document, LineCounter, Node } from 'yaml';
 
-export type FieldPath = readonly PropertyKey[];
+import type { FieldPath } from './field-path.js';
+
+// Kept in a module of its own so that code which only words diagnostics does not load `yaml`.
+export { formatFieldPath } from './field-path.js';
+export type { FieldPath } from './field-path.js';
 
 export interface Position {
   line: number;
   column: number;
-}
-
-/** `scripts.etl/load.py.timeout`, `skip[2].path`. */
-export function formatFieldPath(path: FieldPath): string {
-  let text = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') text += `[${segment}]`;
-    else text += text === '' ? String(segment) : `.${String(segment)}`;
-  }
-  return text;
 }
 
 function keyText(key: unknown): string | undefined {

@@ -68,48 +68,80 @@ export interface DagDiagnostic {
   step: string;
 }
 
-/** Analyses the dependencies between `steps`. Throws `TypeError` for a negative or non-finite `durationMs`. */
-export function analyzeWorkflowDependencies(steps: readonly DagStep[]): DagAnalysis {
-  // Nodes are unique ids in order of first definition.
-  const indexOf = new Map<string, number>();
+/** The problems of a dependency graph, without the order (what validation needs). */
+export interface DependencyProblems {
+  /** No duplicate ids, no unknown dependencies and no cycles. */
+  valid: boolean;
+  duplicates: string[];
+  unknown: UnknownDependency[];
+  cycles: string[][];
+  /** Each id's position in the input: its first definition. */
+  firstDefinition: ReadonlyMap<string, number>;
+  /** The input position of the step behind each entry of `unknown`. */
+  unknownAt: number[];
+}
+
+/**
+ * Ids, duplicates, unknown dependencies and the compressed "needs" adjacency of the steps given as
+ * parallel lists (`stepIds[i]` needs `stepNeeds[i]`), so big workflows need no object per step.
+ */
+function buildGraph(stepIds: readonly string[], stepNeeds: readonly (readonly string[])[], durations?: readonly (number | undefined)[]) {
+  // Nodes are unique ids in order of first definition; `first` maps an id to its input position.
+  const first = new Map<string, number>();
   const ids: string[] = [];
-  const definitions: DagStep[] = [];
+  const definitions: number[] = [];
   const duplicates: string[] = [];
   const duplicateSeen = new Set<string>();
-  let hasDurations = false;
-  for (const step of steps) {
-    if (step.durationMs !== undefined) {
-      if (typeof step.durationMs !== 'number' || !Number.isFinite(step.durationMs) || step.durationMs < 0) {
-        throw new TypeError(
-          `Expected the \`durationMs\` of step "${step.id}" to be a non-negative finite number, got \`${String(step.durationMs)}\` (${typeof step.durationMs})`,
-        );
-      }
-      hasDurations = true;
-    }
-    if (indexOf.has(step.id)) {
-      if (!duplicateSeen.has(step.id)) {
-        duplicateSeen.add(step.id);
-        duplicates.push(step.id);
+  const hasDurations = durations !== undefined && durations.some((duration) => duration !== undefined);
+  for (let position = 0; position < stepIds.length; position++) {
+    const id = stepIds[position] as string;
+    if (first.has(id)) {
+      if (!duplicateSeen.has(id)) {
+        duplicateSeen.add(id);
+        duplicates.push(id);
       }
       continue;
     }
-    indexOf.set(step.id, ids.length);
-    ids.push(step.id);
-    definitions.push(step);
+    first.set(id, position);
+    ids.push(id);
+    definitions.push(position);
   }
   const n = ids.length;
+  // Node index by input position of the first definition: one map per id is enough.
+  const nodeOf = new Int32Array(stepIds.length).fill(-1);
+  for (let v = 0; v < n; v++) nodeOf[definitions[v] as number] = v;
+
+  // Every need is looked up once (map lookups dominate on big workflows): `target[e]` is the node
+  // of edge e, or -1 for an unknown id; the edges of input position p start at `edgeStart[p]`.
+  const edgeStart = new Int32Array(stepIds.length + 1);
+  const target: number[] = [];
+  let anyUnknown = false;
+  for (let position = 0; position < stepIds.length; position++) {
+    edgeStart[position] = target.length;
+    for (const need of stepNeeds[position] ?? []) {
+      const at = first.get(need);
+      if (at === undefined) anyUnknown = true;
+      target.push(at === undefined ? -1 : (nodeOf[at] as number));
+    }
+  }
+  edgeStart[stepIds.length] = target.length;
 
   // Unknown dependencies are checked on every definition, so a typo in a duplicate is reported too.
   const unknown: UnknownDependency[] = [];
+  const unknownAt: number[] = [];
   const unknownSeen = new Set<string>();
-  for (const step of steps) {
-    for (const need of step.needs) {
-      if (indexOf.has(need)) continue;
-      const key = JSON.stringify([step.id, need]);
+  for (let position = 0; anyUnknown && position < stepIds.length; position++) {
+    const id = stepIds[position] as string;
+    const needsHere = stepNeeds[position] ?? [];
+    for (let e = edgeStart[position] as number; e < (edgeStart[position + 1] as number); e++) {
+      if (target[e] !== -1) continue;
+      const need = needsHere[e - (edgeStart[position] as number)] as string;
+      const key = JSON.stringify([id, need]);
       if (unknownSeen.has(key)) continue;
       unknownSeen.add(key);
       const suggestion = closestId(need, ids);
-      unknown.push(suggestion === undefined ? { step: step.id, needs: need } : { step: step.id, needs: need, suggestion });
+      unknown.push(suggestion === undefined ? { step: id, needs: need } : { step: id, needs: need, suggestion });
+      unknownAt.push(position);
     }
   }
 
@@ -121,18 +153,53 @@ export function analyzeWorkflowDependencies(steps: readonly DagStep[]): DagAnaly
   // lastSeenBy[u] === v + 1 when v already listed u (cheaper than a Set per step).
   const lastSeenBy = new Int32Array(n);
   for (let v = 0; v < n; v++) {
-    const step = definitions[v] as DagStep;
+    const position = definitions[v] as number;
     needStart[v] = needList.length;
-    for (const need of step.needs) {
-      const u = indexOf.get(need);
-      if (u === undefined || lastSeenBy[u] === v + 1) continue;
+    for (let e = edgeStart[position] as number; e < (edgeStart[position + 1] as number); e++) {
+      const u = target[e] as number;
+      if (u === -1 || lastSeenBy[u] === v + 1) continue;
       lastSeenBy[u] = v + 1;
       needList.push(u);
     }
-    weight[v] = hasDurations ? (step.durationMs ?? 0) : 1;
+    weight[v] = hasDurations ? (durations?.[position] ?? 0) : 1;
   }
   needStart[n] = needList.length;
   const needs = Int32Array.from(needList);
+  return { first, ids, n, duplicates, unknown, unknownAt, needStart, needs, weight, hasDurations };
+}
+
+/**
+ * Duplicate ids, unknown dependencies and cycles, as `analyzeWorkflowDependencies` finds them, but
+ * without the order, levels and critical path: what validating a big workflow file needs. The
+ * steps come as parallel lists: step `i` has id `ids[i]` and needs `needs[i]`.
+ */
+export function findDependencyProblems(stepIds: readonly string[], stepNeeds: readonly (readonly string[])[]): DependencyProblems {
+  const { first, ids, n, duplicates, unknown, unknownAt, needStart, needs } = buildGraph(stepIds, stepNeeds);
+  const cycles = findCycles(n, needStart, needs).map((cycle) => cycle.map((v) => ids[v] as string));
+  return {
+    valid: duplicates.length === 0 && unknown.length === 0 && cycles.length === 0,
+    duplicates,
+    unknown,
+    cycles,
+    firstDefinition: first,
+    unknownAt,
+  };
+}
+
+/** Analyses the dependencies between `steps`. Throws `TypeError` for a negative or non-finite `durationMs`. */
+export function analyzeWorkflowDependencies(steps: readonly DagStep[]): DagAnalysis {
+  for (const step of steps) {
+    if (step.durationMs !== undefined && (typeof step.durationMs !== 'number' || !Number.isFinite(step.durationMs) || step.durationMs < 0)) {
+      throw new TypeError(
+        `Expected the \`durationMs\` of step "${step.id}" to be a non-negative finite number, got \`${String(step.durationMs)}\` (${typeof step.durationMs})`,
+      );
+    }
+  }
+  const { ids, n, duplicates, unknown, needStart, needs, weight, hasDurations } = buildGraph(
+    steps.map((step) => step.id),
+    steps.map((step) => step.needs),
+    steps.map((step) => step.durationMs),
+  );
 
   const cycles = findCycles(n, needStart, needs).map((cycle) => cycle.map((v) => ids[v] as string));
 
@@ -222,7 +289,7 @@ export function formatCycle(cycle: readonly string[]): string {
 }
 
 /** One diagnostic per problem in `analysis`: duplicates first, then unknown dependencies, then cycles. */
-export function dagDiagnostics(analysis: DagAnalysis): DagDiagnostic[] {
+export function dagDiagnostics(analysis: Pick<DagAnalysis, 'duplicates' | 'unknown' | 'cycles'>): DagDiagnostic[] {
   const out: DagDiagnostic[] = [];
   for (const id of analysis.duplicates) {
     out.push({ code: 'duplicate-id', message: `duplicate step id "${id}"`, step: id });

@@ -1,18 +1,18 @@
 import { statSync } from 'node:fs';
 import path from 'node:path';
-import { analyzeWorkflowDependencies, dagDiagnostics } from '../core/dag.js';
-import type { DagAnalysis } from '../core/dag.js';
+import { dagDiagnostics, findDependencyProblems } from '../core/dag.js';
+import type { DependencyProblems } from '../core/dag.js';
 import { expandMatrix } from '../core/matrix.js';
 import type { MatrixSpec } from '../core/matrix.js';
 import { describeValue } from '../config/describe-value.js';
 import { didYouMean } from '../config/did-you-mean.js';
 import { isInside } from '../config/is-inside.js';
-import type { FieldPath } from '../config/source-locator.js';
+import type { FieldPath } from '../config/field-path.js';
 import type { Diagnostic } from '../config/types.js';
 import { conditionExpression, parseExpression, scanTemplates } from '../expressions/index.js';
 import { ExpressionError } from '../expressions/index.js';
-import { matrixSchema, STEP_KIND_KEYS } from './schema.js';
-import type { StepKindKey } from './schema.js';
+import { STEP_KIND_KEYS } from './step-keys.js';
+import type { StepKindKey } from './step-keys.js';
 
 /** Adds a diagnostic at a field (its key or value), or at an exact offset inside a value. */
 export interface Reporter {
@@ -28,28 +28,45 @@ export interface CheckContext {
   report: Reporter;
   /** Loads a sub-workflow (relative `workflow:` value already resolved). */
   loadSubWorkflow(abs: string, fieldPath: FieldPath): void;
+  /** Whether the schema accepts this `matrix` (then expansion checks the rest). */
+  matrixWellFormed(matrix: unknown): boolean;
 }
 
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** `needs` as written: a string or a list; anything else counts as none (the schema reports it). */
-export function needsList(value: unknown): string[] {
+const NO_NEEDS: readonly string[] = [];
+
+/**
+ * `needs` as written: a string or a list; anything else counts as none (the schema reports it).
+ * A list of strings is returned as is, not copied (100,000-step files): do not change it.
+ */
+export function needsList(value: unknown): readonly string[] {
   if (typeof value === 'string') return [value];
-  if (Array.isArray(value)) return value.filter((item): item is string => typeof item === 'string');
-  return [];
+  if (!Array.isArray(value)) return NO_NEEDS;
+  for (const item of value as unknown[]) {
+    if (typeof item !== 'string') return value.filter((need): need is string => typeof need === 'string');
+  }
+  return value as string[];
 }
 
+/** The steps that have an id, as parallel lists (no object per step): `index` is the step's place in the file. */
 interface StepInfo {
-  index: number;
-  id: string;
-  needs: string[];
+  index: number[];
+  id: string[];
+  needs: (readonly string[])[];
 }
 
 /** Which step an expression belongs to, to check its `steps.X` and `needs.X` reads. */
+/** The ids of the file's steps; `list` copies them, only for a did-you-mean. */
+interface KnownIds {
+  has(id: string): boolean;
+  list(): string[];
+}
+
 interface ExpressionScope {
-  knownIds: ReadonlySet<string>;
+  knownIds: KnownIds;
   /** Unset at the workflow level, where no step is current. */
   /** `ancestors()` is computed on first use: only steps whose expressions name `steps.X` need it. */
   step?: { id: string; needs: ReadonlySet<string>; ancestors: () => ReadonlySet<string> };
@@ -57,6 +74,13 @@ interface ExpressionScope {
 
 function stepKinds(step: Record<string, unknown>): StepKindKey[] {
   return STEP_KIND_KEYS.filter((key) => step[key] !== undefined);
+}
+
+/** How many kind keys a step has, without allocating (the common answer is 1). */
+function kindCount(step: Record<string, unknown>): number {
+  let count = 0;
+  for (const key of STEP_KIND_KEYS) if (step[key] !== undefined) count++;
+  return count;
 }
 
 /** Keys that only make sense for one kind of step. */
@@ -77,15 +101,22 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
   if (!isRecord(value)) return;
   const { report } = context;
   const rawSteps = Array.isArray(value.steps) ? (value.steps as unknown[]) : [];
-  const steps: StepInfo[] = [];
-  rawSteps.forEach((step, index) => {
-    if (isRecord(step) && typeof step.id === 'string') steps.push({ index, id: step.id, needs: needsList(step.needs) });
-  });
+  const steps: StepInfo = { index: [], id: [], needs: [] };
+  for (let index = 0; index < rawSteps.length; index++) {
+    const step = rawSteps[index];
+    if (isRecord(step) && typeof step.id === 'string') {
+      steps.index.push(index);
+      steps.id.push(step.id);
+      steps.needs.push(needsList(step.needs));
+    }
+  }
 
-  const analysis = analyzeWorkflowDependencies(steps.map(({ id, needs }) => ({ id, needs })));
-  reportDag(analysis, steps, rawSteps, report);
-  const knownIds = new Set(steps.map((step) => step.id));
-  const ancestorsOf = ancestorIndex(steps);
+  const problems = findDependencyProblems(steps.id, steps.needs);
+  reportDag(problems, steps, rawSteps, report);
+  // Ids and the first definition of each, shared by every expression check (no copies per step).
+  const first = problems.firstDefinition;
+  const knownIds: KnownIds = { has: (id) => first.has(id), list: () => [...first.keys()] };
+  const ancestorsOf = ancestorIndex(steps, first);
 
   const workflowScope: ExpressionScope = { knownIds };
   checkEnv(value.env, ['env'], workflowScope, report);
@@ -95,36 +126,38 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
   }
 
   const groups = isRecord(value.concurrency_groups) ? Object.keys(value.concurrency_groups) : [];
-  const firstIndex = new Map<string, number>();
-  for (const step of steps) if (!firstIndex.has(step.id)) firstIndex.set(step.id, step.index);
 
-  rawSteps.forEach((step, index) => {
-    if (!isRecord(step)) return;
+  for (let index = 0; index < rawSteps.length; index++) {
+    const step = rawSteps[index];
+    if (!isRecord(step)) continue;
     const base: FieldPath = ['steps', index];
     const id = typeof step.id === 'string' ? step.id : undefined;
-    // Built lazily: most steps of a big workflow have no expression that needs them.
-    let needsSet: Set<string> | undefined;
-    const scope: ExpressionScope =
-      id === undefined || firstIndex.get(id) !== index
-        ? { knownIds }
-        : {
-            knownIds,
-            step: {
-              id,
-              get needs() {
-                return (needsSet ??= new Set(needsList(step.needs)));
-              },
-              ancestors: () => ancestorsOf(id),
-            },
-          };
-    const kinds = stepKinds(step);
-    if (kinds.length === 0) {
+    // Built on first use: most steps of a big workflow have no expression that needs a scope.
+    let scope: ExpressionScope | undefined;
+    const scopeOf = (): ExpressionScope => {
+      if (scope !== undefined) return scope;
+      const position = id === undefined ? undefined : first.get(id);
+      if (id === undefined || position === undefined || steps.index[position] !== index) return (scope = { knownIds });
+      let needsSet: Set<string> | undefined;
+      return (scope = {
+        knownIds,
+        step: {
+          id,
+          get needs() {
+            return (needsSet ??= new Set(needsList(step.needs)));
+          },
+          ancestors: () => ancestorsOf(id),
+        },
+      });
+    };
+    const count = kindCount(step);
+    if (count === 0) {
       report.at('error', base, 'value', `a step needs one of ${STEP_KIND_KEYS.map((key) => `\`${key}\``).join(', ')}${id === undefined ? '' : ` (step "${id}" has none)`}`);
-    } else if (kinds.length > 1) {
+    } else if (count > 1) {
+      const kinds = stepKinds(step);
       report.at('error', [...base, kinds[1] ?? ''], 'key', `a step has exactly one of ${STEP_KIND_KEYS.map((key) => `\`${key}\``).join(', ')}; this one has ${kinds.map((key) => `\`${key}\``).join(' and ')}`);
-    }
-    const [kind] = kinds;
-    if (kinds.length === 1) {
+    } else if (step.args !== undefined || step.interpreter !== undefined || step.shell !== undefined) {
+      const [kind] = stepKinds(step);
       for (const [key, rule] of KIND_ONLY_ENTRIES) {
         if (step[key] !== undefined && kind !== rule.kind) {
           report.at('error', [...base, key], 'key', `\`${key}\` only applies to \`${rule.kind}\` steps; ${rule.hint}`);
@@ -132,16 +165,16 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
       }
     }
 
-    if (typeof step.if === 'string') checkCondition(step.if, [...base, 'if'], scope, report);
+    if (typeof step.if === 'string') checkCondition(step.if, [...base, 'if'], scopeOf(), report);
     // Field paths are built only for values that have something to check (100,000-step files).
-    if (typeof step.run === 'string' && step.run.includes('${{')) checkTemplates(step.run, [...base, 'run'], scope, report);
-    if (isRecord(step.env)) checkEnv(step.env, [...base, 'env'], scope, report);
+    if (typeof step.run === 'string' && step.run.includes('${{')) checkTemplates(step.run, [...base, 'run'], scopeOf(), report);
+    if (isRecord(step.env)) checkEnv(step.env, [...base, 'env'], scopeOf(), report);
     if (Array.isArray(step.args)) {
       step.args.forEach((arg: unknown, i) => {
-        if (typeof arg === 'string') checkTemplates(arg, [...base, 'args', i], scope, report);
+        if (typeof arg === 'string') checkTemplates(arg, [...base, 'args', i], scopeOf(), report);
       });
     }
-    if (typeof step.cwd === 'string') checkFolder(step.cwd, [...base, 'cwd'], scope, context);
+    if (typeof step.cwd === 'string') checkFolder(step.cwd, [...base, 'cwd'], scopeOf(), context);
 
     if (typeof step.script === 'string') checkFile(step.script, [...base, 'script'], 'script', context);
     if (isRecord(step.function) && typeof step.function.module === 'string') {
@@ -149,7 +182,7 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
     }
     if (isRecord(step.python) && Array.isArray(step.python.python_path)) {
       step.python.python_path.forEach((folder: unknown, i) => {
-        checkFolder(folder, [...base, 'python', 'python_path', i], scope, context);
+        checkFolder(folder, [...base, 'python', 'python_path', i], scopeOf(), context);
       });
     }
     if (typeof step.workflow === 'string' && step.workflow !== '') {
@@ -159,7 +192,7 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
 
     // The schema reports a matrix of the wrong shape; expansion finds the rest (an `exclude` naming
     // no axis, nothing left, too many combinations).
-    if (matrixSchema.safeParse(step.matrix).success && step.matrix !== undefined) {
+    if (step.matrix !== undefined && context.matrixWellFormed(step.matrix)) {
       try {
         expandMatrix(step.matrix as MatrixSpec);
       } catch (error: unknown) {
@@ -177,40 +210,46 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
         `unknown concurrency group "${step.concurrency_group}"${suggestion === undefined ? '; list its limit under `concurrency_groups`' : ` (did you mean "${suggestion}"?)`}`,
       );
     }
-  });
+  }
 }
 
 /** Duplicate ids at the repeated `id`, unknown needs at the entry, cycles at the first step's need. */
-function reportDag(analysis: DagAnalysis, steps: readonly StepInfo[], rawSteps: readonly unknown[], report: Reporter): void {
-  const needsPath = (step: StepInfo, need: string): FieldPath => {
-    const raw = rawSteps[step.index];
-    const base: FieldPath = ['steps', step.index, 'needs'];
+function reportDag(problems: DependencyProblems, steps: StepInfo, rawSteps: readonly unknown[], report: Reporter): void {
+  const needsPath = (index: number, need: string): FieldPath => {
+    const raw = rawSteps[index];
+    const base: FieldPath = ['steps', index, 'needs'];
     if (isRecord(raw) && Array.isArray(raw.needs)) {
       const i = raw.needs.indexOf(need);
       if (i >= 0) return [...base, i];
     }
     return base;
   };
-  const diagnostics = dagDiagnostics(analysis);
-  const unknown = [...analysis.unknown];
-  const cycles = [...analysis.cycles];
+  // Each id's repeated definitions, found in one pass (not one scan per duplicate).
+  const repeats = new Map<string, number[]>(problems.duplicates.map((id) => [id, []]));
+  if (repeats.size > 0) {
+    steps.id.forEach((id, position) => repeats.get(id)?.push(steps.index[position] as number));
+  }
+  const diagnostics = dagDiagnostics(problems);
+  let unknownIndex = 0;
+  let cycleIndex = 0;
   for (const diagnostic of diagnostics) {
     if (diagnostic.code === 'duplicate-id') {
       // One diagnostic per repeated definition, at its `id`.
-      const repeats = steps.filter((step) => step.id === diagnostic.step).slice(1);
-      for (const step of repeats) {
-        report.at('error', ['steps', step.index, 'id'], 'value', `${diagnostic.message}: each step needs its own id`);
+      for (const index of (repeats.get(diagnostic.step) ?? []).slice(1)) {
+        report.at('error', ['steps', index, 'id'], 'value', `${diagnostic.message}: each step needs its own id`);
       }
     } else if (diagnostic.code === 'unknown-dependency') {
-      const entry = unknown.shift();
-      const step = steps.find((candidate) => candidate.id === entry?.step && candidate.needs.includes(entry.needs));
-      if (entry === undefined || step === undefined) continue;
-      report.at('error', needsPath(step, entry.needs), 'value', diagnostic.message);
+      const entry = problems.unknown[unknownIndex];
+      const index = steps.index[problems.unknownAt[unknownIndex] ?? -1];
+      unknownIndex++;
+      if (entry === undefined || index === undefined) continue;
+      report.at('error', needsPath(index, entry.needs), 'value', diagnostic.message);
     } else {
-      const cycle = cycles.shift() ?? [];
-      const step = steps.find((candidate) => candidate.id === cycle[0]);
-      if (step === undefined) continue;
-      report.at('error', needsPath(step, cycle[1] ?? ''), 'value', diagnostic.message);
+      const cycle = problems.cycles[cycleIndex] ?? [];
+      cycleIndex++;
+      const index = steps.index[problems.firstDefinition.get(cycle[0] ?? '') ?? -1];
+      if (index === undefined) continue;
+      report.at('error', needsPath(index, cycle[1] ?? ''), 'value', diagnostic.message);
     }
   }
 }
@@ -219,20 +258,19 @@ function reportDag(analysis: DagAnalysis, steps: readonly StepInfo[], rawSteps: 
  * A step's transitive dependencies (first definition of each id), computed per step on demand and
  * cached: computing them for every step would be quadratic in time and memory on big workflows.
  */
-function ancestorIndex(steps: readonly StepInfo[]): (id: string) => ReadonlySet<string> {
-  const needsOf = new Map<string, string[]>();
-  for (const step of steps) if (!needsOf.has(step.id)) needsOf.set(step.id, step.needs);
+function ancestorIndex(steps: StepInfo, first: ReadonlyMap<string, number>): (id: string) => ReadonlySet<string> {
+  const needsOf = (id: string): readonly string[] => steps.needs[first.get(id) ?? -1] ?? NO_NEEDS;
   const cache = new Map<string, Set<string>>();
   return (id) => {
     let seen = cache.get(id);
     if (seen) return seen;
     seen = new Set<string>();
-    const stack = [...(needsOf.get(id) ?? [])];
+    const stack = [...needsOf(id)];
     while (stack.length > 0) {
       const next = stack.pop() as string;
       if (seen.has(next)) continue;
       seen.add(next);
-      for (const need of needsOf.get(next) ?? []) stack.push(need);
+      for (const need of needsOf(next)) stack.push(need);
     }
     cache.set(id, seen);
     return seen;
@@ -282,7 +320,7 @@ function checkOne(expression: string, fieldPath: FieldPath, needle: string, lead
     const at = lead + reference.column - 1;
     const written = `${reference.context}.${reference.id}`;
     if (!scope.knownIds.has(reference.id)) {
-      const suggestion = didYouMean(reference.id, [...scope.knownIds]);
+      const suggestion = didYouMean(reference.id, scope.knownIds.list());
       report.inside('error', fieldPath, needle, at, `\`${written}\` names no step${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}`);
       continue;
     }

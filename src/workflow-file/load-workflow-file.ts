@@ -4,7 +4,7 @@ import type { WorkflowSpec } from '../core/spec.js';
 import { ConfigError } from '../config/config-error.js';
 import { findProjectRoot } from '../config/find-project-root.js';
 import type { Diagnostic } from '../config/types.js';
-import { newSession, parseInSession } from './parse-workflow-text.js';
+import { NeedsFullParsers, newSession, parseInSession } from './workflow-session.js';
 
 export interface LoadWorkflowFileOptions {
   /**
@@ -16,7 +16,7 @@ export interface LoadWorkflowFileOptions {
   env?: Record<string, string>;
 }
 
-async function collect(file: string, options: LoadWorkflowFileOptions): Promise<{ spec?: WorkflowSpec; diagnostics: Diagnostic[] }> {
+async function collect(file: string, options: LoadWorkflowFileOptions, buildSpec: boolean): Promise<{ spec?: WorkflowSpec; diagnostics: Diagnostic[] }> {
   const abs = path.resolve(file);
   const root = options.projectRoot ?? (await findProjectRoot(path.dirname(abs)));
   let text: string;
@@ -26,7 +26,16 @@ async function collect(file: string, options: LoadWorkflowFileOptions): Promise<
     const message = error instanceof Error ? error.message : String(error);
     return { diagnostics: [{ severity: 'error', file, line: 1, column: 1, field: '', message: `cannot read the workflow file: ${message}` }] };
   }
-  const result = parseInSession(text, abs, newSession(file, root));
+  let result;
+  try {
+    result = parseInSession(text, abs, newSession(file, root, buildSpec));
+  } catch (error: unknown) {
+    // Most files never get here: the yaml document and zod are loaded only for files that have a
+    // problem (to place and word it) or use less common YAML or keys. Parsing again is cheap next to them.
+    if (!(error instanceof NeedsFullParsers)) throw error;
+    const { fullParsers } = await import('./full-parsers.js');
+    result = parseInSession(text, abs, newSession(file, root, buildSpec, fullParsers));
+  }
   if (result.spec !== undefined && options.env !== undefined) {
     result.spec.env = { ...result.spec.env, ...options.env };
   }
@@ -43,7 +52,7 @@ async function collect(file: string, options: LoadWorkflowFileOptions): Promise<
  * @see docs/workflows.md
  */
 export async function loadWorkflowFile(file: string, options: LoadWorkflowFileOptions = {}): Promise<WorkflowSpec> {
-  const { spec, diagnostics } = await collect(file, options);
+  const { spec, diagnostics } = await collect(file, options, true);
   if (spec === undefined) throw new ConfigError(diagnostics);
   return spec;
 }
@@ -54,6 +63,7 @@ export async function loadWorkflowFile(file: string, options: LoadWorkflowFileOp
  * @see docs/workflows.md
  */
 export async function validateWorkflowFile(file: string, options: LoadWorkflowFileOptions = {}): Promise<Diagnostic[]> {
-  const { diagnostics } = await collect(file, options);
+  // The spec is not built: only its diagnostics are wanted, and building it costs time and memory.
+  const { diagnostics } = await collect(file, options, false);
   return diagnostics;
 }

@@ -1,17 +1,13 @@
 import { z } from 'zod';
 import { duration, expected } from '../config/schema-helpers.js';
+import { STEP_ID_PATTERN } from './step-keys.js';
 
 /** The JSON Schema `$id`; the npm package ships `schema/`. */
 export const WORKFLOW_SCHEMA_ID = 'https://unpkg.com/codomyrmex-orchestrator/schema/workflow.schema.json';
 
-/** What a step id may hold: it appears in `needs`, in expressions and in file names. */
-export const STEP_ID_PATTERN = /^[A-Za-z0-9_.-]+$/;
-
-/** The keys that say what a step runs; a step has exactly one. */
-export const STEP_KIND_KEYS = ['run', 'script', 'function', 'python', 'workflow'] as const;
-export type StepKindKey = (typeof STEP_KIND_KEYS)[number];
-
-
+// In a module without zod: the loader's fast path uses them without loading zod.
+export { STEP_ID_PATTERN, STEP_KIND_KEYS } from './step-keys.js';
+export type { StepKindKey } from './step-keys.js';
 
 function wholeNumber(min: number, description: string) {
   const what = `a whole number of ${min} or more`;

@@ -307,3 +307,44 @@ steps:
     expect(result.diagnostics.map((d) => d.file)).toEqual([rig.path('flows/sub.yaml')]);
   });
 });
+
+describe('issue #4: big workflow files', () => {
+  /** `n` steps in layers of 100, each needing two steps of the layer before, as bench/scale.mjs writes them. */
+  function layered(n: number, yaml: boolean, extra = ''): string {
+    const steps: string[] = [];
+    const json: unknown[] = [];
+    for (let i = 0; i < n; i++) {
+      const layer = Math.floor(i / 100);
+      const needs = layer === 0 ? [] : [`s${(layer - 1) * 100 + (i % 100)}`, `s${(layer - 1) * 100 + ((i + 1) % 100)}`];
+      steps.push(`  - id: s${i}\n    run: "true"\n${needs.length ? `    needs: [${needs.join(', ')}]\n` : ''}`);
+      json.push({ id: `s${i}`, run: 'true', ...(needs.length ? { needs } : {}) });
+    }
+    return yaml ? `name: big\nconcurrency: 64\nsteps:\n${steps.join('')}${extra}` : JSON.stringify({ name: 'big', concurrency: 64, steps: json });
+  }
+
+  it('validates a 20,000-step YAML or JSON file without problems, and loads it', async () => {
+    for (const [name, text] of [['flows/big.yaml', layered(20_000, true)], ['flows/big.json', layered(20_000, false)]] as const) {
+      await rig.write(name, text);
+      expect(await validateWorkflowFile(rig.path(name))).toEqual([]);
+      const spec = await loadWorkflowFile(rig.path(name));
+      expect(spec.steps).toHaveLength(20_000);
+      expect(spec.steps[19_999]).toMatchObject({ id: 's19999', kind: 'command', command: 'true', needs: ['s19899', 's19800'] });
+    }
+  });
+
+  it('reports problems in a big file exactly as parseWorkflowText does, each at its position', async () => {
+    const extra = ['  - id: s1', '    run: "true"', '  - id: last', '    run: echo ${{ steps.s1.outputs.v }}', '    needs: [s19999, s2000O, last]', '    timeout: soon', ''].join('\n');
+    const text = layered(2_000, true, extra);
+    await rig.write('flows/bad.yaml', text);
+    const diagnostics = await validateWorkflowFile(rig.path('flows/bad.yaml'));
+    expect(diagnostics).toEqual(parseWorkflowText(text, rig.path('flows/bad.yaml'), rig.root).diagnostics);
+    expect(diagnostics.map((d) => `${d.line}:${d.column} ${d.field}: ${d.message}`)).toEqual([
+      '5904:9 steps[2000].id: duplicate step id "s1": each step needs its own id',
+      '5907:25 steps[2001].run: `steps.s1`: "s1" is not a dependency of step "last", so it may not have run when this is evaluated; add it to `needs`',
+      '5908:13 steps[2001].needs[0]: step "last" needs unknown step "s19999" (did you mean "s1999"?)',
+      '5908:21 steps[2001].needs[1]: step "last" needs unknown step "s2000O" (did you mean "s200"?)',
+      '5908:29 steps[2001].needs[2]: dependency cycle: last -> last',
+      '5909:14 steps[2001].timeout: expected a number of seconds or a duration such as "90s", got "soon" (string)',
+    ]);
+  });
+});

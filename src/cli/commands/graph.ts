@@ -3,7 +3,7 @@ import { EXIT_CODES } from '../../bridges/exit-code.js';
 import { folderToWorkflow } from '../../folder/folder-workflow.js';
 import { renderGraph, type GraphFormat } from '../../reporters/graph.js';
 import type { CliIo } from '../types.js';
-import { resolveTarget } from './run.js';
+import { resolveTarget } from '../resolve-target.js';
 
 /** `orchestrator graph workflow.yaml --format mermaid|dot|json`: order, levels, critical path. */
 export async function graphCommand(
@@ -15,7 +15,8 @@ export async function graphCommand(
   if (!target) return EXIT_CODES.usage;
   let steps;
   if (target.kind === 'file') {
-    const { loadWorkflowFile } = await import('../../workflow-file/index.js');
+    // Not index.js, which loads zod and the yaml parser even for files that need neither.
+    const { loadWorkflowFile } = await import('../../workflow-file/load-workflow-file.js');
     steps = (await loadWorkflowFile(target.path, flags.projectRoot ? { projectRoot: path.resolve(flags.projectRoot) } : {})).steps;
   } else {
     steps = (await folderToWorkflow(target.path)).spec.steps;

@@ -8,6 +8,7 @@ import { githubAnnotations, groupLines, isGitHubActions, writeStepSummary } from
 import { folderToWorkflow, type FolderRunSettings } from '../../folder/folder-workflow.js';
 import { ConsoleReporter } from '../../reporters/console-reporter.js';
 import { toJsonSummary } from '../../reporters/json-report.js';
+import { resolveTarget } from '../resolve-target.js';
 import type { CliIo, RunFlags } from '../types.js';
 import { renderPlan, renderWorkflowPlan } from '../plan-view.js';
 import { runSpec } from '../../api/run-spec.js';
@@ -53,22 +54,6 @@ export function settingsFromFlags(flags: RunFlags): FolderRunSettings {
 }
 
 /** A workflow file (`.yaml`, `.yml`, `.json`) or a folder of scripts, resolved against the cwd. */
-export async function resolveTarget(
-  target: string,
-  io: CliIo,
-): Promise<{ kind: 'file' | 'folder'; path: string } | undefined> {
-  const abs = path.resolve(io.cwd, target);
-  try {
-    const info = await stat(abs);
-    if (info.isDirectory()) return { kind: 'folder', path: abs };
-    if (info.isFile() && /\.(ya?ml|json)$/i.test(abs)) return { kind: 'file', path: abs };
-    io.stderr.write(`${pc.red('error:')} expected a folder of scripts or a workflow file (.yaml, .yml, .json), got ${abs}\n`);
-  } catch {
-    io.stderr.write(`${pc.red('error:')} expected a folder of scripts or a workflow file, got ${abs} (does not exist)\n`);
-  }
-  return undefined;
-}
-
 export async function assertFolder(folder: string, io: CliIo): Promise<string | undefined> {
   const abs = path.resolve(io.cwd, folder);
   try {

@@ -2,10 +2,9 @@ import path from 'node:path';
 import pc from 'picocolors';
 import { EXIT_CODES } from '../../bridges/exit-code.js';
 import { formatDiagnostic } from '../../config/format-diagnostic.js';
-import { validateConfig } from '../../config/validate-config.js';
 import type { CliIo } from '../types.js';
 import type { Diagnostic } from '../../config/types.js';
-import { resolveTarget } from './run.js';
+import { resolveTarget } from '../resolve-target.js';
 
 export async function validateCommand(
   folderArg: string,
@@ -18,9 +17,11 @@ export async function validateCommand(
   const options = flags.projectRoot ? { projectRoot: path.resolve(flags.projectRoot) } : {};
   let diagnostics: Diagnostic[];
   if (target.kind === 'file') {
-    const { validateWorkflowFile } = await import('../../workflow-file/index.js');
+    // Not index.js: that loads zod and the yaml parser, which only files with problems need.
+    const { validateWorkflowFile } = await import('../../workflow-file/load-workflow-file.js');
     diagnostics = await validateWorkflowFile(folder, options);
   } else {
+    const { validateConfig } = await import('../../config/validate-config.js');
     diagnostics = await validateConfig(folder, options);
   }
   const errors = diagnostics.filter((d) => d.severity === 'error');
