@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { WorkflowSpec } from '../core/spec.js';
 import { findProjectRoot } from '../config/find-project-root.js';
-import { loadWorkflowFile } from '../workflow-file/index.js';
+import { loadWorkflowFile } from '../workflow-file/load-workflow-file.js';
 import { runSpec, type RunSpecOptions, type SpecRunResult } from './run-spec.js';
 
 export interface RunWorkflowFileOptions extends Partial<RunSpecOptions> {

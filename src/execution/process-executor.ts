@@ -106,8 +106,10 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
     });
     const result = toAttemptResult(step, outcome, shown, context.abortCause);
     await collectOutputs(result, outputFile);
-    if (isFunction) await collectFunctionResult(result, fnResult, outcome.spawnError !== null);
-    void rm(fnInput, { force: true });
+    if (isFunction) {
+      await collectFunctionResult(result, fnResult, outcome.spawnError !== null);
+      void rm(fnInput, { force: true });
+    }
     if (context.logPath) {
       const logPath = context.logPath;
       // Log files are written off the step's critical path (creating a file costs ~1 ms on some

@@ -79,7 +79,7 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
 
   if (flags.dryRun) {
     if (target.kind === 'file') {
-      const { loadWorkflowFile } = await import('../../workflow-file/index.js');
+      const { loadWorkflowFile } = await import('../../workflow-file/load-workflow-file.js');
       human.write(renderWorkflowPlan(applyWorkflowFlags(await loadWorkflowFile(folder), flags), color));
     } else {
       human.write(renderPlan(await folderToWorkflow(folder, settings), color));
@@ -96,7 +96,7 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
     annotateFrom: target.kind === 'file' ? path.dirname(folder) : folder,
     start: async (common) => {
       if (target.kind === 'file') {
-        const { loadWorkflowFile } = await import('../../workflow-file/index.js');
+        const { loadWorkflowFile } = await import('../../workflow-file/load-workflow-file.js');
         const spec = applyWorkflowFlags(await loadWorkflowFile(folder, { projectRoot }), flags);
         const outputDir = common.outputDir ?? path.join(path.dirname(folder), 'output');
         return runSpec(spec, {
