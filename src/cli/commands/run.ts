@@ -1,11 +1,10 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import pc from 'picocolors';
-import { runFolder } from '../../api/run-folder.js';
 import type { ReportFormat } from '../../api/reports.js';
 import { EXIT_CODES, exitCodeFor } from '../../bridges/exit-code.js';
 import { githubAnnotations, groupLines, isGitHubActions, writeStepSummary } from '../../bridges/github-actions.js';
-import { folderToWorkflow, type FolderRunSettings } from '../../folder/folder-workflow.js';
+import type { FolderRunSettings } from '../../folder/folder-workflow.js';
 import { ConsoleReporter } from '../../reporters/console-reporter.js';
 import { toJsonSummary } from '../../reporters/json-report.js';
 import { resolveTarget } from '../resolve-target.js';
@@ -82,6 +81,8 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
       const { loadWorkflowFile } = await import('../../workflow-file/load-workflow-file.js');
       human.write(renderWorkflowPlan(applyWorkflowFlags(await loadWorkflowFile(folder), flags), color));
     } else {
+      // Loaded here: discovery and config (zod, yaml) are for folders; a workflow file run skips them.
+      const { folderToWorkflow } = await import('../../folder/folder-workflow.js');
       human.write(renderPlan(await folderToWorkflow(folder, settings), color));
     }
     return EXIT_CODES.ok;
@@ -106,6 +107,7 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
           onStart: (run) => common.onStart({ ...run, spec, outputDir: path.resolve(outputDir) }),
         });
       }
+      const { runFolder } = await import('../../api/run-folder.js');
       return runFolder(folder, {
         ...settings,
         ...common,
