@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { access, constants, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describeFailure } from '../core/failure.js';
@@ -156,7 +157,9 @@ function functionInput(step: ModuleStep | PythonStep): unknown {
 async function collectOutputs(result: AttemptResult, file: string): Promise<void> {
   let text: string;
   try {
-    const info = await stat(file);
+    // Most steps write no outputs: a missing file is the common case, told without an exception.
+    const info = statSync(file, { throwIfNoEntry: false });
+    if (info === undefined) return;
     if (info.size > OUTPUT_LIMITS.fileBytes) {
       await rm(file, { force: true });
       failAttempt(result, 'output-limit', `${info.size} bytes written to $ORCHESTRATOR_OUTPUT, the limit is ${OUTPUT_LIMITS.fileBytes}`);
