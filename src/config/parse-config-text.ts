@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { LineCounter, parseDocument } from 'yaml';
-import type { YAMLError } from 'yaml';
 import { parseDuration } from '../core/duration.js';
 import { describeValue } from './describe-value.js';
+import { documentValue, type PushAtOffset } from './document-value.js';
 import { issueDiagnostics } from './issue-diagnostics.js';
 import { configSchema } from './schema.js';
 import type { RawConfig } from './schema.js';
@@ -29,11 +29,6 @@ function toPosix(text: string): string {
 function normalizePattern(pattern: string, dir: string): string {
   if (path.isAbsolute(pattern)) return toPosix(path.relative(dir, pattern));
   return path.posix.normalize(pattern).replace(/^\.\/+/, '');
-}
-
-/** Diagnostics are one line each; parser messages may quote source text with newlines. */
-function oneLine(message: string): string {
-  return message.trim().replace(/\r?\n/g, '\\n');
 }
 
 function milliseconds(value: number | string): number {
@@ -175,38 +170,11 @@ export function parseConfigText(
     const { line, column } = locator.locate(fieldPath, want);
     diagnostics.push({ severity, file, line, column, field: formatFieldPath(fieldPath), message });
   };
-  const fromYaml = (severity: Diagnostic['severity'], error: YAMLError) => {
-    const { line, column } = locator.position(error.pos[0]);
-    const fieldPath = error.code === 'DUPLICATE_KEY' ? locator.pathAt(error.pos[0]) : [];
-    const message =
-      error.code === 'DUPLICATE_KEY'
-        ? `duplicate key \`${String(fieldPath.at(-1) ?? '')}\`: each key may appear only once`
-        : `invalid ${isJson ? 'JSON' : 'YAML'}: ${oneLine(error.message)}`;
+  const push: PushAtOffset = (severity, fieldPath, offset, message) => {
+    const { line, column } = locator.position(offset);
     diagnostics.push({ severity, file, line, column, field: formatFieldPath(fieldPath), message });
   };
-  for (const error of doc.errors) fromYaml('error', error);
-  for (const warning of doc.warnings) fromYaml('warning', warning);
-  // After a syntax error the tree is a guess; checking it would only add noise.
-  const syntaxBroken = doc.errors.some((error) => error.code !== 'DUPLICATE_KEY');
-
-  let value: unknown;
-  if (!syntaxBroken) {
-    if (isJson && text.trim() !== '') {
-      try {
-        JSON.parse(text);
-      } catch (error: unknown) {
-        const message = error instanceof Error ? error.message : String(error);
-        const offset = Number(/position (\d+)/.exec(message)?.[1] ?? 0);
-        const { line, column } = locator.position(offset);
-        diagnostics.push({ severity: 'error', file, line, column, field: '', message: `invalid JSON: ${oneLine(message)}` });
-      }
-    }
-    try {
-      value = doc.toJS({ maxAliasCount: 100 }) ?? {};
-    } catch (error: unknown) {
-      add('error', [], 'value', `cannot read the document: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  }
+  const value = documentValue(doc, locator, text, isJson, push, (message) => add('error', [], 'value', message));
 
   let raw: RawConfig | undefined;
   if (value !== undefined) {

@@ -2,7 +2,7 @@ import { describeFailure } from '../core/failure.js';
 import { NonRetryableError } from '../core/errors.js';
 import type { FunctionStep, NeedResult, StepContext } from '../core/spec.js';
 import { AbortHandle } from '../util/abort-handle.js';
-import type { AbortCause, AttemptResult, ExecutionContext, StepExecutor } from './step-executor.js';
+import { attemptWithoutProcess, type AbortCause, type AttemptResult, type ExecutionContext, type StepExecutor } from './step-executor.js';
 
 const TAIL_BYTES = 16_384;
 
@@ -197,6 +197,7 @@ export function functionEnded(
   });
 }
 
+/** A function attempt: no process, its log as stdout. */
 function result(
   startedAt: number,
   finishedAt: number,
@@ -204,20 +205,5 @@ function result(
   logText: string,
   fields: Partial<AttemptResult> & Pick<AttemptResult, 'status'>,
 ): AttemptResult {
-  return {
-    command: [],
-    exitCode: null,
-    signal: null,
-    killSignal: null,
-    timedOut: false,
-    forcefullyKilled: false,
-    startedAt,
-    finishedAt,
-    stdoutTail: logText,
-    stderrTail: '',
-    stdoutBytes: logText.length,
-    stderrBytes: 0,
-    outputs,
-    ...fields,
-  };
+  return attemptWithoutProcess({ startedAt, finishedAt, outputs, stdoutTail: logText, stdoutBytes: logText.length, ...fields });
 }

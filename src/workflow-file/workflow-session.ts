@@ -1,13 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
-import type { Document, YAMLError } from 'yaml';
+import type { Document } from 'yaml';
 import { parseDuration } from '../core/duration.js';
 import { expandStepMatrix } from '../core/matrix.js';
 import type { MatrixSpec } from '../core/matrix.js';
 import { DEFAULT_RETRY_POLICY } from '../core/retry.js';
 import type { RetryPolicy } from '../core/retry.js';
 import type { FailurePolicy, StepCommon, StepSpec, WorkflowSpec } from '../core/spec.js';
+import { documentValue } from '../config/document-value.js';
 import { formatFieldPath } from '../config/field-path.js';
 import type { FieldPath } from '../config/field-path.js';
 import type { SourceLocator } from '../config/source-locator.js';
@@ -55,10 +56,6 @@ interface LoadSession {
   buildSpec: boolean;
   /** Loaded on demand (see `NeedsFullParsers`). */
   parsers: FullParsers | undefined;
-}
-
-function oneLine(message: string): string {
-  return message.trim().replace(/\r?\n/g, '\\n');
 }
 
 function toPosix(text: string): string {
@@ -357,33 +354,7 @@ function parseInSession(text: string, file: string, session: LoadSession): FileR
     value = fast ?? {};
   } else {
     const { doc, locator } = document();
-    const fromYaml = (severity: Diagnostic['severity'], error: YAMLError) => {
-      const fieldPath = error.code === 'DUPLICATE_KEY' ? locator.pathAt(error.pos[0]) : [];
-      const message =
-        error.code === 'DUPLICATE_KEY'
-          ? `duplicate key \`${String(fieldPath.at(-1) ?? '')}\`: each key may appear only once`
-          : `invalid ${isJson ? 'JSON' : 'YAML'}: ${oneLine(error.message)}`;
-      push(severity, fieldPath, error.pos[0], message);
-    };
-    for (const error of doc.errors) fromYaml('error', error);
-    for (const warning of doc.warnings) fromYaml('warning', warning);
-    // After a syntax error the tree is a guess; checking it would only add noise.
-    const syntaxBroken = doc.errors.some((error) => error.code !== 'DUPLICATE_KEY');
-    if (!syntaxBroken) {
-      if (isJson && text.trim() !== '') {
-        try {
-          JSON.parse(text);
-        } catch (error: unknown) {
-          const message = error instanceof Error ? error.message : String(error);
-          push('error', [], Number(/position (\d+)/.exec(message)?.[1] ?? 0), `invalid JSON: ${oneLine(message)}`);
-        }
-      }
-      try {
-        value = doc.toJS({ maxAliasCount: 100 }) ?? {};
-      } catch (error: unknown) {
-        report.at('error', [], 'value', `cannot read the document: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
+    value = documentValue(doc, locator, text, isJson, push, (message) => report.at('error', [], 'value', message));
   }
 
   let raw: RawWorkflow | undefined;
