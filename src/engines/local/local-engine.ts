@@ -696,9 +696,8 @@ export class LocalRun implements RunHandle {
     }
     const inline = new FunctionStepContext(this.id, step, state.attempt, state, this.#needsOf, this.#onLog);
     state.inline = inline;
-    const stopping = this.#stopping;
-    if (stopping !== undefined && stopping.cause !== 'no-new') {
-      const cause = stopping.cause;
+    const cause = this.#abortAtStart(state);
+    if (cause !== undefined) {
       inline.end(cause);
       queueMicrotask(() => this.#inlineEnded(state, inline, cause, startedAt));
       return;
@@ -829,7 +828,8 @@ export class LocalRun implements RunHandle {
       state.attempt += 1;
       const handle = new AbortHandle();
       state.controller = handle;
-      if (this.#stopping && this.#stopping.cause !== 'no-new') handle.abort(this.#stopping.cause);
+      const cause = this.#abortAtStart(state);
+      if (cause !== undefined) handle.abort(cause);
       const attemptNumber = state.attempt;
       const context = new AttemptContext(this.id, attemptNumber, handle, this.#options.env ?? process.env, this.#resolver, this.#scratchDir, needResults);
       if (logPath) context.logPath = logPath;
@@ -865,6 +865,18 @@ export class LocalRun implements RunHandle {
     }
   }
 
+  /**
+   * Why a step that starts now is aborted at once, if it is: the run is being cancelled or timed
+   * out, or killed after a failure, except for a cleanup step (`always()`, `failure()`), which
+   * runs after a failure whatever the failure policy.
+   */
+  #abortAtStart(state: StepState): AbortCause | undefined {
+    const stopping = this.#stopping;
+    if (stopping === undefined || stopping.cause === 'no-new') return undefined;
+    if (stopping.cause === 'fail-fast' && state.afterFailure) return undefined;
+    return stopping.cause;
+  }
+
   /** Says a step will be retried and after how long (no wait when its worker was lost). */
   #announceRetry(state: StepState, attempt: AttemptResult): number {
     const delayMs = attempt.reason === 'worker-lost' ? 0 : retryDelay(state.spec.retry, state.attempt + 1);
@@ -885,7 +897,8 @@ export class LocalRun implements RunHandle {
     state.attempt += 1;
     const controller = new AbortController();
     state.controller = controller;
-    if (this.#stopping && this.#stopping.cause !== 'no-new') controller.abort(this.#stopping.cause);
+    const cause = this.#abortAtStart(state);
+    if (cause !== undefined) controller.abort(cause);
     const child = new LocalRun(
       { ...step.workflow, env: { ...this.#spec.env, ...step.workflow.env, ...step.env } },
       {
@@ -1082,12 +1095,6 @@ export class LocalRun implements RunHandle {
         time: Date.now(),
       });
     }
-    if (isFailure(result) && result.startedAt !== null && !this.#stopping) {
-      const policy = this.#spec.failurePolicy;
-      const why = `${state.spec.id} ${result.message ?? 'failed'}`;
-      if (policy === 'no-new') this.#stopping = { cause: 'no-new', message: why };
-      else if (policy === 'kill') this.#stop('fail-fast', why);
-    }
     const unmet = !isSuccess(result);
     const shares = state.outputEnv !== undefined;
     const { states, offsets, dependents } = state.graph;
@@ -1098,6 +1105,14 @@ export class LocalRun implements RunHandle {
       if (shares) dependent.outputNeeds += 1;
       dependent.waitingOn -= 1;
       if (dependent.waitingOn === 0) this.#decide(dependent);
+    }
+    // The failure policy acts after the dependents are decided: `#stop` pumps, and a run must not
+    // look finished while a cleanup step (`always()`, `failure()`) of this failure is still to come.
+    if (isFailure(result) && result.startedAt !== null && !this.#stopping) {
+      const policy = this.#spec.failurePolicy;
+      const why = `${state.spec.id} ${result.message ?? 'failed'}`;
+      if (policy === 'no-new') this.#stopping = { cause: 'no-new', message: why };
+      else if (policy === 'kill') this.#stop('fail-fast', why);
     }
   }
 

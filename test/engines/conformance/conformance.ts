@@ -294,6 +294,30 @@ export function defineConformance(name: string, setup: () => Promise<Conformance
         expect(summary.status).toBe('failed');
       });
 
+      it('6c. with failure policy kill, the running sibling is killed and always()/failure() steps still run', async () => {
+        const pidFile = file('sibling.pid');
+        const { summary } = await run(
+          workflowSpec(
+            [
+              sleeper('sibling', pidFile),
+              sh('build', `while [ ! -s ${q(pidFile)} ]; do sleep 0.02; done; exit 3`),
+              sh('cleanup', 'echo done=cleaned >> "$ORCHESTRATOR_OUTPUT"', { needs: ['build'], if: 'always()' }),
+              sh('alert', 'echo "status=${{ needs.build.status }}" >> "$ORCHESTRATOR_OUTPUT"', { needs: ['build'], if: 'failure()' }),
+              sh('deploy', 'true', { needs: ['build'] }),
+            ],
+            { failurePolicy: 'kill', concurrency: 4 },
+          ),
+        );
+        expect(byId(summary, 'build').status).toBe('failed');
+        expect(byId(summary, 'sibling')).toMatchObject({ status: 'cancelled', reason: 'fail-fast' });
+        const pid = await writtenPid(pidFile);
+        expect(pid !== undefined && isProcessAlive(pid)).toBe(false);
+        expect(byId(summary, 'cleanup')).toMatchObject({ status: 'succeeded', outputs: { done: 'cleaned' } });
+        expect(byId(summary, 'alert')).toMatchObject({ status: 'succeeded', outputs: { status: 'failed' } });
+        expect(byId(summary, 'deploy')).toMatchObject({ status: 'skipped', reason: 'dependency-failed' });
+        expect(summary.status).toBe('failed');
+      });
+
       it('6b. a failure() step is skipped when everything succeeded', async () => {
         const { summary } = await run(
           workflowSpec([sh('build', 'exit 0'), sh('alert', `touch ${q(file('alerted'))}`, { needs: ['build'], if: 'failure()' })]),
