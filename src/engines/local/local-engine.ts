@@ -831,7 +831,7 @@ export class LocalRun implements RunHandle {
       const cause = this.#abortAtStart(state);
       if (cause !== undefined) handle.abort(cause);
       const attemptNumber = state.attempt;
-      const context = new AttemptContext(this.id, attemptNumber, handle, this.#options.env ?? process.env, this.#resolver, this.#scratchDir, needResults);
+      const context = new AttemptContext(this.id, attemptNumber, handle, this.#baseEnv(), this.#resolver, this.#scratchDir, needResults);
       if (logPath) context.logPath = logPath;
       if (emitOutput) {
         context.onOutput = (stream: 'stdout' | 'stderr', chunk: Buffer) =>
@@ -875,6 +875,15 @@ export class LocalRun implements RunHandle {
     if (stopping === undefined || stopping.cause === 'no-new') return undefined;
     if (stopping.cause === 'fail-fast' && state.afterFailure) return undefined;
     return stopping.cause;
+  }
+
+  #env: NodeJS.ProcessEnv | undefined;
+  /**
+   * The environment steps start from, copied once per run: every process step spreads it, and
+   * spreading `process.env` itself costs ~0.1 ms (each variable is read from the C++ side).
+   */
+  #baseEnv(): NodeJS.ProcessEnv {
+    return (this.#env ??= { ...(this.#options.env ?? process.env) });
   }
 
   /** Says a step will be retried and after how long (no wait when its worker was lost). */
