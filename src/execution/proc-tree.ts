@@ -141,11 +141,17 @@ export function signalAll(procs: readonly ProcInfo[], signal: NodeJS.Signals): v
 
 /** Signals a whole process group; false when the group has no members left. */
 export function signalGroup(pgid: number, signal: NodeJS.Signals | 0): boolean {
+  // An empty group (ESRCH) is the common answer after a step exits: its error needs no stack,
+  // and capturing one is most of what the call costs.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
   try {
     process.kill(-pgid, signal);
     return true;
   } catch {
     return false;
+  } finally {
+    Error.stackTraceLimit = limit;
   }
 }
 
