@@ -92,6 +92,27 @@ export interface SummaryJson {
 }
 
 /** Polls for a file to appear (the fixture writes it when it is ready), up to `ms`. */
+/**
+ * The crash-and-resume workflow of issue #5: 16 quick steps (each appends to `quick.count`), then
+ * 4 long ones that write their pid to `<pids>/longN` and wait until the file `gate` exists.
+ * Written as `wf.yaml`; returns the paths of the gate and the pid folder.
+ */
+export async function writeTwentyStepWorkflow(rig: CliRig): Promise<{ gate: string; pidDir: string }> {
+  const gate = rig.path('gate');
+  const pidDir = rig.path('pids');
+  const lines = ['name: twenty', 'concurrency: 4', 'steps:'];
+  for (let i = 1; i <= 16; i += 1) lines.push(`  - id: quick${i}`, `    run: echo ${i} >> "${rig.path('quick.count')}"`);
+  for (let i = 1; i <= 4; i += 1) {
+    lines.push(
+      `  - id: long${i}`,
+      `    needs: [${Array.from({ length: 16 }, (_, j) => `quick${j + 1}`).join(', ')}]`,
+      `    run: mkdir -p "${pidDir}"; echo $$ > "${pidDir}/long${i}"; while [ ! -f "${gate}" ]; do sleep 0.05; done`,
+    );
+  }
+  await rig.write('wf.yaml', lines.join('\n') + '\n');
+  return { gate, pidDir };
+}
+
 export async function waitForFile(file: string, ms = 10_000): Promise<string> {
   const deadline = Date.now() + ms;
   for (;;) {

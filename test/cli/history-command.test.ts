@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CliRig, isAlive, waitForFile } from './cli-rig.js';
+import { CliRig, isAlive, waitForFile, writeTwentyStepWorkflow } from './cli-rig.js';
 
 interface RunJson {
   id: string;
@@ -83,18 +83,7 @@ describe('run history', () => {
   });
 
   it('after kill -9 of the orchestrator the run is interrupted, nothing is left running, and resume finishes it', async () => {
-    const gate = rig.path('gate');
-    const pidDir = rig.path('pids');
-    const lines = ['name: twenty', 'concurrency: 4', 'steps:'];
-    for (let i = 1; i <= 16; i += 1) lines.push(`  - id: quick${i}`, `    run: echo ${i} >> "${rig.path('quick.count')}"`);
-    for (let i = 1; i <= 4; i += 1) {
-      lines.push(
-        `  - id: long${i}`,
-        `    needs: [${Array.from({ length: 16 }, (_, j) => `quick${j + 1}`).join(', ')}]`,
-        `    run: mkdir -p "${pidDir}"; echo $$ > "${pidDir}/long${i}"; while [ ! -f "${gate}" ]; do sleep 0.05; done`,
-      );
-    }
-    await rig.write('wf.yaml', lines.join('\n') + '\n');
+    const { pidDir } = await writeTwentyStepWorkflow(rig);
     const { child, done } = rig.start(['run', 'wf.yaml']);
     const pids = await Promise.all([1, 2, 3, 4].map((i) => waitForFile(`${pidDir}/long${i}`)));
     child.kill('SIGKILL');

@@ -5,33 +5,16 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { NonRetryableError } from '../../src/core/errors.js';
 import type { RunEvent } from '../../src/core/events.js';
 import type { RunSummary, StepResult } from '../../src/core/result.js';
-import type { FunctionStep, ModuleStep, PythonStep, StepSpec, WorkflowSpec } from '../../src/core/spec.js';
+import type { ModuleStep, PythonStep, StepSpec, WorkflowSpec } from '../../src/core/spec.js';
 import { LocalEngine } from '../../src/engines/local/local-engine.js';
 import { isProcessAlive, readPidFile } from '../helpers/processes.js';
-import { commandStep, retryPolicy, scriptStep, workflowSpec } from '../helpers/step-factory.js';
+import { commandStep, functionStep, retryPolicy, scriptStep, workflowSpec } from '../helpers/step-factory.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
 
 const MODULES = fileURLToPath(new URL('../fixtures/modules/', import.meta.url));
 const PYTHON = fileURLToPath(new URL('../fixtures/python/', import.meta.url));
 
-function fnStep(id: string, fn: FunctionStep['fn'], overrides: Partial<FunctionStep> = {}): FunctionStep {
-  return {
-    kind: 'function',
-    id,
-    name: id,
-    needs: [],
-    timeout: 0,
-    killGrace: 1000,
-    retry: retryPolicy(),
-    env: {},
-    cwd: process.cwd(),
-    allowedExitCodes: [0],
-    tags: [],
-    group: '.',
-    fn,
-    ...overrides,
-  };
-}
+const fnStep = functionStep;
 
 let engine: LocalEngine;
 let dir: string | undefined;

@@ -3,31 +3,14 @@ import { describe, expect, it } from 'vitest';
 import type { ModuleStep } from '../../src/core/spec.js';
 import { moduleFunc } from '../../src/dsl/index.js';
 import { LocalEngine } from '../../src/engines/local/local-engine.js';
-import { retryPolicy, workflowSpec } from '../helpers/step-factory.js';
+import { moduleStep as inlineModule, workflowSpec } from '../helpers/step-factory.js';
 
 const INLINE = fileURLToPath(new URL('../fixtures/modules/inline.mjs', import.meta.url));
 const INLINE_TS = fileURLToPath(new URL('../fixtures/modules/inline-ts.ts', import.meta.url));
 
+/** An inline module step of the fixture module (timeout 5 s, kill grace 0.5 s). */
 function moduleStep(id: string, exportName: string, args: unknown[], overrides: Partial<ModuleStep> = {}): ModuleStep {
-  return {
-    kind: 'module',
-    id,
-    name: id,
-    needs: [],
-    timeout: 5000,
-    killGrace: 500,
-    retry: retryPolicy(),
-    env: {},
-    cwd: process.cwd(),
-    allowedExitCodes: [0],
-    tags: [],
-    group: '.',
-    module: INLINE,
-    export: exportName,
-    args,
-    isolation: 'inline',
-    ...overrides,
-  };
+  return inlineModule(id, INLINE, exportName, args, { timeout: 5000, killGrace: 500, isolation: 'inline', ...overrides });
 }
 
 describe('module steps with isolation: inline', () => {

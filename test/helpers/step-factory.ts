@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../../src/core/retry.js';
-import type { CommandStep, ScriptKind, ScriptStep, StepSpec, WorkflowSpec } from '../../src/core/spec.js';
+import type { CommandStep, FunctionStep, ModuleStep, ScriptKind, ScriptStep, StepSpec, WorkflowSpec } from '../../src/core/spec.js';
 
 /** Absolute path of `test/fixtures/scripts/`. */
 export const FIXTURES_DIR = fileURLToPath(new URL('../fixtures/scripts/', import.meta.url));
@@ -84,6 +84,16 @@ export function scriptStep(file: string, overrides: Partial<ScriptStep> = {}): S
 /** A `/bin/sh -c` command step with the same defaults as `scriptStep`. */
 export function commandStep(command: string, overrides: Partial<CommandStep> & { id: string }): CommandStep {
   return { ...common(overrides.id), kind: 'command', command, ...overrides };
+}
+
+/** An in-process function step with the same defaults as `scriptStep`, but no step timeout. */
+export function functionStep(id: string, fn: FunctionStep['fn'], overrides: Partial<FunctionStep> = {}): FunctionStep {
+  return { ...common(id), timeout: 0, cwd: process.cwd(), kind: 'function', fn, ...overrides };
+}
+
+/** A module function step (`export` of `module`, called with `args`) with the same defaults as `scriptStep`. */
+export function moduleStep(id: string, module: string, exportName: string, args: unknown[], overrides: Partial<ModuleStep> = {}): ModuleStep {
+  return { ...common(id), cwd: process.cwd(), kind: 'module', module, export: exportName, args, ...overrides };
 }
 
 /** A workflow of `steps`: concurrency 2, failure policy `continue`, no run timeout. */

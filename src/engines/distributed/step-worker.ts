@@ -208,10 +208,10 @@ export class StepWorker {
     const specs: StepJob[] = [];
     for (const member of members) {
       const opened = openJob(member, this.#options.secret);
-      const reason = !opened.ok ? opened.reason : typeof opened.job.id !== 'string' ? 'job refused: a packed job without its id' : undefined;
-      if (reason !== undefined || !opened.ok) {
-        this.#log(`job ${String(job.id)}: ${reason ?? 'refused'}`);
-        throw new Error(`refused: ${reason ?? 'refused'}`);
+      if (!opened.ok || typeof opened.job.id !== 'string') {
+        const reason = opened.ok ? 'job refused: a packed job without its id' : opened.reason;
+        this.#log(`job ${String(job.id)}: ${reason}`);
+        throw new Error(`refused: ${reason}`);
       }
       specs.push(opened.job);
     }

@@ -663,11 +663,15 @@ export class LocalRun implements RunHandle {
         result = this.#toStepResult(state, attempt, logPath);
       }
     } catch (error) {
-      // Catch at the boundary: a bug in an executor fails this step, never the engine.
-      const detail = error instanceof Error ? error.message : String(error);
-      result = { ...this.#notRun(state, 'unknown-error-thrown', detail), status: 'failed' };
+      result = this.#crashed(state, error);
     }
     this.#stepDone(state, result);
+  }
+
+  /** Caught at the boundary: a bug in an executor fails its step, never the engine. */
+  #crashed(state: StepState, error: unknown): StepResult {
+    const detail = error instanceof Error ? error.message : String(error);
+    return { ...this.#notRun(state, 'unknown-error-thrown', detail), status: 'failed' };
   }
 
   #stepDone(state: StepState, result: StepResult): void {
@@ -762,8 +766,7 @@ export class LocalRun implements RunHandle {
       try {
         result = this.#toStepResult(state, go ? await this.#attempts(state, step, undefined) : attempt, undefined);
       } catch (caught) {
-        const detail = caught instanceof Error ? caught.message : String(caught);
-        result = { ...this.#notRun(state, 'unknown-error-thrown', detail), status: 'failed' };
+        result = this.#crashed(state, caught);
       }
       this.#stepDone(state, result);
     });
