@@ -1,6 +1,6 @@
+import { colorsFor } from './colors.js';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import pc from 'picocolors';
 import type { Engine } from '../engines/engine.js';
 import type { CliIo, RunFlags } from './types.js';
 import { redactRedisUrl } from '../engines/distributed/redis.js';
@@ -39,7 +39,8 @@ export async function openEngine(io: CliIo, flags: RunFlags): Promise<EngineSess
     ...(secret ? { secret } : {}),
     ...(commit ? { commit } : {}),
   });
-  (flags.json ? io.stderr : io.stdout).write(pc.dim(`Engine: bullmq on ${engine.redisUrl}${secret ? ', jobs signed' : ''}\n`));
+  const shown = flags.json ? io.stderr : io.stdout;
+  shown.write(colorsFor(shown, io.env).dim(`Engine: bullmq on ${engine.redisUrl}${secret ? ', jobs signed' : ''}\n`));
   return { engine, cancelRemote: (runId) => engine.cancelRemote(runId, 'cancelled: the run is being resumed'), close: () => engine.close() };
 }
 

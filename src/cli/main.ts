@@ -1,7 +1,7 @@
+import { colorsFor } from './colors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import pc from 'picocolors';
 import { ConfigError } from '../config/config-error.js';
 import { EXIT_CODES } from '../bridges/exit-code.js';
 import {
@@ -282,11 +282,11 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
     }
     if (error instanceof ConfigError) {
-      ctx.stderr.write(`${pc.red('error:')} invalid configuration\n${error.message}\n`);
+      ctx.stderr.write(`${colorsFor(ctx.stderr, ctx.env).red('error:')} invalid configuration\n${error.message}\n`);
       return EXIT_CODES.usage;
     }
     if (error instanceof TypeError) {
-      ctx.stderr.write(`${pc.red('error:')} ${error.message}\n`);
+      ctx.stderr.write(`${colorsFor(ctx.stderr, ctx.env).red('error:')} ${error.message}\n`);
       return EXIT_CODES.usage;
     }
     throw error;

@@ -39,7 +39,7 @@ export class CliRig {
     return file;
   }
 
-  start(args: string[], env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliResult> } {
+  start(args: string[], env: Record<string, string | undefined> = {}): { child: ChildProcess; done: Promise<CliResult> } {
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd: this.root,
       env: { ...process.env, NO_COLOR: '1', CI: '', GITHUB_ACTIONS: '', GITHUB_STEP_SUMMARY: '', ...env },
@@ -55,7 +55,7 @@ export class CliRig {
     return { child, done };
   }
 
-  run(args: string[], env: Record<string, string> = {}): Promise<CliResult> {
+  run(args: string[], env: Record<string, string | undefined> = {}): Promise<CliResult> {
     return this.start(args, env).done;
   }
 

@@ -201,6 +201,14 @@ describe('orchestrator run', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('does not exist');
   });
+
+  it('writes no colour codes to a stream that is not a terminal, even where CI is set', async () => {
+    // picocolors' global colours turn on whenever CI is in the environment; messages must decide by their stream.
+    const result = await rig.run(['run', 'nope'], { NO_COLOR: undefined, CI: 'true' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: expected a folder of scripts/);
+    expect(result.stderr).not.toContain('\u001b[');
+  });
 });
 
 describe('orchestrator validate, list and docs', () => {

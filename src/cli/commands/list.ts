@@ -2,7 +2,8 @@ import { EXIT_CODES } from '../../bridges/exit-code.js';
 import { folderToWorkflow } from '../../folder/folder-workflow.js';
 import type { CliIo, RunFlags } from '../types.js';
 import { planJson, renderPlan } from '../plan-view.js';
-import { assertFolder, settingsFromFlags, useColor } from './run.js';
+import { useColor } from '../colors.js';
+import { assertFolder, settingsFromFlags } from './run.js';
 
 export async function listCommand(folderArg: string, flags: RunFlags, io: CliIo): Promise<number> {
   const folder = await assertFolder(folderArg, io);

@@ -1,5 +1,5 @@
+import { colorsFor } from '../colors.js';
 import path from 'node:path';
-import pc from 'picocolors';
 import { EXIT_CODES } from '../../bridges/exit-code.js';
 import { formatDiagnostic } from '../../config/format-diagnostic.js';
 import type { CliIo } from '../types.js';
@@ -28,7 +28,7 @@ export async function validateCommand(
   if (flags.json) {
     io.stdout.write(`${JSON.stringify({ valid: errors.length === 0, diagnostics }, null, 2)}\n`);
   } else if (diagnostics.length === 0) {
-    io.stdout.write(`${pc.green('ok')}: ${target.kind === 'file' ? folder : `the config of ${folder}`} is valid\n`);
+    io.stdout.write(`${colorsFor(io.stdout, io.env).green('ok')}: ${target.kind === 'file' ? folder : `the config of ${folder}`} is valid\n`);
   } else {
     for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
     io.stderr.write(`${errors.length} error(s), ${diagnostics.length - errors.length} warning(s)\n`);
