@@ -40,7 +40,7 @@ export async function openEngine(io: CliIo, flags: RunFlags): Promise<EngineSess
     ...(commit ? { commit } : {}),
   });
   const shown = flags.json ? io.stderr : io.stdout;
-  shown.write(colorsFor(shown, io.env).dim(`Engine: bullmq on ${engine.redisUrl}${secret ? ', jobs signed' : ''}\n`));
+  shown.write(colorsFor(shown, io).dim(`Engine: bullmq on ${engine.redisUrl}${secret ? ', jobs signed' : ''}\n`));
   return { engine, cancelRemote: (runId) => engine.cancelRemote(runId, 'cancelled: the run is being resumed'), close: () => engine.close() };
 }
 

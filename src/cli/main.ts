@@ -48,6 +48,12 @@ function addSelectionOptions(command: Command): Command {
     .option('--project-root <dir>', 'where config lookup stops (default: nearest .git, package.json or pyproject.toml)');
 }
 
+/** The arguments before a `--` (after it, arguments belong to someone else). */
+function optionsPart(argv: readonly string[]): readonly string[] {
+  const end = argv.indexOf('--');
+  return end === -1 ? argv : argv.slice(0, end);
+}
+
 /** Runs the CLI and returns the exit code. Never calls `process.exit`, so tests can call it. */
 export async function main(argv: readonly string[], io?: Partial<CliIo>): Promise<number> {
   const ctx: CliIo = {
@@ -55,6 +61,7 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
     stderr: io?.stderr ?? process.stderr,
     env: io?.env ?? process.env,
     cwd: io?.cwd ?? process.cwd(),
+    color: io?.color ?? (optionsPart(argv).includes('--no-color') ? false : undefined),
   };
   let exitCode: number = EXIT_CODES.ok;
   const program = new Command('orchestrator')
@@ -282,11 +289,11 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;
     }
     if (error instanceof ConfigError) {
-      ctx.stderr.write(`${colorsFor(ctx.stderr, ctx.env).red('error:')} invalid configuration\n${error.message}\n`);
+      ctx.stderr.write(`${colorsFor(ctx.stderr, ctx).red('error:')} invalid configuration\n${error.message}\n`);
       return EXIT_CODES.usage;
     }
     if (error instanceof TypeError) {
-      ctx.stderr.write(`${colorsFor(ctx.stderr, ctx.env).red('error:')} ${error.message}\n`);
+      ctx.stderr.write(`${colorsFor(ctx.stderr, ctx).red('error:')} ${error.message}\n`);
       return EXIT_CODES.usage;
     }
     throw error;

@@ -14,9 +14,9 @@ export async function resolveTarget(target: string, io: CliIo): Promise<{ kind: 
     const info = await stat(abs);
     if (info.isDirectory()) return { kind: 'folder', path: abs };
     if (info.isFile() && /\.(ya?ml|json)$/i.test(abs)) return { kind: 'file', path: abs };
-    io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} expected a folder of scripts or a workflow file (.yaml, .yml, .json), got ${abs}\n`);
+    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} expected a folder of scripts or a workflow file (.yaml, .yml, .json), got ${abs}\n`);
   } catch {
-    io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} expected a folder of scripts or a workflow file, got ${abs} (does not exist)\n`);
+    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} expected a folder of scripts or a workflow file, got ${abs} (does not exist)\n`);
   }
   return undefined;
 }

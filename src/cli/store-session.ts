@@ -30,12 +30,12 @@ export async function openRunStore(io: CliIo, flags: StoreFlags, projectRoot: st
   try {
     return new SqliteRunStore({
       stateDir: resolveStateDir({ ...(flags.stateDir ? { stateDir: flags.stateDir } : {}), env: io.env, projectRoot }),
-      onError: (error) => io.stderr.write(`${colorsFor(io.stderr, io.env).yellow('warning:')} run history: ${error.message}\n`),
+      onError: (error) => io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run history: ${error.message}\n`),
       ...(required ? {} : { flushIntervalMs: RUN_FLUSH_INTERVAL_MS }),
     });
   } catch (error) {
     if (!(error instanceof StoreError) || required) throw error;
-    io.stderr.write(`${colorsFor(io.stderr, io.env).yellow('warning:')} run history is off for this run: ${error.message}\n`);
+    io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run history is off for this run: ${error.message}\n`);
     return undefined;
   }
 }
@@ -44,7 +44,7 @@ export async function openRunStore(io: CliIo, flags: StoreFlags, projectRoot: st
 export async function recoverAndReport(store: RunStore, io: CliIo): Promise<void> {
   for (const { runId, killed } of await recoverInterruptedRuns(store)) {
     io.stderr.write(
-      `${colorsFor(io.stderr, io.env).yellow('note:')} run ${runId} was interrupted (its orchestrator is gone)${killed > 0 ? `; killed ${killed} process(es) it left running` : ''}. Finish it with: orchestrator resume ${runId}\n`,
+      `${colorsFor(io.stderr, io).yellow('note:')} run ${runId} was interrupted (its orchestrator is gone)${killed > 0 ? `; killed ${killed} process(es) it left running` : ''}. Finish it with: orchestrator resume ${runId}\n`,
     );
   }
 }
@@ -89,7 +89,7 @@ export async function recordRun(store: RunStore, io: CliIo, options: RecordingOp
       } catch (error) {
         // The history is a record, never a reason for the run to fail (a full disk right now, say):
         // the run goes on, its events still go to the journal and the store, and its reports are written.
-        io.stderr.write(`${colorsFor(io.stderr, io.env).yellow('warning:')} run history: ${(error as Error).message}\n`);
+        io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run history: ${(error as Error).message}\n`);
       }
       poll = setInterval(() => {
         let requested = false;
@@ -112,7 +112,7 @@ export async function recordRun(store: RunStore, io: CliIo, options: RecordingOp
         // close() writes what is queued and says what it could not write.
         store.close();
       } catch (error) {
-        io.stderr.write(`${colorsFor(io.stderr, io.env).yellow('warning:')} run history: ${(error as Error).message}\n`);
+        io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run history: ${(error as Error).message}\n`);
       }
       return Promise.resolve();
     },

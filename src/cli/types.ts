@@ -5,6 +5,8 @@ export interface CliIo {
   stderr: NodeJS.WritableStream & { isTTY?: boolean; columns?: number };
   env: NodeJS.ProcessEnv;
   cwd: string;
+  /** False when the command line says `--no-color`: no message is coloured, whichever command writes it. */
+  color?: boolean | undefined;
 }
 
 export interface RunFlags {

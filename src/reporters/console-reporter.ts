@@ -1,5 +1,6 @@
 import { StringDecoder } from 'node:string_decoder';
 import pc from 'picocolors';
+import { useColor } from '../util/use-color.js';
 import { formatDuration } from '../core/duration.js';
 import type { RunEvent } from '../core/events.js';
 import type { RunSummary, StepResult } from '../core/result.js';
@@ -16,7 +17,7 @@ export type ConsoleStream = NodeJS.WritableStream & { isTTY?: boolean; columns?:
 
 export interface ConsoleReporterOptions {
   stream: ConsoleStream;
-  /** Colour output with ANSI codes. @default stream.isTTY && !('NO_COLOR' in env) */
+  /** Colour output with ANSI codes. @default a terminal, or FORCE_COLOR; never with a non-empty NO_COLOR (`useColor`) */
   color?: boolean;
   /** Keep a redrawn block of running steps under the finished lines. @default stream.isTTY */
   live?: boolean;
@@ -24,7 +25,7 @@ export interface ConsoleReporterOptions {
   verbose?: boolean;
   /** Print `renderFinalSummary` on `run-finished`. @default true */
   finalSummary?: boolean;
-  /** Environment read for `NO_COLOR`. @default process.env */
+  /** Environment read for `NO_COLOR`, `FORCE_COLOR` and `TERM`. @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
 }
 
@@ -74,7 +75,7 @@ export class ConsoleReporter {
     }
     this.#stream = options.stream;
     const env = options.env ?? process.env;
-    this.#colorEnabled = options.color ?? (options.stream.isTTY === true && !('NO_COLOR' in env));
+    this.#colorEnabled = options.color ?? useColor(options.stream, env);
     this.#colors = pc.createColors(this.#colorEnabled);
     this.#live = options.live ?? options.stream.isTTY === true;
     this.#verbose = options.verbose ?? false;

@@ -84,7 +84,7 @@ const ANSI = new RegExp(`${String.fromCharCode(27)}\\[`);
 describe('ConsoleReporter without live mode', () => {
   it('prints one plain line per finished step', () => {
     const stream = new FakeTerminal(false);
-    const reporter = new ConsoleReporter({ stream, finalSummary: false });
+    const reporter = new ConsoleReporter({ stream, env: {}, finalSummary: false });
     const summary = mixedSummary();
     reporter.onEvent(runStarted(summary));
     for (const step of summary.steps) reporter.onEvent(stepStarted(step.id));
@@ -106,14 +106,14 @@ describe('ConsoleReporter without live mode', () => {
 
   it('prints the final summary when the run finishes', () => {
     const stream = new FakeTerminal(false);
-    const reporter = new ConsoleReporter({ stream });
+    const reporter = new ConsoleReporter({ stream, env: {} });
     reporter.onEvent(runFinished(mixedSummary()));
     expect(stream.text).toBe(`\n${renderFinalSummary(mixedSummary())}`);
   });
 
   it('says when a step succeeded only after retries, and when it is retried', () => {
     const stream = new FakeTerminal(false);
-    const reporter = new ConsoleReporter({ stream });
+    const reporter = new ConsoleReporter({ stream, env: {} });
     reporter.onEvent({
       type: 'step-retrying', runId: 'r1', time: 0, stepId: 'flaky.sh', attempt: 1, delayMs: 500,
       reason: 'exit-non-zero', message: 'exited with code 1',
@@ -124,7 +124,7 @@ describe('ConsoleReporter without live mode', () => {
 
   it('prints script output line by line in verbose mode, even when chunks split lines and characters', () => {
     const stream = new FakeTerminal(false);
-    const reporter = new ConsoleReporter({ stream, verbose: true, finalSummary: false });
+    const reporter = new ConsoleReporter({ stream, env: {}, verbose: true, finalSummary: false });
     reporter.onEvent(stepStarted('a.py'));
     const bytes = Buffer.from('héllo\nwor');
     const split = bytes.indexOf(0xa9); // the second byte of "é"
@@ -147,7 +147,7 @@ describe('ConsoleReporter without live mode', () => {
 
   it('ignores output when not verbose, and ignores events after close', () => {
     const stream = new FakeTerminal(false);
-    const reporter = new ConsoleReporter({ stream });
+    const reporter = new ConsoleReporter({ stream, env: {} });
     reporter.onEvent(output('a.py', 'stdout', Buffer.from('noise\n')));
     reporter.close();
     reporter.close();
@@ -167,11 +167,20 @@ describe('ConsoleReporter defaults', () => {
     expect(stream.text).toMatch(ANSI);
   });
 
-  it('does not colour when NO_COLOR is set, even empty', () => {
+  it('does not colour when NO_COLOR is set; an empty NO_COLOR counts as unset (no-color.org)', () => {
     const stream = new FakeTerminal(true);
-    const reporter = new ConsoleReporter({ stream, env: { NO_COLOR: '' }, live: false });
+    const reporter = new ConsoleReporter({ stream, env: { NO_COLOR: '1' }, live: false });
     reporter.onEvent(stepFinished(failed));
     expect(stream.text).toBe('✗ bad.sh exited with code 3 (1.00s)\n');
+    const other = new FakeTerminal(true);
+    new ConsoleReporter({ stream: other, env: { NO_COLOR: '' }, live: false }).onEvent(stepFinished(failed));
+    expect(other.text).toMatch(ANSI);
+  });
+
+  it('colours a pipe when FORCE_COLOR is set (CI logs that render colour)', () => {
+    const stream = new FakeTerminal(false);
+    new ConsoleReporter({ stream, env: { FORCE_COLOR: '1' }, live: false }).onEvent(stepFinished(failed));
+    expect(stream.text).toMatch(ANSI);
   });
 
   it('neither colours nor goes live when the stream is not a TTY', () => {

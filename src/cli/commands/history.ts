@@ -32,7 +32,7 @@ async function withStore<T>(io: CliIo, flags: HistoryFlags, body: (store: RunSto
 
 function findRun(store: RunStore, id: string, io: CliIo): RunRecord | undefined {
   const record = store.getRun(id);
-  if (!record) io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} no run matches "${id}" (see \`orchestrator runs\`)\n`);
+  if (!record) io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} no run matches "${id}" (see \`orchestrator runs\`)\n`);
   return record;
 }
 
@@ -67,7 +67,7 @@ export async function runsCommand(
       io.stdout.write('No runs recorded yet.\n');
       return Promise.resolve(EXIT_CODES.ok);
     }
-    const c = colorsFor(io.stdout, io.env, flags.color);
+    const c = colorsFor(io.stdout, io, flags.color);
     for (const run of runs) {
       const status = run.status === 'succeeded' ? c.green(run.status) : run.status === 'running' ? c.cyan(run.status) : c.red(run.status);
       const duration = run.durationMs === null ? '' : formatDuration(run.durationMs);
@@ -88,7 +88,7 @@ export async function runsShowCommand(io: CliIo, id: string, flags: HistoryFlags
       io.stdout.write(`${JSON.stringify({ run: rest, steps }, null, 2)}\n`);
       return Promise.resolve(EXIT_CODES.ok);
     }
-    const c = colorsFor(io.stdout, io.env, flags.color);
+    const c = colorsFor(io.stdout, io, flags.color);
     io.stdout.write(
       `${c.bold(run.id)} ${run.name} (${run.kind}) ${run.status}${run.reason ? `: ${run.reason}` : ''}\n` +
         c.dim(`  started ${run.startedAt}${run.durationMs === null ? '' : `, took ${formatDuration(run.durationMs)}`}, ${countsText(run)}\n`) +
@@ -116,13 +116,13 @@ export async function logsCommand(
     if (!run) return EXIT_CODES.usage;
     const steps = store.getSteps(run.id).filter((s) => stepId === undefined || s.stepId === stepId);
     if (stepId !== undefined && steps.length === 0) {
-      io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} run ${run.id} has no step "${stepId}"\n`);
+      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no step "${stepId}"\n`);
       return EXIT_CODES.usage;
     }
     const plan = planFromRecord(run);
     for (const step of steps) {
       const logPath = step.logPath ?? (plan ? path.join(plan.runDir, 'logs', `${step.stepId}.log`) : undefined);
-      if (steps.length > 1) io.stdout.write(`${colorsFor(io.stdout, io.env).bold(`==> ${step.stepId} (${step.status}) <==`)}\n`);
+      if (steps.length > 1) io.stdout.write(`${colorsFor(io.stdout, io).bold(`==> ${step.stepId} (${step.status}) <==`)}\n`);
       if (!logPath) {
         io.stdout.write('(no log)\n');
         continue;
@@ -177,7 +177,7 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
     run = findRun(store, id, io);
     if (!run) return EXIT_CODES.usage;
     if (mode.kind === 'resume' && run.status === 'running') {
-      io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} run ${run.id} is still running (pid ${run.pid ?? '?'}); cancel it first with: orchestrator cancel ${run.id}\n`);
+      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} is still running (pid ${run.pid ?? '?'}); cancel it first with: orchestrator cancel ${run.id}\n`);
       return EXIT_CODES.usage;
     }
     steps = store.getSteps(run.id);
@@ -186,11 +186,11 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
   }
   const plan = planFromRecord(run);
   if (!plan) {
-    io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} run ${run.id} has no stored plan to run again\n`);
+    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no stored plan to run again\n`);
     return EXIT_CODES.usage;
   }
   if (mode.kind === 'step' && !plan.spec.steps.some((s) => s.id === mode.step)) {
-    io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} run ${run.id} has no step "${mode.step}"\n`);
+    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no step "${mode.step}"\n`);
     return EXIT_CODES.usage;
   }
   const previous = keptResults(steps, plan.spec, mode);
@@ -222,7 +222,7 @@ export async function cancelCommand(io: CliIo, id: string, flags: HistoryFlags &
     const run = findRun(store, id, io);
     if (!run) return EXIT_CODES.usage;
     if (!store.requestCancel(run.id)) {
-      io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} run ${run.id} is not running (${run.status})\n`);
+      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} is not running (${run.status})\n`);
       return EXIT_CODES.usage;
     }
     await store.flush();
@@ -237,7 +237,7 @@ export async function cancelCommand(io: CliIo, id: string, flags: HistoryFlags &
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    io.stderr.write(`${colorsFor(io.stderr, io.env).yellow('warning:')} run ${run.id} is still running after 60 s\n`);
+    io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run ${run.id} is still running after 60 s\n`);
     return EXIT_CODES.failed;
   });
 }
@@ -245,7 +245,7 @@ export async function cancelCommand(io: CliIo, id: string, flags: HistoryFlags &
 /** `orchestrator prune --keep N | --older-than 30d`. */
 export async function pruneCommand(io: CliIo, flags: HistoryFlags & { keep?: number; olderThan?: string }): Promise<number> {
   if (flags.keep === undefined && flags.olderThan === undefined) {
-    io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} say what to prune: --keep N and/or --older-than 30d\n`);
+    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} say what to prune: --keep N and/or --older-than 30d\n`);
     return EXIT_CODES.usage;
   }
   let olderThan: Date | undefined;
@@ -253,7 +253,7 @@ export async function pruneCommand(io: CliIo, flags: HistoryFlags & { keep?: num
     const days = /^(\d+)d$/.exec(flags.olderThan);
     const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(flags.olderThan);
     if (ms === undefined) {
-      io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} expected --older-than like 30d, 12h or 90m, got \`${flags.olderThan}\`\n`);
+      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} expected --older-than like 30d, 12h or 90m, got \`${flags.olderThan}\`\n`);
       return EXIT_CODES.usage;
     }
     olderThan = new Date(Date.now() - ms);
@@ -272,7 +272,7 @@ export async function explainCommand(io: CliIo, id: string, stepId: string, flag
     if (!run) return Promise.resolve(EXIT_CODES.usage);
     const step = store.getSteps(run.id).find((s) => s.stepId === stepId);
     if (!step) {
-      io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} run ${run.id} has no step "${stepId}"\n`);
+      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no step "${stepId}"\n`);
       return Promise.resolve(EXIT_CODES.usage);
     }
     if (step.cacheKey === null) {

@@ -57,9 +57,9 @@ export async function assertFolder(folder: string, io: CliIo): Promise<string | 
   const abs = path.resolve(io.cwd, folder);
   try {
     if ((await stat(abs)).isDirectory()) return abs;
-    io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} expected a folder of scripts, got ${abs} (not a folder)\n`);
+    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} expected a folder of scripts, got ${abs} (not a folder)\n`);
   } catch {
-    io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} expected a folder of scripts, got ${abs} (does not exist)\n`);
+    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} expected a folder of scripts, got ${abs} (does not exist)\n`);
   }
   return undefined;
 }
@@ -110,7 +110,7 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
         projectRoot,
         onStart: (run) => common.onStart(run),
         onPlan: (plan) => {
-          for (const warning of plan.warnings) human.write(`${colorsFor(human, io.env, flags.color).yellow('warning:')} ${warning.path}: ${warning.message}\n`);
+          for (const warning of plan.warnings) human.write(`${colorsFor(human, io, flags.color).yellow('warning:')} ${warning.path}: ${warning.message}\n`);
           if (plan.spec.steps.length === 0) human.write(`No scripts found in ${folder}.\n`);
         },
       });
@@ -180,7 +180,7 @@ export async function runWithConsole(
   try {
     engineSession = await openEngine(io, flags);
   } catch (error) {
-    io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_CODES.usage;
   }
   if (how.resumes !== undefined) await engineSession.cancelRemote?.(how.resumes);
@@ -235,7 +235,7 @@ export async function runWithConsole(
     }
     if (flags.json) io.stdout.write(`${JSON.stringify(toJsonSummary(summary), null, 2)}\n`);
     const shown = path.relative(io.cwd, runDir);
-    human.write(`${colorsFor(human, io.env, flags.color).dim(`Reports: ${shown && !shown.startsWith('..') ? shown : runDir}`)}\n`);
+    human.write(`${colorsFor(human, io, flags.color).dim(`Reports: ${shown && !shown.startsWith('..') ? shown : runDir}`)}\n`);
     return exitCodeFor(summary, interruptedBy);
   } finally {
     consoleReporter?.close();

@@ -28,7 +28,7 @@ export async function validateCommand(
   if (flags.json) {
     io.stdout.write(`${JSON.stringify({ valid: errors.length === 0, diagnostics }, null, 2)}\n`);
   } else if (diagnostics.length === 0) {
-    io.stdout.write(`${colorsFor(io.stdout, io.env).green('ok')}: ${target.kind === 'file' ? folder : `the config of ${folder}`} is valid\n`);
+    io.stdout.write(`${colorsFor(io.stdout, io).green('ok')}: ${target.kind === 'file' ? folder : `the config of ${folder}`} is valid\n`);
   } else {
     for (const d of diagnostics) io.stderr.write(`${formatDiagnostic(d)}\n`);
     io.stderr.write(`${errors.length} error(s), ${diagnostics.length - errors.length} warning(s)\n`);

@@ -22,7 +22,7 @@ interface WorkerFlags {
 export async function workerCommand(io: CliIo, flags: WorkerFlags): Promise<number> {
   const redis = flags.redis ?? io.env.ORCHESTRATOR_REDIS_URL;
   if (!redis) {
-    io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} a worker needs a Redis URL: --redis redis://host:6379 or $ORCHESTRATOR_REDIS_URL\n`);
+    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} a worker needs a Redis URL: --redis redis://host:6379 or $ORCHESTRATOR_REDIS_URL\n`);
     return EXIT_CODES.usage;
   }
   const root = path.resolve(io.cwd, flags.root ?? '.');
@@ -42,7 +42,7 @@ export async function workerCommand(io: CliIo, flags: WorkerFlags): Promise<numb
       log: (line) => io.stderr.write(`${new Date().toISOString()} ${line}\n`),
     });
   } catch (error) {
-    io.stderr.write(`${colorsFor(io.stderr, io.env).red('error:')} ${error instanceof Error ? error.message : String(error)}\n`);
+    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_CODES.usage;
   }
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
