@@ -10,3 +10,22 @@ export function formatFieldPath(path: FieldPath): string {
   }
   return text;
 }
+
+/** A 1-based line and column. */
+export interface Position {
+  line: number;
+  column: number;
+}
+
+/**
+ * Where fields are in a file: the `yaml` document's `SourceLocator`, or the plain-YAML reader's
+ * positions (`SimpleLocator`) that big files get without the `yaml` parser.
+ */
+export interface FieldLocator {
+  /** 1-based line and column of a character offset. */
+  position(offset: number): Position;
+  /** The field's value (`'value'`) or key (`'key'`); when the path does not exist in full, the deepest part that does. */
+  locate(path: FieldPath, want: 'key' | 'value'): Position;
+  /** The source range `[start, end)` of a scalar value, when the field is one. */
+  valueRange(path: FieldPath): [number, number] | undefined;
+}

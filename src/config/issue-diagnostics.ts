@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { didYouMean } from './did-you-mean.js';
 import { configSchema } from './schema.js';
 import { formatFieldPath } from './source-locator.js';
-import type { FieldPath, SourceLocator } from './source-locator.js';
+import type { FieldLocator, FieldPath } from './source-locator.js';
 import type { Diagnostic } from './types.js';
 
 function unwrap(schema: unknown): unknown {
@@ -53,7 +53,7 @@ export function unknownKeyMessage(path: FieldPath, key: string, root: unknown = 
  */
 export function issueDiagnostics(
   issues: readonly z.core.$ZodIssue[],
-  locator: SourceLocator,
+  locator: FieldLocator,
   file: string,
   base: FieldPath = [],
 ): Diagnostic[] {

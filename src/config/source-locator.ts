@@ -1,16 +1,13 @@
 import { isAlias, isMap, isNode, isPair, isScalar, isSeq } from 'yaml';
 import type { Document, LineCounter, Node } from 'yaml';
 
-import type { FieldPath } from './field-path.js';
+import type { FieldLocator, FieldPath, Position } from './field-path.js';
 
 // Kept in a module of its own so that code which only words diagnostics does not load `yaml`.
 export { formatFieldPath } from './field-path.js';
 export type { FieldPath } from './field-path.js';
 
-export interface Position {
-  line: number;
-  column: number;
-}
+export type { FieldLocator, Position } from './field-path.js';
 
 function keyText(key: unknown): string | undefined {
   return isScalar(key) ? String(key.value) : undefined;
@@ -21,7 +18,7 @@ function keyText(key: unknown): string | undefined {
  * column, using the node ranges of the parsed document. JSON files go through the same parser, so
  * they get the same positions.
  */
-export class SourceLocator {
+export class SourceLocator implements FieldLocator {
   readonly #doc: Document;
   readonly #lines: LineCounter;
 
@@ -61,6 +58,12 @@ export class SourceLocator {
     }
     const offset = found?.range?.[0] ?? 0;
     return this.position(offset);
+  }
+
+  valueRange(path: FieldPath): [number, number] | undefined {
+    const node: unknown = this.#doc.getIn(path, true);
+    const range = isNode(node) ? node.range : undefined;
+    return range === undefined || range === null ? undefined : [range[0], range[1]];
   }
 
   /** The field path of the deepest key or value whose range holds `offset` (for yaml's own errors). */

@@ -1,3 +1,5 @@
+import type { FieldLocator, FieldPath, Position } from '../config/field-path.js';
+
 /**
  * A fast reader for the plain subset of YAML that big generated workflow files use: block mappings
  * and sequences, single-line plain and quoted scalars, single-line flow sequences of scalars, and
@@ -7,18 +9,119 @@
  * parser, which also words every error. `yaml` takes seconds on a 100,000-step file (its parser
  * grows faster than the text); this takes a few tens of milliseconds.
  */
-export function readSimpleYaml(text: string): { value: unknown } | undefined {
+export function readSimpleYaml(text: string): { value: unknown } | undefined;
+export function readSimpleYaml(text: string, options: { positions: true }): { value: unknown; locator: SimpleLocator } | undefined;
+export function readSimpleYaml(text: string, options?: { positions: true }): { value: unknown; locator?: SimpleLocator } | undefined {
   // Tabs, carriage returns, a BOM and control characters are all left to the real parser.
   if (UNSUPPORTED_CHARACTERS.test(text)) return undefined;
-  const reader = new LineReader(text);
+  const reader = new LineReader(text, options?.positions === true);
   if (reader.eof) return undefined;
   try {
-    const value = collection(reader, reader.lineStart + reader.indent);
-    return reader.eof ? { value } : undefined;
+    const start = reader.lineStart + reader.indent;
+    const value = collection(reader, start);
+    if (!reader.eof) return undefined;
+    return reader.positions ? { value, locator: new SimpleLocator(text, value, start) } : { value };
   } catch (error: unknown) {
     if (error instanceof Unsupported) return undefined;
     throw error;
   }
+}
+
+/**
+ * With positions, each mapping and sequence of the value carries, under this symbol, where its
+ * entries are: `[key, keyStart, start, end, ...]` for a mapping, `[start, end, ...]` for a
+ * sequence (value ranges; `end === start` for a block collection). One array per collection is
+ * much lighter than a map of spans (a 100,000-step file has 200,000 collections).
+ */
+const SPANS = Symbol('spans');
+
+type Spanned = object & { [SPANS]?: (string | number)[] };
+
+/** Key offset (-1 in a sequence) and value range of one entry. */
+interface Span {
+  key: number;
+  start: number;
+  end: number;
+}
+
+function spanOf(node: unknown, segment: PropertyKey): Span | undefined {
+  if (typeof node !== 'object' || node === null) return undefined;
+  const spans = (node as Spanned)[SPANS];
+  if (spans === undefined) return undefined;
+  if (Array.isArray(node)) {
+    if (typeof segment !== 'number' || segment < 0 || segment >= node.length) return undefined;
+    return { key: -1, start: spans[segment * 2] as number, end: spans[segment * 2 + 1] as number };
+  }
+  for (let i = 0; i < spans.length; i += 4) {
+    if (spans[i] === String(segment)) return { key: spans[i + 1] as number, start: spans[i + 2] as number, end: spans[i + 3] as number };
+  }
+  return undefined;
+}
+
+/**
+ * Positions of the fields of a file read by `readSimpleYaml` (with `positions`), so that problems
+ * in big plain-YAML files get their line and column without the `yaml` parser. Built only when a
+ * problem needs a position.
+ */
+export class SimpleLocator implements FieldLocator {
+  readonly #text: string;
+  readonly #value: unknown;
+  readonly #start: number;
+  #lineStarts: number[] | undefined;
+
+  constructor(text: string, value: unknown, start: number) {
+    this.#text = text;
+    this.#value = value;
+    this.#start = start;
+  }
+
+  position(offset: number): Position {
+    const starts = (this.#lineStarts ??= lineStarts(this.#text));
+    let low = 0;
+    let high = starts.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if ((starts[middle] as number) <= offset) low = middle;
+      else high = middle - 1;
+    }
+    return { line: low + 1, column: offset - (starts[low] as number) + 1 };
+  }
+
+  locate(path: FieldPath, want: 'key' | 'value'): Position {
+    let offset = this.#start;
+    let node = this.#value;
+    for (const segment of path) {
+      const span = spanOf(node, segment);
+      if (span === undefined) break;
+      offset = want === 'key' && span.key >= 0 ? span.key : span.start;
+      node = (node as Record<PropertyKey, unknown>)[segment];
+    }
+    return this.position(offset);
+  }
+
+  valueRange(path: FieldPath): [number, number] | undefined {
+    let node = this.#value;
+    let span: Span | undefined;
+    for (const segment of path) {
+      span = spanOf(node, segment);
+      if (span === undefined) return undefined;
+      node = (node as Record<PropertyKey, unknown>)[segment];
+    }
+    return span === undefined || span.end <= span.start ? undefined : [span.start, span.end];
+  }
+}
+
+function lineStarts(text: string): number[] {
+  const starts = [0];
+  for (let at = text.indexOf('\n'); at >= 0; at = text.indexOf('\n', at + 1)) starts.push(at + 1);
+  return starts;
+}
+
+/** Notes where the last entry of `container` is (with positions only). */
+function record(container: Spanned, ...span: (string | number)[]): void {
+  const spans = container[SPANS];
+  if (spans === undefined) container[SPANS] = span;
+  else spans.push(...span);
 }
 
 // eslint-disable-next-line no-control-regex
@@ -58,9 +161,12 @@ class LineReader {
    * one string for each saves making and internalising a new one per use.
    */
   readonly keys: string[] = [];
+  /** Record where each entry of each mapping and sequence is (see `SPANS`). */
+  readonly positions: boolean;
 
-  constructor(text: string) {
+  constructor(text: string, positions: boolean) {
     this.text = text;
+    this.positions = positions;
     this.#seek(0);
   }
 
@@ -108,14 +214,17 @@ function sequence(reader: LineReader, column: number): unknown[] {
     while (at < reader.lineEnd && text.charCodeAt(at) === SPACE) at++;
     // `-` alone (the item on the next lines) or followed by a comment: left to the real parser.
     if (at >= reader.lineEnd || text.charCodeAt(at) === HASH) unsupported();
+    let end = at;
     if (text.charCodeAt(at) === DASH && blankAfter(reader, at + 1)) {
       items.push(sequence(reader, at - reader.lineStart));
     } else if (readKey(reader, at)) {
       items.push(mapping(reader, at - reader.lineStart));
     } else {
       items.push(inlineValue(reader, at));
+      end = reader.end;
       reader.next();
     }
+    if (reader.positions) record(items, at, end);
     if (reader.eof || reader.indent < column) return items;
     if (reader.indent > column) unsupported();
     const dash = reader.lineStart + column;
@@ -133,13 +242,17 @@ function mapping(reader: LineReader, column: number): Record<string, unknown> {
     if (key === '__proto__' || Object.hasOwn(map, key)) unsupported();
     let at = reader.end;
     while (at < reader.lineEnd && text.charCodeAt(at) === SPACE) at++;
+    const keyStart = reader.lineStart + column;
     let value: unknown;
+    let start: number;
+    let end: number;
     if (at >= reader.lineEnd || text.charCodeAt(at) === HASH) {
       // The value is a block on the next lines; an empty value (null) is left to the real parser.
       reader.next();
       if (reader.eof) unsupported();
+      start = end = reader.lineStart + reader.indent;
       if (reader.indent > column) {
-        value = collection(reader, reader.lineStart + reader.indent);
+        value = collection(reader, start);
       } else if (reader.indent === column && text.charCodeAt(reader.lineStart + column) === DASH && blankAfter(reader, reader.lineStart + column + 1)) {
         value = sequence(reader, column);
       } else {
@@ -148,9 +261,12 @@ function mapping(reader: LineReader, column: number): Record<string, unknown> {
     } else {
       if (text.charCodeAt(at) === DASH && blankAfter(reader, at + 1)) unsupported();
       value = inlineValue(reader, at);
+      start = at;
+      end = reader.end;
       reader.next();
     }
     map[key] = value;
+    if (reader.positions) record(map, key, keyStart, start, end);
     if (reader.eof || reader.indent < column) return map;
     if (reader.indent > column) unsupported();
   }
@@ -209,7 +325,7 @@ function isKeyStart(c: number): boolean {
   return (c >= 97 && c <= 122) || (c >= 65 && c <= 90) || c === 95 || c === 36;
 }
 
-/** A scalar or flow sequence that must end the line (a comment may follow). */
+/** A scalar or flow sequence that must end the line (a comment may follow); `reader.end`: after it. */
 function inlineValue(reader: LineReader, at: number): unknown {
   const text = reader.text;
   const first = text.charCodeAt(at);
@@ -269,6 +385,7 @@ function plainScalar(reader: LineReader, at: number): unknown {
   while (end > at && text.charCodeAt(end - 1) === SPACE) end--;
   const source = text.slice(at, end);
   if (startsWithIndicator(source)) unsupported();
+  reader.end = end;
   return resolvePlain(source);
 }
 
@@ -286,11 +403,12 @@ function flowSequence(reader: LineReader, at: number): unknown[] {
   for (;;) {
     if (i >= lineEnd) unsupported();
     const first = text.charCodeAt(i);
+    const start = i;
     if (first === DOUBLE_QUOTE || first === SINGLE_QUOTE) {
       items.push(readQuoted(reader, i));
       i = reader.end;
+      if (reader.positions) record(items, start, i);
     } else {
-      const start = i;
       while (i < reader.lineEnd) {
         const c = text.charCodeAt(i);
         if (c === COMMA || c === CLOSE_BRACKET) break;
@@ -302,6 +420,7 @@ function flowSequence(reader: LineReader, at: number): unknown[] {
       const source = text.slice(start, end);
       if (source === '' || startsWithIndicator(source)) unsupported();
       items.push(resolvePlain(source));
+      if (reader.positions) record(items, start, end);
     }
     while (i < lineEnd && text.charCodeAt(i) === SPACE) i++;
     if (i >= lineEnd) unsupported();

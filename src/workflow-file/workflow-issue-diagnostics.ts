@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { issueDiagnostics, unknownKeyMessage } from '../config/issue-diagnostics.js';
 import { formatFieldPath } from '../config/source-locator.js';
-import type { SourceLocator } from '../config/source-locator.js';
+import type { FieldLocator } from '../config/source-locator.js';
 import type { Diagnostic } from '../config/types.js';
 import { workflowFileSchema } from './schema.js';
 
@@ -31,7 +31,7 @@ function flatten(issues: readonly z.core.$ZodIssue[], base: PropertyKey[]): z.co
  */
 export function workflowIssueDiagnostics(
   issues: readonly z.core.$ZodIssue[],
-  locator: SourceLocator,
+  locator: FieldLocator,
   file: string,
 ): Diagnostic[] {
   const diagnostics: Diagnostic[] = [];

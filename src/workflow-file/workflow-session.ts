@@ -11,7 +11,7 @@ import type { FailurePolicy, StepCommon, StepSpec, WorkflowSpec } from '../core/
 import { documentValue } from '../config/document-value.js';
 import { formatFieldPath } from '../config/field-path.js';
 import type { FieldPath } from '../config/field-path.js';
-import type { SourceLocator } from '../config/source-locator.js';
+import type { FieldLocator, SourceLocator } from '../config/source-locator.js';
 import type { Diagnostic } from '../config/types.js';
 import { KIND_BY_EXTENSION, kindFromShebang, readShebangSync } from '../discovery/shebang.js';
 import type { ScriptKind } from '../discovery/types.js';
@@ -320,31 +320,35 @@ function parseInSession(text: string, file: string, session: LoadSession): FileR
     }
     return parsed;
   };
-  const lazyLocator = new Proxy({} as SourceLocator, {
-    get(_target, property) {
-      const locator = document().locator;
-      const member = (locator as unknown as Record<PropertyKey, unknown>)[property];
-      return typeof member === 'function' ? (member as (...args: unknown[]) => unknown).bind(locator) : member;
-    },
-  });
+  // Positions of a plain YAML file come from a second pass of the plain reader (~2x its first
+  // pass), not from the `yaml` parser, so a big file with a problem is reported in a second too.
+  let positions: FieldLocator | undefined;
+  const locator = (): FieldLocator => {
+    positions ??= (!isJson && fast !== undefined ? readSimpleYaml(text, { positions: true })?.locator : undefined) ?? document().locator;
+    return positions;
+  };
+  const lazyLocator: FieldLocator = {
+    position: (offset) => locator().position(offset),
+    locate: (fieldPath, want) => locator().locate(fieldPath, want),
+    valueRange: (fieldPath) => locator().valueRange(fieldPath),
+  };
   const own: Diagnostic[] = [];
   const nested: Diagnostic[] = [];
   const push = (severity: Diagnostic['severity'], fieldPath: FieldPath, offset: number, message: string) => {
-    const { line, column } = document().locator.position(offset);
+    const { line, column } = locator().position(offset);
     own.push({ severity, file: shown, line, column, field: formatFieldPath(fieldPath), message });
   };
   const report: Reporter = {
     at(severity, fieldPath, want, message) {
-      const { line, column } = document().locator.locate(fieldPath, want);
+      const { line, column } = locator().locate(fieldPath, want);
       own.push({ severity, file: shown, line, column, field: formatFieldPath(fieldPath), message });
     },
     inside(severity, fieldPath, needle, extra, message) {
-      // Expression problems point inside the value: find the expression in the node's source
+      // Expression problems point inside the value: find the expression in the value's source
       // text (exact for plain, single-quoted and block scalars; else the value's start).
-      const node: unknown = document().doc.getIn(fieldPath, true);
-      const range = full().isNode(node) ? (node as { range?: [number, number, number] | null }).range : undefined;
-      const found = range === undefined || range === null ? -1 : text.slice(range[0], range[1]).indexOf(needle);
-      if (range === undefined || range === null || found < 0) report.at(severity, fieldPath, 'value', message);
+      const range = locator().valueRange(fieldPath);
+      const found = range === undefined ? -1 : text.slice(range[0], range[1]).indexOf(needle);
+      if (range === undefined || found < 0) report.at(severity, fieldPath, 'value', message);
       else push(severity, fieldPath, range[0] + found + extra, message);
     },
   };
