@@ -1,4 +1,4 @@
-import { isNode, LineCounter, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { SourceLocator } from '../config/source-locator.js';
 import { matrixSchema, workflowFileSchema } from './schema.js';
 import { workflowIssueDiagnostics } from './workflow-issue-diagnostics.js';
@@ -9,6 +9,6 @@ import { workflowIssueDiagnostics } from './workflow-issue-diagnostics.js';
  * start-up, so `validateWorkflowFile` and `loadWorkflowFile` import this module only when a file
  * needs it; `parseWorkflowText`, which is synchronous, always does.
  */
-export const fullParsers = { isNode, LineCounter, parseDocument, SourceLocator, matrixSchema, workflowFileSchema, workflowIssueDiagnostics };
+export const fullParsers = { LineCounter, parseDocument, SourceLocator, matrixSchema, workflowFileSchema, workflowIssueDiagnostics };
 
 export type FullParsers = typeof fullParsers;
