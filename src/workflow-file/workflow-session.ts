@@ -19,6 +19,7 @@ import { conditionExpression } from '../expressions/index.js';
 import { checkWorkflow } from './check-workflow.js';
 import type { Reporter } from './check-workflow.js';
 import { isSimpleWorkflow } from './is-simple-workflow.js';
+import { readJsonPositions } from './read-json-positions.js';
 import { readSimpleYaml } from './read-simple-yaml.js';
 import type { FullParsers } from './full-parsers.js';
 import type { RawRetry, RawStep, RawWorkflow } from './schema.js';
@@ -321,10 +322,11 @@ function parseInSession(text: string, file: string, session: LoadSession): FileR
     return parsed;
   };
   // Positions of a plain YAML file come from a second pass of the plain reader (~2x its first
-  // pass), not from the `yaml` parser, so a big file with a problem is reported in a second too.
+  // pass), those of a JSON file from a scanner, not from the `yaml` parser: a big file with a
+  // problem is reported in a second or two too.
   let positions: FieldLocator | undefined;
   const locator = (): FieldLocator => {
-    positions ??= (!isJson && fast !== undefined ? readSimpleYaml(text, { positions: true })?.locator : undefined) ?? document().locator;
+    positions ??= (fast === undefined ? undefined : isJson ? readJsonPositions(text)?.locator : readSimpleYaml(text, { positions: true })?.locator) ?? document().locator;
     return positions;
   };
   const lazyLocator: FieldLocator = {
