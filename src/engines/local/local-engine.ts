@@ -101,6 +101,8 @@ class StepState {
   decided = false;
   /** The running attempt of a function step on the fast path (see `LocalRun#runFunction`). */
   inline: FunctionStepContext | undefined = undefined;
+  /** The next of its dependents to update while it is on `LocalRun#finishing`. */
+  edge = 0;
 
   constructor(
     readonly spec: StepSpec,
@@ -218,6 +220,9 @@ export class LocalRun implements RunHandle {
   #done = false;
   #started = false;
   #pendingCancel: string | undefined;
+  #removeAbortListener: (() => void) | undefined;
+  /** Steps whose dependents are being updated, innermost last (see `#finishStep`). */
+  readonly #finishing: StepState[] = [];
   #eventsIterable: AsyncIterable<RunEvent> | undefined;
   /** Whether any step has an `if` or `${{ }}` templates: only then is the `steps` context kept. */
   readonly #usesExpressions: boolean;
@@ -371,7 +376,13 @@ export class LocalRun implements RunHandle {
     if (this.#pendingCancel !== undefined) this.#stop('cancelled', this.#pendingCancel);
     else if (signal?.aborted) this.#stop('cancelled', abortMessage(signal));
     if (!this.#done) {
-      signal?.addEventListener('abort', () => this.#stop('cancelled', abortMessage(signal)), { once: true });
+      if (signal) {
+        // Removed when the run finishes: a long-lived signal shared by many runs must not keep
+        // every finished run (and its graph) alive.
+        const onAbort = (): void => this.#stop('cancelled', abortMessage(signal));
+        signal.addEventListener('abort', onAbort, { once: true });
+        this.#removeAbortListener = () => signal.removeEventListener('abort', onAbort);
+      }
       if (this.#spec.timeout > 0) {
         this.#runTimer = setTimeout(
           () => this.#stop('run-timeout', `the run's timeout of ${this.#spec.timeout} ms was reached`),
@@ -380,7 +391,9 @@ export class LocalRun implements RunHandle {
       }
     }
     for (const state of this.#states) {
-      if (!state.result && state.waitingOn === 0) this.#decide(state);
+      if (state.result || state.waitingOn !== 0) continue;
+      const result = this.#decide(state);
+      if (result) this.#finishStep(state, result);
     }
     this.#pump();
   }
@@ -392,8 +405,11 @@ export class LocalRun implements RunHandle {
 
   #stop(cause: AbortCause | 'no-new', message: string): void {
     if (this.#done) return;
-    if (this.#stopping && this.#stopping.cause !== 'no-new') return;
-    if (this.#stopping && cause === 'no-new') return;
+    const current = this.#stopping?.cause;
+    // A stop only ever gets stronger: `no-new` < `fail-fast` < `cancelled` / `run-timeout`. Cancel
+    // and the run timeout take over from a fail-fast, whose cleanup steps (`always()`,
+    // `failure()`) may be running; they are ended like any other step then.
+    if (current !== undefined && (cause === 'no-new' || current === 'cancelled' || current === 'run-timeout' || current === cause)) return;
     this.#stopping = { cause, message };
     if (cause !== 'no-new') {
       this.#emit({ type: 'run-cancelling', runId: this.id, time: Date.now(), reason: message });
@@ -411,10 +427,14 @@ export class LocalRun implements RunHandle {
     this.#pump();
   }
 
-  /** Whether a step whose dependencies are all finished runs, then queue it or skip it. */
-  #decide(state: StepState): void {
+  /**
+   * Whether a step whose dependencies are all finished runs, then queue it, or return the result
+   * it finishes with at once (resumed, skipped, not run). The caller finishes it: `#finishStep`
+   * then walks on to its dependents without recursion.
+   */
+  #decide(state: StepState): StepResult | undefined {
     // Once per step: a dependency that finishes synchronously (resume, skips) may reach it first.
-    if (state.decided) return;
+    if (state.decided) return undefined;
     state.decided = true;
     const step = state.spec;
     const old = this.#options.previous?.[step.id];
@@ -422,24 +442,20 @@ export class LocalRun implements RunHandle {
       // Resume: done in an earlier attempt of this run; keep its result, outputs and attempt count.
       state.attempt = old.attempts;
       if (Object.keys(old.outputs).length > 0) this.#shareOutputs(state, old.outputs);
-      this.#finishStep(state, old);
-      return;
+      return old;
     }
     // Runs again: its attempts go on from the earlier ones, so their records are kept.
     if (old) state.attempt = old.attempts;
-    if (step.skip) {
-      this.#finishStep(state, this.#notRun(state, 'skipped-by-config', step.skip.reason));
-      return;
-    }
+    if (step.skip) return this.#notRun(state, 'skipped-by-config', step.skip.reason);
     const success = state.unmet === 0;
     const condition = step.condition;
     // `if: success()` is the default spelled out.
     const ifText = step.if !== undefined && ONLY_SUCCESS.test(step.if) ? undefined : step.if;
     // Fast path: no condition of any kind (every folder run, most workflow steps).
     if (ifText === undefined && condition === undefined) {
-      if (success) this.#ready.push(state);
-      else this.#finishStep(state, this.#notRun(state, 'dependency-failed', this.#unmetNeeds(state)));
-      return;
+      if (!success) return this.#notRun(state, 'dependency-failed', this.#unmetNeeds(state));
+      this.#ready.push(state);
+      return undefined;
     }
     let run = success;
     if (ifText !== undefined) {
@@ -448,27 +464,21 @@ export class LocalRun implements RunHandle {
         // Like GitHub Actions: without a status function, `if` means `success() && (if)`.
         run = STATUS_FUNCTION.test(ifText) ? value : success && value;
       } catch (error) {
-        this.#finishStep(state, {
+        return {
           ...this.#notRun(state, 'invalid-config', `\`if: ${step.if}\`: ${(error as Error).message}`),
           status: 'failed',
-        });
-        return;
+        };
       }
       if (!run) {
         const reason: FailureReason = !success && !STATUS_FUNCTION.test(ifText) ? 'dependency-failed' : 'condition-false';
-        this.#finishStep(
-          state,
-          this.#notRun(state, reason, reason === 'dependency-failed' ? this.#unmetNeeds(state) : `if: ${ifText}`),
-        );
-        return;
+        return this.#notRun(state, reason, reason === 'dependency-failed' ? this.#unmetNeeds(state) : `if: ${ifText}`);
       }
     } else if (!success) {
-      this.#finishStep(state, this.#notRun(state, 'dependency-failed', this.#unmetNeeds(state)));
-      return;
+      return this.#notRun(state, 'dependency-failed', this.#unmetNeeds(state));
     }
     if (!condition) {
       this.#ready.push(state);
-      return;
+      return undefined;
     }
     this.#deciding += 1;
     void (async () => {
@@ -485,6 +495,7 @@ export class LocalRun implements RunHandle {
       else this.#ready.push(state);
       this.#pump();
     })();
+    return undefined;
   }
 
   #unmetNeeds(state: StepState): string {
@@ -558,21 +569,33 @@ export class LocalRun implements RunHandle {
   }
 
   #pump(): void {
-    const stopping = this.#stopping;
-    if (stopping) {
+    // Called back while steps are being finished (a listener cancels the run, a failure stops it):
+    // whoever finishes them pumps when they are done, with everything decided.
+    if (this.#finishing.length > 0) return;
+    let stopping = this.#stopping;
+    while (stopping && this.#ready.length > this.#readyHead) {
       this.#compactReady();
-      // Nothing new starts, except cleanup steps (`always()`, `failure()`) after a failure.
+      // Nothing new starts, except cleanup steps (`always()`, `failure()`) after a failure. One
+      // pass that keeps those in place (no splice per step: a stop with 40,000 steps queued would
+      // take quadratic time). Finishing a step may queue a dependent at the end (a cleanup step of
+      // the step just cancelled): the pass reaches it too.
       const mayRun = stopping.cause === 'no-new' || stopping.cause === 'fail-fast';
-      for (let i = 0; i < this.#ready.length; ) {
-        const state = this.#ready[i] as StepState;
+      const reason: FailureReason = mayRun ? 'fail-fast' : 'cancelled';
+      const detail = reason === 'cancelled' ? stopping.message : '';
+      const ready = this.#ready;
+      let kept = 0;
+      for (let i = 0; i < ready.length; i++) {
+        const state = ready[i] as StepState;
         if (mayRun && state.afterFailure) {
-          i += 1;
+          ready[kept++] = state;
           continue;
         }
-        this.#ready.splice(i, 1);
-        const reason: FailureReason = mayRun ? 'fail-fast' : 'cancelled';
-        this.#finishStep(state, this.#notRun(state, reason, reason === 'cancelled' ? stopping.message : ''));
+        this.#finishStep(state, this.#notRun(state, reason, detail));
       }
+      ready.length = kept;
+      // A listener may have cancelled the run during the pass: the kept steps go now too.
+      if (this.#stopping === stopping) break;
+      stopping = this.#stopping;
     }
     let started = 0;
     while (this.#running < this.#concurrency && this.#ready.length > this.#readyHead) {
@@ -709,18 +732,30 @@ export class LocalRun implements RunHandle {
     let value: unknown;
     try {
       value = step.fn(inline);
+      if (value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') {
+        // A thenable may settle synchronously, inside `then`: its outcome still arrives on a later
+        // microtask, as on the general path (never inside `#pump`, which started it).
+        let synchronous = true;
+        (value as PromiseLike<unknown>).then(
+          (resolved) => {
+            if (synchronous) queueMicrotask(() => this.#inlineSucceeded(state, inline, startedAt, resolved));
+            else this.#inlineSucceeded(state, inline, startedAt, resolved);
+          },
+          (error: unknown) => {
+            if (synchronous) queueMicrotask(() => this.#inlineThrew(state, inline, startedAt, error));
+            else this.#inlineThrew(state, inline, startedAt, error);
+          },
+        );
+        synchronous = false;
+        return;
+      }
     } catch (error) {
+      // The function threw, or its thenable did (a `then` getter or `then` itself): the function
+      // executor fails such a step with function-threw too.
       queueMicrotask(() => this.#inlineThrew(state, inline, startedAt, error));
       return;
     }
-    if (value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') {
-      (value as PromiseLike<unknown>).then(
-        (resolved) => this.#inlineSucceeded(state, inline, startedAt, resolved),
-        (error: unknown) => this.#inlineThrew(state, inline, startedAt, error),
-      );
-    } else {
-      queueMicrotask(() => this.#inlineSucceeded(state, inline, startedAt, value));
-    }
+    queueMicrotask(() => this.#inlineSucceeded(state, inline, startedAt, value));
   }
 
   #inlineSucceeded(state: StepState, inline: FunctionStepContext, startedAt: number, value: unknown): void {
@@ -753,9 +788,19 @@ export class LocalRun implements RunHandle {
   #inlineThrew(state: StepState, inline: FunctionStepContext, startedAt: number, error: unknown): void {
     if (inline.over) return;
     inline.over = true;
-    const attempt = functionThrew(startedAt, Date.now(), inline.outputs ?? {}, inline.logText, error);
     const step = state.spec as FunctionStep;
-    if (!this.#shouldRetry(step, attempt, state.attempt)) {
+    let attempt: AttemptResult;
+    let retry: boolean;
+    try {
+      attempt = functionThrew(startedAt, Date.now(), inline.outputs ?? {}, inline.logText, error);
+      retry = this.#shouldRetry(step, attempt, state.attempt);
+    } catch (caught) {
+      // A `retryOn` that throws, or a thrown value that cannot be described: this runs on a
+      // microtask, where nothing else would catch it. The step fails as on the general path.
+      this.#stepDone(state, this.#crashed(state, caught));
+      return;
+    }
+    if (!retry) {
       this.#stepDone(state, this.#toStepResult(state, attempt, undefined));
       return;
     }
@@ -1080,7 +1125,53 @@ export class LocalRun implements RunHandle {
     };
   }
 
+  /**
+   * Records a step's result, then updates its dependents. A dependent that finishes at once
+   * (skipped after a failure, resumed, skipped by config) updates its own dependents in turn:
+   * depth first, in the order recursion would take, but on an explicit stack (`#finishing`), so a
+   * chain of any length fits. Finishing a step inside this walk (`#stop` pumps, which finishes
+   * ready steps) walks from that step on the same stack, and returns when that walk is done.
+   */
   #finishStep(state: StepState, result: StepResult): void {
+    const stack = this.#finishing;
+    const base = stack.length;
+    const { states, offsets, dependents } = state.graph;
+    state.edge = offsets[state.index] as number;
+    // On the stack before its event goes out: a listener that cancels the run does not pump
+    // before this step's dependents are decided (see `#pump`).
+    stack.push(state);
+    try {
+      this.#record(state, result);
+      walk: while (stack.length > base) {
+        const current = stack[stack.length - 1] as StepState;
+        const unmet = !isSuccess(current.result);
+        const shares = current.outputEnv !== undefined;
+        for (const end = offsets[current.index + 1] as number; current.edge < end; ) {
+          const dependent = states[dependents[current.edge] as number] as StepState;
+          current.edge += 1;
+          if (dependent.result) continue;
+          if (unmet) dependent.unmet += 1;
+          if (shares) dependent.outputNeeds += 1;
+          dependent.waitingOn -= 1;
+          if (dependent.waitingOn !== 0) continue;
+          const finished = this.#decide(dependent);
+          if (finished === undefined) continue;
+          // Finished at once: its own dependents come next, before the rest of this step's.
+          dependent.edge = offsets[dependent.index] as number;
+          stack.push(dependent);
+          this.#record(dependent, finished);
+          continue walk;
+        }
+        stack.pop();
+        this.#applyFailurePolicy(current);
+      }
+    } finally {
+      stack.length = base;
+    }
+  }
+
+  /** Sets a step's result, keeps it for expressions and says it finished. */
+  #record(state: StepState, result: StepResult): void {
     state.result = result;
     if (this.#usesExpressions) {
       this.#steps[state.spec.id] = { outputs: result.outputs, status: result.status, result: githubResult(result) };
@@ -1107,31 +1198,27 @@ export class LocalRun implements RunHandle {
         time: Date.now(),
       });
     }
-    const unmet = !isSuccess(result);
-    const shares = state.outputEnv !== undefined;
-    const { states, offsets, dependents } = state.graph;
-    for (let e = offsets[state.index] as number, end = offsets[state.index + 1] as number; e < end; e++) {
-      const dependent = states[dependents[e] as number] as StepState;
-      if (dependent.result) continue;
-      if (unmet) dependent.unmet += 1;
-      if (shares) dependent.outputNeeds += 1;
-      dependent.waitingOn -= 1;
-      if (dependent.waitingOn === 0) this.#decide(dependent);
-    }
-    // The failure policy acts after the dependents are decided: `#stop` pumps, and a run must not
-    // look finished while a cleanup step (`always()`, `failure()`) of this failure is still to come.
-    if (isFailure(result) && result.startedAt !== null && !this.#stopping) {
-      const policy = this.#spec.failurePolicy;
-      const why = `${state.spec.id} ${result.message ?? 'failed'}`;
-      if (policy === 'no-new') this.#stopping = { cause: 'no-new', message: why };
-      else if (policy === 'kill') this.#stop('fail-fast', why);
-    }
+  }
+
+  /**
+   * The failure policy, once a failed step's dependents are decided: `#stop` pumps, and a run must
+   * not look finished while a cleanup step (`always()`, `failure()`) of this failure is still to come.
+   */
+  #applyFailurePolicy(state: StepState): void {
+    const result = state.result;
+    if (!isFailure(result) || (result as StepResult).startedAt === null || this.#stopping) return;
+    const policy = this.#spec.failurePolicy;
+    const why = `${state.spec.id} ${result?.message ?? 'failed'}`;
+    if (policy === 'no-new') this.#stopping = { cause: 'no-new', message: why };
+    else if (policy === 'kill') this.#stop('fail-fast', why);
   }
 
   #finishRun(): void {
     if (this.#done) return;
     this.#done = true;
     if (this.#runTimer) clearTimeout(this.#runTimer);
+    this.#removeAbortListener?.();
+    this.#removeAbortListener = undefined;
     // Logs are written in the background; the run is finished when they are on disk.
     const flushes = [...new Set(Object.values(this.#executors))].map((e) => e.flush?.() ?? Promise.resolve([]));
     void Promise.all(flushes).then(
