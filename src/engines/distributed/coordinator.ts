@@ -19,6 +19,7 @@ import {
   DELIVERED,
   decodeOutput,
   jobIdFor,
+  keys,
   packSize,
   PROTOCOL_VERSION,
   queueFor,
@@ -53,10 +54,17 @@ export interface CoordinatorOptions {
 interface Pending {
   jobId: string;
   /** The BullMQ job it travels in, when it was packed with others. */
-  batchId?: string;
+  pack?: Pack;
   queue: string;
   runId: string;
   since: number;
+  /**
+   * Where its job is: not handed over yet (`new`), in `#batches` (`batched`), being added to
+   * Redis (`adding`, until `added` settles), or in Redis (`queued`). Only a queued job can be
+   * missing from Redis.
+   */
+  stage: 'new' | 'batched' | 'adding' | 'queued';
+  added?: Promise<void>;
   settled: boolean;
   started: boolean;
   context: ExecutionContext;
@@ -75,6 +83,17 @@ interface Synthetic {
   nonRetryable?: boolean;
 }
 
+/** A BullMQ job that carries several inline functions. */
+interface Pack {
+  id: string;
+  queue: string;
+  members: string[];
+  /** Members whose cancel was asked for. */
+  cancelled: number;
+  /** Taking the pack out of its queue, once every member is cancelled: whether it was. */
+  removal?: Promise<boolean>;
+}
+
 /** A step attempt waiting to be added to its queue. */
 interface Outgoing {
   jobId: string;
@@ -87,6 +106,8 @@ interface Outgoing {
 const ADD_CHUNK = 200;
 const JOB_RETENTION = { age: 24 * 3600, count: 10_000 };
 const STALLED = 'job stalled more than allowable limit';
+/** How long a cancelled packed step stays marked in Redis for workers that had not heard the cancel. */
+const CANCEL_RECORD_SECONDS = JOB_RETENTION.age;
 
 export class Coordinator {
   readonly #options: Required<Pick<CoordinatorOptions, 'queue' | 'prefix' | 'redisTimeout' | 'reconcileInterval'>> & CoordinatorOptions;
@@ -198,7 +219,7 @@ export class Coordinator {
     if (files) job.files = files;
     const queue = queueFor(this.#options.queue, step);
     const outcome = new Promise<WireAttempt | Synthetic>((resolve) => {
-      const pending: Pending = { jobId, queue, runId: context.runId, since: startedAt, settled: false, started: false, context, step, resolve };
+      const pending: Pending = { jobId, queue, runId: context.runId, since: startedAt, stage: 'new', settled: false, started: false, context, step, resolve };
       if (relay) {
         const spill = context.logPath ? `${context.logPath}.${context.attempt}.relay` : undefined;
         pending.stdout = new StreamCapture({ tailBytes: 1, memoryBytes: 1 << 20, ...(spill ? { spillPath: `${spill}.out` } : {}) });
@@ -210,7 +231,11 @@ export class Coordinator {
     await this.#watchRun(context.runId);
     const stopWatching = context.onAbort((cause) => void this.#cancel(jobId, String(cause)));
     try {
-      if (this.#pending.get(jobId)?.settled === false) this.#enqueue(queue, { jobId, name: step.id, data: sealJob(job, this.#options.secret), packable });
+      const waiting = this.#pending.get(jobId);
+      if (waiting?.settled === false) {
+        waiting.stage = 'batched';
+        this.#enqueue(queue, { jobId, name: step.id, data: sealJob(job, this.#options.secret), packable });
+      }
       const result = await outcome;
       const pending = this.#pending.get(jobId);
       this.#pending.delete(jobId);
@@ -259,9 +284,26 @@ export class Coordinator {
    */
   async #add(name: string, items: Outgoing[]): Promise<void> {
     const queue = this.#queue(name);
-    const jobs = this.#pack(items);
+    const jobs = this.#pack(name, items);
+    // Every step is `adding` from now until its chunk is in Redis: a later chunk's jobs are not
+    // in Redis yet, and reconciling must not take them for vanished ones (nor a cancel for gone).
+    const chunks: { jobs: typeof jobs; done: () => void }[] = [];
     for (let i = 0; i < jobs.length; i += ADD_CHUNK) {
+      let done!: () => void;
+      const added = new Promise<void>((resolve) => (done = resolve));
       const chunk = jobs.slice(i, i + ADD_CHUNK);
+      for (const job of chunk) {
+        for (const member of job.members) {
+          const pending = this.#pending.get(member);
+          if (pending) {
+            pending.stage = 'adding';
+            pending.added = added;
+          }
+        }
+      }
+      chunks.push({ jobs: chunk, done });
+    }
+    for (const { jobs: chunk, done } of chunks) {
       try {
         await queue.addBulk(
           chunk.map((job) => ({
@@ -286,11 +328,18 @@ export class Coordinator {
           }
         }
       }
+      for (const job of chunk) {
+        for (const member of job.members) {
+          const pending = this.#pending.get(member);
+          if (pending?.stage === 'adding') pending.stage = 'queued';
+        }
+      }
+      done();
     }
   }
 
   /** The BullMQ jobs for `items`: one per step, or one per pack of inline functions. */
-  #pack(items: Outgoing[]): { jobId: string; name: string; data: JobData | BatchData; members: string[] }[] {
+  #pack(queue: string, items: Outgoing[]): { jobId: string; name: string; data: JobData | BatchData; members: string[] }[] {
     const packable = items.filter((item) => item.packable);
     const size = packSize(packable.length);
     const jobs: { jobId: string; name: string; data: JobData | BatchData; members: string[] }[] = items
@@ -301,39 +350,70 @@ export class Coordinator {
       const pack = packable.slice(i, i + size);
       const first = pack[0] as Outgoing;
       const jobId = `${first.jobId}+${pack.length}`;
+      const members = pack.map((item) => item.jobId);
+      const shared: Pack = { id: jobId, queue, members, cancelled: 0 };
       for (const item of pack) {
         const pending = this.#pending.get(item.jobId);
-        if (pending) pending.batchId = jobId;
+        if (pending) pending.pack = shared;
       }
-      jobs.push({ jobId, name: `${first.name} +${pack.length - 1}`, data: { batch: pack.map((item) => item.data) }, members: pack.map((item) => item.jobId) });
+      jobs.push({ jobId, name: `${first.name} +${pack.length - 1}`, data: { batch: pack.map((item) => item.data) }, members });
     }
     return jobs;
   }
 
+  /**
+   * Cancels one step attempt. A job still in Redis's queue is taken out (a pack once all its
+   * members are cancelled), and only when that fails (a worker holds it) is the cancel published:
+   * a worker subscribes before it takes any job, so the one holding it hears it. A packed step
+   * whose pack must stay (others in it still run) is also marked in Redis, for a worker that takes
+   * the pack later without having heard the cancel.
+   */
   async #cancel(jobId: string, cause: string): Promise<void> {
     const pending = this.#pending.get(jobId);
     if (!pending || pending.settled) return;
-    // Not sent yet: drop it from the batch.
-    const batch = this.#batches.get(pending.queue);
-    const index = batch?.findIndex((item) => item.jobId === jobId) ?? -1;
-    if (batch && index >= 0) {
-      batch.splice(index, 1);
-      this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: `${cause} before a worker took it` });
+    const notTaken = `${cause} before a worker took it`;
+    if (pending.stage === 'new' || pending.stage === 'batched') {
+      // Not sent yet: drop it from the batch (if it is there), and it never will be.
+      const batch = this.#batches.get(pending.queue);
+      const index = batch?.findIndex((item) => item.jobId === jobId) ?? -1;
+      if (batch && index >= 0) batch.splice(index, 1);
+      this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: notTaken });
       return;
     }
-    const message: CancelMessage = { jobId, runId: pending.runId, cause };
+    // Counted at once, so that members cancelled together see their whole pack cancelled.
+    const pack = pending.pack;
+    if (pack) pack.cancelled += 1;
     try {
-      await this.#conn.publish(channels.cancel(this.#options.prefix), JSON.stringify(message));
-      // Still waiting in the queue: take it out. A job a worker holds is locked and stays. (A
-      // step packed with others stays too: the worker that takes the pack skips it, having heard
-      // the cancel.)
-      if (pending.batchId === undefined && (await this.#queue(pending.queue).remove(jobId)) === 1) {
-        this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: `${cause} before a worker took it` });
+      // A job being added is not in Redis yet: removing it now would remove nothing.
+      if (pending.stage === 'adding') await pending.added;
+      if (pending.settled) return;
+      const prefix = this.#options.prefix;
+      if (pack) {
+        if (pack.cancelled >= pack.members.length) {
+          pack.removal ??= this.#queue(pack.queue)
+            .remove(pack.id)
+            .then((removed) => removed === 1);
+          if (await pack.removal) {
+            for (const member of pack.members) {
+              const other = this.#pending.get(member);
+              if (other) this.#settle(other, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: notTaken });
+            }
+            return;
+          }
+        } else {
+          await this.#conn.set(keys.cancelled(prefix, jobId), cause, 'EX', CANCEL_RECORD_SECONDS);
+        }
+      } else if ((await this.#queue(pending.queue).remove(jobId)) === 1) {
+        this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: notTaken });
         return;
       }
+      if (pending.settled) return;
+      const message: CancelMessage = { jobId, runId: pending.runId, cause };
+      await this.#conn.publish(channels.cancel(prefix), JSON.stringify(message));
     } catch {
       // Redis trouble: the watchdog below still ends the wait.
     }
+    if (pending.settled) return;
     // The worker kills the tree and reports; if it never does, stop waiting after the grace.
     setTimeout(() => {
       if (!pending.settled) {
@@ -434,13 +514,13 @@ export class Coordinator {
   async #reconcile(olderThan: number): Promise<void> {
     const now = Date.now();
     const stale = [...this.#pending.values()]
-      .filter((p) => !p.settled && (olderThan === Infinity || now - p.since >= olderThan))
+      // Only jobs in Redis: one still batched or being added (a later chunk) has not vanished.
+      .filter((p) => !p.settled && p.stage === 'queued' && (olderThan === Infinity || now - p.since >= olderThan))
       .slice(0, 200);
     for (const pending of stale) {
-      if (this.#batches.get(pending.queue)?.some((item) => item.jobId === pending.jobId)) continue;
       try {
         const queue = this.#queue(pending.queue);
-        const job: Job | undefined = await this.#bullmq.Job.fromId(queue, pending.batchId ?? pending.jobId);
+        const job: Job | undefined = await this.#bullmq.Job.fromId(queue, pending.pack?.id ?? pending.jobId);
         if (pending.settled) continue;
         if (!job) {
           this.#settle(pending, {
@@ -453,7 +533,7 @@ export class Coordinator {
           this.#settle(pending, failedToSynthetic(job.failedReason));
         } else if (job.finishedOn) {
           let value: unknown = job.returnvalue;
-          if (pending.batchId !== undefined) {
+          if (pending.pack !== undefined) {
             // A pack returns `{ [jobId]: result }`.
             const results = (typeof value === 'string' ? JSON.parse(value) : value) as Record<string, unknown> | null;
             value = results?.[pending.jobId];

@@ -262,6 +262,15 @@ export const channels = {
   output: (prefix: string, runId: string) => `${prefix}:orchestrator:out:${runId}`,
 };
 
+/** Keys of the orchestrator's own (under the BullMQ prefix). */
+export const keys = {
+  /**
+   * Set (with a TTL) when a packed step is cancelled while its pack stays queued: a worker that
+   * takes the pack checks it, having perhaps started after the cancel was published.
+   */
+  cancelled: (prefix: string, jobId: string) => `${prefix}:orchestrator:cancelled:${jobId}`,
+};
+
 /** A cancel request: one job, or every job of a run issued before `before` (the coordinator's clock). */
 export interface CancelMessage {
   jobId?: string;

@@ -26,6 +26,7 @@ import {
   encodeOutput,
   fromWire,
   isBatch,
+  keys,
   openJob,
   queuesServed,
   type CancelMessage,
@@ -77,6 +78,11 @@ const RELAY_CAP_BYTES = 16 << 20;
 const RECENT_CANCEL_MS = 10 * 60_000;
 /** A message of results is sent once it holds this much. */
 const RESULT_BATCH_BYTES = 1 << 20;
+/**
+ * The abort cause of steps cut short because their worker stops: they end as `worker-lost` (not
+ * `cancelled`), so the coordinator runs them again elsewhere as the next attempt.
+ */
+const SHUTDOWN = 'worker-shutdown';
 
 export class StepWorker {
   readonly id: string;
@@ -96,6 +102,8 @@ export class StepWorker {
   #commit: string | null = null;
   #baseEnv: NodeJS.ProcessEnv | undefined;
   #closed: Promise<void> | undefined;
+  /** Stopping without waiting for running steps: any step that starts now is cut short too. */
+  #shuttingDown = false;
 
   private constructor(options: ResolvedOptions, conn: Redis, sub: Redis) {
     this.#options = options;
@@ -215,6 +223,7 @@ export class StepWorker {
       }
       specs.push(opened.job);
     }
+    await this.#heedCancelRecords(specs.map((spec) => spec.id as string));
     const results: Record<string, string> = {};
     await Promise.all(
       specs.map(async (spec) => {
@@ -241,6 +250,25 @@ export class StepWorker {
     return JSON.stringify(results);
   }
 
+  /**
+   * Members of a pack cancelled while it waited in the queue, perhaps before this worker started
+   * and so before it could hear the cancel: the coordinator marks them in Redis.
+   */
+  async #heedCancelRecords(jobIds: string[]): Promise<void> {
+    let causes: (string | null)[];
+    try {
+      causes = await this.#conn.mget(jobIds.map((id) => keys.cancelled(this.#options.prefix, id)));
+    } catch (error) {
+      this.#log(`could not look up cancelled steps: ${error instanceof Error ? error.message : String(error)}`);
+      return;
+    }
+    const now = Date.now();
+    causes.forEach((cause, i) => {
+      const id = jobIds[i];
+      if (cause !== null && id !== undefined) this.#recentCancels.set(id, { cause, at: now });
+    });
+  }
+
   async #run(jobId: string, spec: StepJob): Promise<string> {
     let step;
     try {
@@ -254,6 +282,7 @@ export class StepWorker {
     const handle = new AbortHandle();
     const cancelled = this.#recentCancels.get(jobId) ?? this.#recentCancels.get(spec.runId);
     if (cancelled && (cancelled.before === undefined || spec.issuedAt < cancelled.before)) handle.abort(cancelled.cause);
+    if (this.#shuttingDown) handle.abort(SHUTDOWN);
     this.#running.set(jobId, { runId: spec.runId, issuedAt: spec.issuedAt, handle });
     let release: (() => void) | undefined;
     let inputsDir: string | undefined;
@@ -274,7 +303,7 @@ export class StepWorker {
         }
         step = { ...step, env };
       }
-      const logPath = `${logDir}${step.id}.log`;
+      const logPath = `${logDir}${fileNameFor(step.id)}.log`;
       // Copied once: spreading process.env costs ~0.1 ms (every variable is read from the C++ side).
       this.#baseEnv ??= { ...(this.#options.env ?? process.env), [WORKER_ID_ENV]: this.id };
       const context = new AttemptContext(spec.runId, spec.attempt, handle, this.#baseEnv, this.#resolver, scratchDir);
@@ -283,6 +312,13 @@ export class StepWorker {
       // With output relayed, the notice goes at once (it must come before the first chunk).
       context.onSpawn = (pid, command) => relay.started({ j: jobId, t: 's', pid, command, host: this.#host }, spec.relay ? 0 : 20);
       const attempt = step.kind === 'module' ? await this.#modules.execute(step, context) : await this.#processes.execute(step, context);
+      if (attempt.status === 'cancelled' && handle.reason === SHUTDOWN) {
+        // Not cancelled by anyone: its worker stopped. Like a killed worker's step, it runs again
+        // on another worker as the next attempt.
+        attempt.status = 'failed';
+        attempt.reason = 'worker-lost';
+        attempt.message = `killed: its worker ${this.id} was stopped; it runs again on another worker`;
+      }
       // Log files are written off the step's path; `close()` waits for them.
       const json = toWireJson(attempt, { id: this.id, host: this.#host, logPath, ...(this.#commit ? { commit: this.#commit } : {}) });
       // BullMQ keeps the result only when no coordinator heard it (it reads it back from there);
@@ -351,11 +387,18 @@ export class StepWorker {
     return killed;
   }
 
-  /** Stops taking jobs, kills what runs (the coordinator retries it), and disconnects. */
+  /**
+   * Stops taking jobs, kills what runs and disconnects. The steps it kills end as `worker-lost`,
+   * and the coordinator runs them again on another worker as their next attempt. `graceful`: lets
+   * them finish instead (waiting up to a minute).
+   */
   close(options: { graceful?: boolean } = {}): Promise<void> {
     this.#closed ??= (async () => {
       clearInterval(this.#sweep);
-      if (!options.graceful) for (const running of this.#running.values()) running.handle.abort('cancelled');
+      if (!options.graceful) {
+        this.#shuttingDown = true;
+        for (const running of this.#running.values()) running.handle.abort(SHUTDOWN);
+      }
       // With Redis away, BullMQ's close would wait for a reconnect that may never come.
       await withTimeout(Promise.allSettled(this.#workers.map((w) => w.close())), options.graceful ? 60_000 : 5000);
       for (const problem of await this.#processes.flush()) this.#log(`log write failed: ${problem}`);
@@ -478,22 +521,33 @@ class ResultSender {
   }
 }
 
-/** One limit across every queue the worker serves. */
-class Gate {
+/**
+ * One limit across every queue the worker serves. A released slot goes straight to the first
+ * waiter (it stays counted as taken), so a caller arriving before the waiter resumes cannot take
+ * it as well.
+ */
+// Exported for testing
+export class Gate {
   #active = 0;
   readonly #waiting: (() => void)[] = [];
 
   constructor(readonly limit: number) {}
 
+  /** Slots taken (by holders, and by waiters a slot was handed to). */
+  get active(): number {
+    return this.#active;
+  }
+
   async acquire(): Promise<() => void> {
-    if (this.#active >= this.limit) await new Promise<void>((resolve) => this.#waiting.push(resolve));
-    this.#active += 1;
+    if (this.#active < this.limit) this.#active += 1;
+    else await new Promise<void>((resolve) => this.#waiting.push(resolve));
     let released = false;
     return () => {
       if (released) return;
       released = true;
-      this.#active -= 1;
-      this.#waiting.shift()?.();
+      const next = this.#waiting.shift();
+      if (next) next();
+      else this.#active -= 1;
     };
   }
 }
