@@ -732,6 +732,14 @@ export class LocalRun implements RunHandle {
     let value: unknown;
     try {
       value = step.fn(inline);
+      if (value instanceof Promise) {
+        // A native promise never settles inside `then`: the common case, kept lean.
+        value.then(
+          (resolved: unknown) => this.#inlineSucceeded(state, inline, startedAt, resolved),
+          (error: unknown) => this.#inlineThrew(state, inline, startedAt, error),
+        );
+        return;
+      }
       if (value !== null && typeof value === 'object' && typeof (value as { then?: unknown }).then === 'function') {
         // A thenable may settle synchronously, inside `then`: its outcome still arrives on a later
         // microtask, as on the general path (never inside `#pump`, which started it).
@@ -1126,47 +1134,77 @@ export class LocalRun implements RunHandle {
   }
 
   /**
-   * Records a step's result, then updates its dependents. A dependent that finishes at once
-   * (skipped after a failure, resumed, skipped by config) updates its own dependents in turn:
-   * depth first, in the order recursion would take, but on an explicit stack (`#finishing`), so a
-   * chain of any length fits. Finishing a step inside this walk (`#stop` pumps, which finishes
-   * ready steps) walks from that step on the same stack, and returns when that walk is done.
+   * Records a step's result, then updates its dependents; one that finishes at once updates its
+   * own dependents in turn (see `#walk`). Then the failure policy acts.
    */
   #finishStep(state: StepState, result: StepResult): void {
     const stack = this.#finishing;
     const base = stack.length;
-    const { states, offsets, dependents } = state.graph;
-    state.edge = offsets[state.index] as number;
     // On the stack before its event goes out: a listener that cancels the run does not pump
     // before this step's dependents are decided (see `#pump`).
     stack.push(state);
     try {
       this.#record(state, result);
-      walk: while (stack.length > base) {
-        const current = stack[stack.length - 1] as StepState;
-        const unmet = !isSuccess(current.result);
-        const shares = current.outputEnv !== undefined;
-        for (const end = offsets[current.index + 1] as number; current.edge < end; ) {
-          const dependent = states[dependents[current.edge] as number] as StepState;
-          current.edge += 1;
-          if (dependent.result) continue;
-          if (unmet) dependent.unmet += 1;
-          if (shares) dependent.outputNeeds += 1;
-          dependent.waitingOn -= 1;
-          if (dependent.waitingOn !== 0) continue;
-          const finished = this.#decide(dependent);
-          if (finished === undefined) continue;
-          // Finished at once: its own dependents come next, before the rest of this step's.
-          dependent.edge = offsets[dependent.index] as number;
-          stack.push(dependent);
-          this.#record(dependent, finished);
-          continue walk;
-        }
-        stack.pop();
-        this.#applyFailurePolicy(current);
+      // The common case in a loop of its own: no dependent finishes at once (they are queued or
+      // still wait), and nothing needs the stack walk below.
+      const { states, offsets, dependents } = state.graph;
+      const unmet = !isSuccess(result);
+      const shares = state.outputEnv !== undefined;
+      for (let e = offsets[state.index] as number, end = offsets[state.index + 1] as number; e < end; e++) {
+        const dependent = states[dependents[e] as number] as StepState;
+        if (dependent.result) continue;
+        if (unmet) dependent.unmet += 1;
+        if (shares) dependent.outputNeeds += 1;
+        dependent.waitingOn -= 1;
+        if (dependent.waitingOn !== 0) continue;
+        const finished = this.#decide(dependent);
+        if (finished === undefined) continue;
+        // Finished at once: walk on from here on the stack, its dependents first.
+        state.edge = e + 1;
+        this.#walk(base, dependent, finished);
+        return;
       }
+      stack.pop();
+      this.#applyFailurePolicy(state);
     } finally {
       stack.length = base;
+    }
+  }
+
+  /**
+   * Goes on with `#finishStep` once a dependent finished at once (skipped after a failure, resumed,
+   * skipped by config): that dependent's own dependents come next, then the rest of the step's,
+   * depth first, in the order recursion would take, but on an explicit stack (`#finishing`), so a
+   * chain of any length fits. Finishing a step inside this walk (`#stop` pumps, which finishes
+   * ready steps) walks from that step on the same stack, and returns when that walk is done.
+   */
+  #walk(base: number, first: StepState, firstResult: StepResult): void {
+    const stack = this.#finishing;
+    const { states, offsets, dependents } = first.graph;
+    first.edge = offsets[first.index] as number;
+    stack.push(first);
+    this.#record(first, firstResult);
+    walk: while (stack.length > base) {
+      const current = stack[stack.length - 1] as StepState;
+      const unmet = !isSuccess(current.result);
+      const shares = current.outputEnv !== undefined;
+      for (const end = offsets[current.index + 1] as number; current.edge < end; ) {
+        const dependent = states[dependents[current.edge] as number] as StepState;
+        current.edge += 1;
+        if (dependent.result) continue;
+        if (unmet) dependent.unmet += 1;
+        if (shares) dependent.outputNeeds += 1;
+        dependent.waitingOn -= 1;
+        if (dependent.waitingOn !== 0) continue;
+        const finished = this.#decide(dependent);
+        if (finished === undefined) continue;
+        dependent.edge = offsets[dependent.index] as number;
+        stack.push(dependent);
+        this.#record(dependent, finished);
+        continue walk;
+      }
+      stack.pop();
+      this.#applyFailurePolicy(current);
     }
   }
 
