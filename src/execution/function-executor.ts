@@ -79,6 +79,9 @@ const needsOfContext = (context: unknown): Record<string, NeedResult> => (contex
  * step timeout, first attempt) the engine itself ends the attempt on cancellation (`end`), so no
  * promise race is built per step.
  */
+/** The `matrix` of a step without one: shared, and frozen so that no step can change it for the others. */
+const NO_MATRIX: Record<string, string | number | boolean> = Object.freeze({});
+
 export class FunctionStepContext implements StepContext {
   readonly runId: string;
   readonly stepId: string;
@@ -107,7 +110,7 @@ export class FunctionStepContext implements StepContext {
     this.stepId = step.id;
     this.attempt = attempt;
     this.env = step.env;
-    this.matrix = step.matrix ?? {};
+    this.matrix = step.matrix ?? NO_MATRIX;
     this.#key = key;
     this.#needsOf = needsOf;
     this.#onLog = onLog;
