@@ -1,8 +1,8 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import type { FieldPath } from '../../src/config/field-path.js';
 import { SourceLocator } from '../../src/config/source-locator.js';
 import { readJsonPositions } from '../../src/workflow-file/read-json-positions.js';
+import { allFieldPaths } from '../helpers/field-paths.js';
 
 /** A small deterministic PRNG, so a failure can be replayed. */
 function random(seed: number): () => number {
@@ -30,18 +30,6 @@ function valueOf(next: () => number, depth: number): unknown {
   return SCALARS[Math.floor(next() * SCALARS.length)];
 }
 
-function paths(value: unknown, base: FieldPath, out: FieldPath[]): FieldPath[] {
-  out.push(base);
-  if (Array.isArray(value)) {
-    value.forEach((item, index) => paths(item, [...base, index], out));
-    out.push([...base, value.length]);
-  } else if (typeof value === 'object' && value !== null) {
-    for (const [key, item] of Object.entries(value)) paths(item, [...base, key], out);
-    out.push([...base, 'no-such-key', 'deeper']);
-  }
-  return out;
-}
-
 describe('readJsonPositions', () => {
   it('reads what JSON.parse reads and places every field where the yaml document does', () => {
     const next = random(424_242);
@@ -56,7 +44,7 @@ describe('readJsonPositions', () => {
       expect(JSON.stringify(read.value)).toBe(JSON.stringify(JSON.parse(text)));
       const lineCounter = new LineCounter();
       const yaml = new SourceLocator(parseDocument(text, { lineCounter, prettyErrors: false }), lineCounter);
-      for (const path of paths(read.value, [], [])) {
+      for (const path of allFieldPaths(read.value)) {
         for (const want of ['key', 'value'] as const) {
           expect(read.locator.locate(path, want), `${want} of ${JSON.stringify(path)} in\n${text}`).toEqual(yaml.locate(path, want));
         }

@@ -1,8 +1,8 @@
 import { LineCounter, parseDocument } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { SourceLocator } from '../../src/config/source-locator.js';
-import type { FieldPath } from '../../src/config/field-path.js';
 import { readSimpleYaml } from '../../src/workflow-file/read-simple-yaml.js';
+import { allFieldPaths } from '../helpers/field-paths.js';
 
 function lines(...rows: string[]): string {
   return `${rows.join('\n')}\n`;
@@ -126,19 +126,6 @@ describe('readSimpleYaml', () => {
   });
 
   it('gives every field the position the yaml document gives it', () => {
-    // Every path of the value, plus one missing key and one index past the end under each
-    // collection: locate() answers with the deepest part that exists, as SourceLocator does.
-    const paths = (value: unknown, base: FieldPath, out: FieldPath[]): FieldPath[] => {
-      out.push(base);
-      if (Array.isArray(value)) {
-        value.forEach((item, index) => paths(item, [...base, index], out));
-        out.push([...base, value.length]);
-      } else if (typeof value === 'object' && value !== null) {
-        for (const [key, item] of Object.entries(value)) paths(item, [...base, key], out);
-        out.push([...base, 'no-such-key', 'deeper']);
-      }
-      return out;
-    };
     const next = random(7_654_321);
     let compared = 0;
     for (let i = 0; i < 5000; i++) {
@@ -147,7 +134,7 @@ describe('readSimpleYaml', () => {
       if (fast === undefined) continue;
       const lineCounter = new LineCounter();
       const yaml = new SourceLocator(parseDocument(text, { lineCounter, prettyErrors: false }), lineCounter);
-      for (const path of paths(fast.value, [], [])) {
+      for (const path of allFieldPaths(fast.value)) {
         for (const want of ['key', 'value'] as const) {
           expect(fast.locator.locate(path, want), `${want} of ${JSON.stringify(path)} in\n${text}`).toEqual(yaml.locate(path, want));
         }

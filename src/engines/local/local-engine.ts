@@ -1152,12 +1152,7 @@ export class LocalRun implements RunHandle {
       const shares = state.outputEnv !== undefined;
       for (let e = offsets[state.index] as number, end = offsets[state.index + 1] as number; e < end; e++) {
         const dependent = states[dependents[e] as number] as StepState;
-        if (dependent.result) continue;
-        if (unmet) dependent.unmet += 1;
-        if (shares) dependent.outputNeeds += 1;
-        dependent.waitingOn -= 1;
-        if (dependent.waitingOn !== 0) continue;
-        const finished = this.#decide(dependent);
+        const finished = this.#release(dependent, unmet, shares);
         if (finished === undefined) continue;
         // Finished at once: walk on from here on the stack, its dependents first.
         state.edge = e + 1;
@@ -1191,12 +1186,7 @@ export class LocalRun implements RunHandle {
       for (const end = offsets[current.index + 1] as number; current.edge < end; ) {
         const dependent = states[dependents[current.edge] as number] as StepState;
         current.edge += 1;
-        if (dependent.result) continue;
-        if (unmet) dependent.unmet += 1;
-        if (shares) dependent.outputNeeds += 1;
-        dependent.waitingOn -= 1;
-        if (dependent.waitingOn !== 0) continue;
-        const finished = this.#decide(dependent);
+        const finished = this.#release(dependent, unmet, shares);
         if (finished === undefined) continue;
         dependent.edge = offsets[dependent.index] as number;
         stack.push(dependent);
@@ -1206,6 +1196,18 @@ export class LocalRun implements RunHandle {
       stack.pop();
       this.#applyFailurePolicy(current);
     }
+  }
+
+  /**
+   * One of `dependent`'s needs finished (`unmet`: without success; `shares`: with outputs). When it
+   * was the last, the dependent is decided: queued, or finished at once (its result returned).
+   */
+  #release(dependent: StepState, unmet: boolean, shares: boolean): StepResult | undefined {
+    if (dependent.result) return undefined;
+    if (unmet) dependent.unmet += 1;
+    if (shares) dependent.outputNeeds += 1;
+    dependent.waitingOn -= 1;
+    return dependent.waitingOn === 0 ? this.#decide(dependent) : undefined;
   }
 
   /** Sets a step's result, keeps it for expressions and says it finished. */

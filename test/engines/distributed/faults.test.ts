@@ -2,29 +2,23 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../src/core/events.js';
 import { DistributedEngine, StepWorker } from '../../../src/engines/distributed/index.js';
 import { isProcessAlive } from '../../helpers/processes.js';
 import { freePort, RedisServer } from '../../helpers/redis-server.js';
+import { redisPerTest } from './helpers/redis-per-test.js';
 import { commandStep, retryPolicy, workflowSpec } from '../../helpers/step-factory.js';
-import { makeTmpDir, removeTmpDir } from '../../helpers/tmp-dir.js';
 import { WorkerProcess } from '../../helpers/worker-process.js';
 
 let server: RedisServer;
 let dir: string;
 const cleanups: (() => Promise<void>)[] = [];
 
-beforeEach(async () => {
-  server = await RedisServer.start();
-  dir = await makeTmpDir('orch-dist-');
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  await server.kill();
-  await removeTmpDir(dir);
-});
+redisPerTest((s, d) => {
+  server = s;
+  dir = d;
+}, cleanups);
 
 async function engine(options: Partial<Parameters<typeof DistributedEngine.connect>[0]> = {}): Promise<DistributedEngine> {
   const e = await DistributedEngine.connect({ redis: server.url, reconcileInterval: 300, ...options });

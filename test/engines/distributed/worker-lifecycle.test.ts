@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../src/core/events.js';
 import type { StepSpec } from '../../../src/core/spec.js';
 import { DistributedEngine, StepWorker } from '../../../src/engines/distributed/index.js';
@@ -10,24 +10,18 @@ import { keys, PROTOCOL_VERSION, sealJob, toWire, type WireAttempt } from '../..
 import { fileNameFor } from '../../../src/util/file-name.js';
 import { isProcessAlive, livePidsWithEnv } from '../../helpers/processes.js';
 import { RedisServer } from '../../helpers/redis-server.js';
+import { redisPerTest } from './helpers/redis-per-test.js';
 import { commandStep, moduleStep, workflowSpec } from '../../helpers/step-factory.js';
-import { makeTmpDir, removeTmpDir } from '../../helpers/tmp-dir.js';
 import { SourceWorker } from './helpers/source-worker.js';
 
 let server: RedisServer;
 let dir: string;
 const cleanups: (() => Promise<unknown>)[] = [];
 
-beforeEach(async () => {
-  server = await RedisServer.start();
-  dir = await makeTmpDir('orch-dist-');
-});
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
-  await server.kill();
-  await removeTmpDir(dir);
-});
+redisPerTest((s, d) => {
+  server = s;
+  dir = d;
+}, cleanups);
 
 async function engine(): Promise<DistributedEngine> {
   const e = await DistributedEngine.connect({ redis: server.url, reconcileInterval: 300 });
