@@ -262,7 +262,8 @@ export function validateStepOptions(options: unknown, where: string): asserts op
 
 /**
  * `later` over `earlier`: lists (`needs`, `tags`) are joined without repeats, `env` and object
- * `retry` policies are merged, everything else is replaced.
+ * `retry` policies are merged, two `condition` predicates must both hold (`condition(a,
+ * condition(b, step))` runs the step only when a and b are true), everything else is replaced.
  */
 export function mergeStepOptions(earlier: StepOptions, later: StepOptions): StepOptions {
   const merged: StepOptions = { ...earlier };
@@ -277,6 +278,12 @@ export function mergeStepOptions(earlier: StepOptions, later: StepOptions): Step
   if (typeof earlier.retry === 'object' && typeof later.retry === 'object') merged.retry = { ...earlier.retry, ...later.retry };
   else if (typeof earlier.retry === 'object' && typeof later.retry === 'number') merged.retry = { ...earlier.retry, maxAttempts: later.retry };
   else if (typeof earlier.retry === 'number' && typeof later.retry === 'object') merged.retry = { maxAttempts: earlier.retry, ...later.retry };
+  if (earlier.condition !== undefined && later.condition !== undefined) {
+    const first = earlier.condition;
+    const second = later.condition;
+    // The inner (earlier) predicate first; the outer one is asked only when it holds.
+    merged.condition = async (context) => (await first(context)) && (await second(context));
+  }
   // `if`, `always` and `onFailure` say the same thing: the latest one wins.
   if (later.if !== undefined || later.always !== undefined || later.onFailure !== undefined) {
     delete merged.if;

@@ -7,22 +7,26 @@ import type { StepSpec } from '../core/spec.js';
 const sha = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
 
 /**
- * What goes into a step's cache key, part by part, each part hashed: the command (or the script's
- * content and interpreter, or the function's module content and target), its arguments, each
- * declared environment variable, each declared input file, and each dependency's outputs. Kept
- * apart so a miss can say which part changed.
+ * What goes into a step's cache key, part by part, each part hashed: which step it is (workflow
+ * name and step id) and where it runs (its working folder, a script's path), the command (or the
+ * script's content and interpreter, or the function's module content and target), its arguments,
+ * each declared environment variable, each declared input file, and each dependency's outputs.
+ * Kept apart so a miss can say which part changed. Two steps never share an entry: identical
+ * scripts in two folders (or two projects sharing a state folder) do not stand in for each other.
  */
 export async function cacheComponents(
   step: StepSpec,
   env: NodeJS.ProcessEnv,
   needsOutputs: Readonly<Record<string, Record<string, string>>>,
+  workflow: string,
 ): Promise<Record<string, string>> {
-  const parts: Record<string, string> = { kind: step.kind };
+  const parts: Record<string, string> = { kind: step.kind, step: sha(`${workflow}\0${step.id}`), cwd: sha(path.resolve(step.cwd)) };
   switch (step.kind) {
     case 'command':
       parts.command = sha(`${step.shell ?? '/bin/sh'}\0${step.command}`);
       break;
     case 'script':
+      parts.path = sha(path.resolve(step.path));
       parts.script = sha(await readFile(step.path).catch(() => Buffer.from('<missing>')));
       parts.args = sha(JSON.stringify(step.args));
       if (step.interpreter) parts.interpreter = sha(step.interpreter.join('\0'));
@@ -70,6 +74,9 @@ export function explainChange(before: Readonly<Record<string, string>> | undefin
     if (key.startsWith('file:')) return `input file ${key.slice(5)}`;
     if (key.startsWith('env:')) return `environment variable ${key.slice(4)}`;
     if (key.startsWith('needs:')) return `outputs of dependency ${key.slice(6)}`;
+    if (key === 'cwd') return 'working folder';
+    if (key === 'path') return 'script path';
+    if (key === 'step') return 'step (workflow name or id)';
     return key === 'args' ? 'arguments' : key;
   };
   for (const key of Object.keys(now).sort()) {

@@ -108,4 +108,15 @@ describe('step caching', () => {
     expect((await rig.run(['run', 'wf.yaml', '--no-cache'])).code).toBe(0);
     expect(await count('a.count')).toBe(2);
   });
+
+  it('identical scripts in two folders each run: the cache key holds the step and where it runs', async () => {
+    // Same content, same arguments, same (empty) inputs: only the location differs.
+    const script = `#!/bin/sh\necho "$(pwd)" >> "${rig.path('ran.log')}"\n`;
+    await rig.write('scripts/a/build.sh', script, true);
+    await rig.write('scripts/b/build.sh', script, true);
+    expect((await rig.run(['run', 'scripts', '--cache', '-j', '1'])).code).toBe(0);
+    const ran = (await readFile(rig.path('ran.log'), 'utf8')).split('\n').filter(Boolean).sort();
+    expect(ran).toEqual([rig.path('scripts', 'a'), rig.path('scripts', 'b')]);
+    expect(await statuses(await latestRun())).toEqual({ 'a/build.sh': 'succeeded', 'b/build.sh': 'succeeded' });
+  });
 });

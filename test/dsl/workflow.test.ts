@@ -249,6 +249,19 @@ describe('Workflow', () => {
     expect(getStepResult(summary, 'small')?.value).toBe('small');
   });
 
+  it('nested conditions must all hold: condition(a, condition(b, step)) runs only when a and b are true', async () => {
+    const yes = (): boolean => true;
+    const no = (): boolean => false;
+    const summary = await new Workflow('nested-conditions')
+      .step('outer-false', condition(no, condition(yes, () => 'ran')))
+      .step('inner-false', condition(yes, condition(no, () => 'ran')))
+      .step('both-true', condition(yes, condition(() => Promise.resolve(true), () => 'ran')))
+      .run();
+    expect(getStepResult(summary, 'outer-false')).toMatchObject({ status: 'skipped', reason: 'condition-false' });
+    expect(getStepResult(summary, 'inner-false')).toMatchObject({ status: 'skipped', reason: 'condition-false' });
+    expect(getStepResult(summary, 'both-true')?.value).toBe('ran');
+  });
+
   it('toSpec lists every problem in one TypeError', () => {
     const wf = new Workflow('broken')
       .step('a', () => 1, { needs: 'b' })

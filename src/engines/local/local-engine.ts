@@ -837,9 +837,20 @@ export class LocalRun implements RunHandle {
   async #runCached(state: StepState, step: StepSpec, cache: StepCache, logPath: string | undefined): Promise<StepResult> {
     const needsOutputs: Record<string, Record<string, string>> = {};
     for (const need of state.needs) needsOutputs[need.spec.id] = need.result?.outputs ?? {};
-    const components = await cacheComponents(step, this.#options.env ?? process.env, needsOutputs);
+    const components = await cacheComponents(step, this.#options.env ?? process.env, needsOutputs, this.#spec.name);
     const key = cacheKey(components);
-    const hit = cache.getCacheEntry(key);
+    // The cache is an optimisation: a store that cannot be read or written (busy, read-only, full)
+    // makes the step run and keep its result, with the reason in its explanation.
+    let unavailable: string | undefined;
+    const quietly = <T>(read: () => T): T | undefined => {
+      try {
+        return read();
+      } catch (error) {
+        unavailable ??= `cache unavailable: ${error instanceof Error ? error.message : String(error)}`;
+        return undefined;
+      }
+    };
+    const hit = quietly(() => cache.getCacheEntry(key));
     if (hit) {
       const result = this.#notRun(state, 'cancelled', '');
       result.status = 'cached';
@@ -854,22 +865,27 @@ export class LocalRun implements RunHandle {
       result.finishedAt = iso(now);
       return result;
     }
-    const explain = explainChange(cache.latestCacheEntry(this.#spec.name, step.id)?.components, components);
+    const latest = quietly(() => cache.latestCacheEntry(this.#spec.name, step.id));
+    const explain = unavailable !== undefined ? [unavailable] : explainChange(latest?.components, components);
     const attempt = step.kind === 'workflow' ? await this.#runSubWorkflow(state, step) : await this.#attempts(state, step, logPath);
     const result = this.#toStepResult(state, attempt, logPath);
     result.cacheKey = key;
     result.cacheExplain = explain;
     if (result.status === 'succeeded') {
-      cache.putCacheEntry({
-        key,
-        workflow: this.#spec.name,
-        stepId: step.id,
-        components,
-        outputs: result.outputs,
-        ...(result.value !== undefined ? { value: result.value } : {}),
-        runId: this.id,
-        createdAt: iso(Date.now()),
-      });
+      try {
+        cache.putCacheEntry({
+          key,
+          workflow: this.#spec.name,
+          stepId: step.id,
+          components,
+          outputs: result.outputs,
+          ...(result.value !== undefined ? { value: result.value } : {}),
+          runId: this.id,
+          createdAt: iso(Date.now()),
+        });
+      } catch (error) {
+        explain.push(`not saved in the cache: ${error instanceof Error ? error.message : String(error)}`);
+      }
     }
     return result;
   }
