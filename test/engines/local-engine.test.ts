@@ -418,6 +418,17 @@ describe('LocalEngine', () => {
     expect((await readdir(path.join(runDir, 'logs'))).sort()).toEqual(['flaky.log', 'plain.log']);
   });
 
+  it('keeps every log inside runDir/logs: a path id gets subfolders, an id with ../ a safe file name', async () => {
+    const runDir = path.join(dir, 'run');
+    const steps = [commandStep('echo nested', { id: 'etl/load', cwd: dir }), commandStep('echo escape', { id: '../../escape', cwd: dir })];
+    const summary = await submit(workflowSpec(steps), { runDir }).done;
+    expect(stepResult(summary, 'etl/load').logPath).toBe(path.join(runDir, 'logs', 'etl', 'load.log'));
+    const escape = stepResult(summary, '../../escape').logPath as string;
+    expect(path.dirname(escape)).toBe(path.join(runDir, 'logs'));
+    expect(await readFile(escape, 'utf8')).toContain('escape\n');
+    expect(await readdir(dir)).not.toContain('escape.log');
+  });
+
   it('writes the complete log of a step whose output spills to disk, in a fresh run folder', async () => {
     const runDir = path.join(dir, 'run');
     await mkdir(runDir);

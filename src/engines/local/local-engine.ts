@@ -672,9 +672,7 @@ export class LocalRun implements RunHandle {
   }
 
   async #runStep(state: StepState): Promise<void> {
-    const logPath = this.#options.runDir
-      ? path.join(this.#options.runDir, 'logs', `${state.spec.id}.log`)
-      : undefined;
+    const logPath = this.#options.runDir ? logPathFor(this.#options.runDir, state.spec.id) : undefined;
     let result: StepResult;
     try {
       const step = this.#prepare(state);
@@ -1347,6 +1345,16 @@ function succeededFunction(
     stdoutTail: logText, stderrTail: '', stdoutBytes: logText.length, stderrBytes: 0, logPath: null,
     outputs, tags: step.tags, needs: step.needs,
   };
+}
+
+/**
+ * A step's log: `logs/<id>.log`, in subfolders for ids that are paths (`etl/load.py`), but never
+ * outside `logs/`: an id such as `../x` (possible from the library API) is made a safe file name.
+ */
+function logPathFor(runDir: string, id: string): string {
+  const logs = path.join(runDir, 'logs');
+  const file = path.join(logs, `${id}.log`);
+  return file.startsWith(logs + path.sep) ? file : path.join(logs, `${fileNameFor(id)}.log`);
 }
 
 function abortMessage(signal: AbortSignal): string {
