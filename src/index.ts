@@ -105,7 +105,7 @@ export { newRunId } from './util/run-id.js';
 
 // Run history
 export { SqliteRunStore, StoreError, storeListener, resolveStateDir, STATE_DIR_ENV } from './store/index.js';
-export type { RunStore, RunInfo, RunRecord, StepRecord, ListRunsOptions, PruneOptions } from './store/index.js';
+export type { RunStore, RunInfo, RunRecord, StepRecord, ListRunsOptions, PruneOptions, RunClaim, RunOwner } from './store/index.js';
 export type { StepCache, CacheEntry } from './engines/engine.js';
 export { recoverInterruptedRuns, rerunStoredRun, keptResults, downstreamOf } from './api/history.js';
 export type { RerunMode, RecoveredRun } from './api/history.js';

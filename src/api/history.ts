@@ -1,8 +1,11 @@
-import { hostname } from 'node:os';
-import type { StepResult } from '../core/result.js';
+import path from 'node:path';
+import type { RunEvent } from '../core/events.js';
+import type { RunSummary, StepResult } from '../core/result.js';
 import type { StepSpec, WorkflowSpec } from '../core/spec.js';
-import { findProcessesWithEnv, isAlive, processStartTime, readProc, signalAll, type ProcInfo } from '../execution/proc-tree.js';
+import { findProcessesWithEnv, isAlive, processStartTime, signalAll, type ProcInfo } from '../execution/proc-tree.js';
+import { ownerGone } from '../store/run-owner.js';
 import type { RunRecord, RunStore, StepRecord } from '../store/run-store.js';
+import { recoverSpillFiles } from './spill-files.js';
 
 /** What `specJson` holds for a run: enough to run it again (resume, rerun). */
 export interface StoredPlan {
@@ -35,35 +38,47 @@ export interface RecoveredRun {
   runId: string;
   /** Processes of the run that were still alive and were killed. */
   killed: number;
-}
-
-/** True when the orchestrator that started a run is still the process with that pid. */
-function orchestratorAlive(record: RunRecord): boolean {
-  if (record.pid === null) return false;
-  const info = readProc(record.pid);
-  if (!info || info.state === 'Z') return false;
-  return record.pidStartTime === null || info.startTime === record.pidStartTime;
+  /** Spill files of killed attempts whose output was appended to the step's log (see `recoverSpillFiles`). */
+  spillFiles: number;
 }
 
 /**
- * Finds runs on this host whose orchestrator is gone (killed with SIGKILL, machine crash), kills
- * the processes they left behind and marks them `interrupted`. Leftovers are found by the
- * `ORCHESTRATOR_RUN_ID` every step inherits, so escaped (setsid) processes are found too; each is
- * signalled only if its start time is unchanged, so a reused pid is never hit.
+ * Finds runs on this host whose orchestrator is gone (killed with SIGKILL, machine crash), marks
+ * them `interrupted`, kills the processes they left behind and saves the output those left in
+ * spill files. A run whose owner is not known (no pid or host recorded) or runs on another host
+ * is left alone: nothing is killed that cannot be attributed. A run whose end is in its journal
+ * (the database was busy or full when it finished) is stored as finished instead, and not
+ * reported. Leftovers are found by the `ORCHESTRATOR_RUN_ID` every step inherits, so escaped
+ * (setsid) processes are found too; each is signalled only if its start time is unchanged, so a
+ * reused pid is never hit.
  */
 export async function recoverInterruptedRuns(store: RunStore, graceMs = 2000): Promise<RecoveredRun[]> {
   const recovered: RecoveredRun[] = [];
-  const host = hostname();
   for (const record of store.listRuns({ status: 'running' })) {
-    if (record.host !== null && record.host !== host) continue;
-    if (orchestratorAlive(record)) continue;
+    if (!ownerGone(record)) continue;
+    // Found before the run is marked: a resume may claim it once it is, and its new processes
+    // carry the same run id. Only these are killed.
     const leftovers = findProcessesWithEnv(`ORCHESTRATOR_RUN_ID=${record.id}`);
+    const owner = { pid: record.pid, pidStartTime: record.pidStartTime };
+    if (!store.markInterrupted(record.id, `the orchestrator (pid ${record.pid ?? '?'}) is gone`, owner)) continue;
     if (leftovers.length > 0) await killAll(leftovers, graceMs);
-    store.markInterrupted(record.id, `the orchestrator (pid ${record.pid ?? '?'}) is gone`);
-    recovered.push({ runId: record.id, killed: leftovers.length });
+    const runDir = runFolder(record, store);
+    const spillFiles = runDir === undefined ? 0 : await recoverSpillFiles(runDir);
+    recovered.push({ runId: record.id, killed: leftovers.length, spillFiles });
   }
   if (recovered.length > 0) await store.flush();
   return recovered;
+}
+
+/** The run's folder: from its stored plan, else from the log path of a step that finished. */
+function runFolder(record: RunRecord, store: RunStore): string | undefined {
+  const plan = planFromRecord(record);
+  if (plan) return plan.runDir;
+  for (const step of store.getSteps(record.id)) {
+    const suffix = path.join('logs', `${step.stepId}.log`);
+    if (step.logPath?.endsWith(path.sep + suffix)) return step.logPath.slice(0, -suffix.length - 1);
+  }
+  return undefined;
 }
 
 async function killAll(procs: ProcInfo[], graceMs: number): Promise<void> {
@@ -117,8 +132,10 @@ export type RerunMode = { kind: 'resume' } | { kind: 'failed' } | { kind: 'step'
 /**
  * The earlier results a new attempt of a run keeps (the engine's `previous`, which reuses only
  * succeeded ones and continues the attempt numbers of the rest): for `resume` and
- * `rerun --failed`, every step that succeeded; for `rerun --step X`, every step but X (and, with
- * `--downstream`, everything that depends on X). Steps not kept run again.
+ * `rerun --failed`, every step that succeeded (and for `resume` the attempt counts of the
+ * others); for `rerun --step X`, every step but X (and, with `--downstream`, everything that
+ * depends on X) whatever its status: pass them to `runSpec` with `final: true` so that a step that
+ * failed before is kept as it was, not run again. Steps not kept run again.
  */
 export function keptResults(steps: readonly StepRecord[], spec: WorkflowSpec, mode: RerunMode): Record<string, StepResult> {
   const kept: Record<string, StepResult> = {};
@@ -129,8 +146,9 @@ export function keptResults(steps: readonly StepRecord[], spec: WorkflowSpec, mo
   }
   for (const record of steps) {
     if (rerun.has(record.stepId)) continue;
-    // Succeeded steps are kept; for the others (same run only) their attempts count on.
-    if (record.status === 'succeeded' || (mode.kind === 'resume' && record.attempt > 0)) {
+    // Succeeded steps are kept; for the others (same run only) their attempts count on. With
+    // --step, only the named steps run again: every other result is final.
+    if (record.status === 'succeeded' || mode.kind === 'step' || (mode.kind === 'resume' && record.attempt > 0)) {
       kept[record.stepId] = recordToResult(record);
     }
   }
@@ -158,29 +176,65 @@ export function downstreamOf(steps: readonly StepSpec[], id: string): Set<string
 
 /**
  * Library twin of `orchestrator resume` / `orchestrator rerun`: runs a stored run again, keeping
- * what succeeded. `resume` continues the same run (same id and folder); the others start a new run.
- * Events go to `onEvent`; record them with `storeListener(store)` to keep the history complete.
+ * what succeeded (with `--step`, everything but the named steps). `resume` continues the same run
+ * (same id and folder) and first claims it (`RunStore#claimRun`): it fails when another process
+ * has it (`run X is already being resumed by pid N`); the others start a new run. Events go to
+ * `onEvent`; record them with `storeListener(store)` to keep the history complete (without it a
+ * resumed run's record still gets its final status).
  */
 export async function rerunStoredRun(
   store: RunStore,
   runId: string,
   mode: RerunMode,
-  options: { onEvent?: (event: import('../core/events.js').RunEvent) => void; signal?: AbortSignal } = {},
+  options: { onEvent?: (event: RunEvent) => void; signal?: AbortSignal } = {},
 ): Promise<import('./run-spec.js').SpecRunResult> {
   const record = store.getRun(runId);
   if (!record) throw new TypeError(`Expected the id of a stored run, got \`${runId}\` (no such run)`);
   const plan = planFromRecord(record);
   if (!plan) throw new TypeError(`Expected run ${record.id} to have a stored plan, got none`);
+  if (mode.kind === 'step' && !plan.spec.steps.some((step) => step.id === mode.step)) {
+    throw new TypeError(`Expected a step of run ${record.id}, got \`${mode.step}\` (no such step)`);
+  }
+  if (mode.kind === 'resume') {
+    const claim = store.claimRun(record.id);
+    if (!claim.claimed) {
+      throw new Error(`run ${record.id} is already being resumed by pid ${claim.pid ?? '?'}${claim.host !== null ? ` on ${claim.host}` : ''}`);
+    }
+  }
+  // Read after the claim: it may have written what a dead owner journaled.
   const previous = keptResults(store.getSteps(record.id), plan.spec, mode);
   const { createRunDir } = await import('./run-dir.js');
   const { runSpec } = await import('./run-spec.js');
   const target = mode.kind === 'resume' ? { runId: record.id, runDir: plan.runDir } : await createRunDir(plan.outputDir);
-  return runSpec(plan.spec, {
-    outputDir: plan.outputDir,
-    projectRoot: plan.projectRoot,
-    resume: { ...target, previous },
-    cache: store,
-    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
+  let summary: RunSummary | undefined;
+  try {
+    const result = await runSpec(plan.spec, {
+      outputDir: plan.outputDir,
+      projectRoot: plan.projectRoot,
+      resume: { ...target, previous, ...(mode.kind === 'step' ? { final: true } : {}) },
+      cache: store,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    summary = result.summary;
+    return result;
+  } finally {
+    if (mode.kind === 'resume') releaseClaim(store, record.id, summary);
+  }
+}
+
+/**
+ * A claimed run that is still `running` once its resume is over was not recorded by the caller
+ * (no `storeListener`), or the resume threw: it gets its final status, or is marked interrupted,
+ * so that it is not left running under this process (which would refuse every later resume).
+ */
+function releaseClaim(store: RunStore, runId: string, summary: RunSummary | undefined): void {
+  try {
+    const now = store.getRun(runId);
+    if (now?.status !== 'running' || now.pid !== process.pid) return;
+    if (summary) store.recordEvent({ type: 'run-finished', runId, time: Date.now(), summary });
+    else store.markInterrupted(runId, 'its resume failed', { pid: now.pid, pidStartTime: now.pidStartTime });
+  } catch {
+    // The store cannot be read or written right now: the next recovery finds the run once this process is gone.
+  }
 }

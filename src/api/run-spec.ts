@@ -1,9 +1,10 @@
 import path from 'node:path';
-import type { RunListener } from '../core/events.js';
+import type { RunEvent, RunListener } from '../core/events.js';
 import type { RunSummary, StepResult } from '../core/result.js';
 import type { WorkflowSpec } from '../core/spec.js';
 import type { Engine, StepCache } from '../engines/engine.js';
 import { LocalEngine } from '../engines/local/local-engine.js';
+import { keepFinalResults } from './final-results.js';
 import { createRunDir } from './run-dir.js';
 import { generateReport, REPORT_FORMATS, type ReportFormat } from './reports.js';
 
@@ -19,8 +20,13 @@ export interface RunSpecOptions {
   engine?: Engine;
   projectRoot?: string;
   env?: NodeJS.ProcessEnv;
-  /** Run again in this existing run folder, under this id (resume and rerun). */
-  resume?: { runId: string; runDir: string; previous: Readonly<Record<string, StepResult>> };
+  /**
+   * Run again in this existing run folder, under this id (resume and rerun). The engine reuses
+   * the `previous` results that succeeded and runs the others again, continuing their attempt
+   * numbers; with `final: true` (`rerun --step`) every result in `previous` is kept as it is,
+   * whatever its status, and only the steps missing from it run.
+   */
+  resume?: { runId: string; runDir: string; previous: Readonly<Record<string, StepResult>>; final?: boolean };
   /** Where cached steps look up and store results (the run history store). */
   cache?: StepCache;
   /** Cache every step, not only those with `cache` set. */
@@ -40,19 +46,21 @@ export async function runSpec(spec: WorkflowSpec, options: RunSpecOptions): Prom
   const { runId, runDir } = options.resume ?? (await createRunDir(path.resolve(options.outputDir)));
   options.onStart?.({ runId, runDir });
   const engine = options.engine ?? new LocalEngine();
+  const final = options.resume?.final === true ? keepFinalResults(spec, options.resume.previous) : undefined;
+  const onEvent = options.onEvent && final ? (event: RunEvent) => options.onEvent?.(final.event(event)) : options.onEvent;
   try {
-    const handle = engine.submit(spec, {
+    const handle = engine.submit(final ? final.spec : spec, {
       runId,
       runDir,
       ...(options.projectRoot ? { projectRoot: options.projectRoot } : {}),
       ...(options.env ? { env: options.env } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+      ...(onEvent ? { onEvent } : {}),
       ...(options.emitOutput ? { emitOutput: true } : {}),
-      ...(options.resume ? { previous: options.resume.previous } : {}),
+      ...(options.resume ? { previous: final ? final.previous : options.resume.previous } : {}),
       ...(options.cache ? { cache: options.cache, cacheAll: options.cacheAll === true } : {}),
     });
-    const summary = await handle.result;
+    const summary = final ? final.summary(await handle.result) : await handle.result;
     const reports = await generateReport(summary, runDir, options.reports ?? REPORT_FORMATS);
     return { summary, runDir, reports };
   } finally {

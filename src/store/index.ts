@@ -5,6 +5,7 @@ export type { ResolveStateDirOptions } from './resolve-state-dir.js';
 export type {
   ListRunsOptions,
   PruneOptions,
+  RunClaim,
   RunInfo,
   RunKind,
   RunRecord,
@@ -14,6 +15,8 @@ export type {
   StepRecord,
   StepRecordStatus,
 } from './run-store.js';
+export { currentOwner, ownerGone } from './run-owner.js';
+export type { RunOwner } from './run-owner.js';
 export { SqliteRunStore } from './sqlite-run-store.js';
 export type { SqliteRunStoreOptions, SqliteRunStoreStats } from './sqlite-run-store.js';
 export { StoreError } from './store-error.js';

@@ -6,8 +6,10 @@ import type { RunEvent, RunEventOf } from '../core/events.js';
  * The per-run journal, `<state dir>/journal/<run id>.jsonl`: JSON lines appended with one
  * `writeSync` each (no fsync), which the kernel keeps even if the orchestrator is killed with
  * SIGKILL before its next batch is committed: the run's `run-started` event (its steps), then
- * its `step-finished` events, cut down to what the store keeps (`finishedLine`). The journal is
- * deleted once the run's events are committed, or replayed when the run is marked interrupted.
+ * its `step-finished` events and its `run-finished` event, cut down to what the store keeps
+ * (`finishedLine`, `runFinishedLine`). The journal is deleted once the run's events are committed,
+ * or replayed when the run is marked interrupted (so a run whose end could not be committed, the
+ * database being busy or full, is read back as finished, not interrupted).
  */
 
 export function journalPath(journalDir: string, runId: string): string {
@@ -59,8 +61,27 @@ export function finishedLine(event: RunEventOf<'step-finished'>): string {
 }
 
 /**
- * The events of a journal, in order (`run-started` and `step-finished`); undefined when there is
- * none. Lines cut short by a crash are skipped.
+ * One journal line (with its newline) for the end of a run: the summary without its steps (they
+ * are journaled one by one as they finish), which is all `SqliteRunStore` writes for it.
+ */
+export function runFinishedLine(event: RunEventOf<'run-finished'>): string {
+  const s = event.summary;
+  const summary = {
+    name: s.name,
+    source: s.source,
+    status: s.status,
+    startedAt: s.startedAt,
+    finishedAt: s.finishedAt,
+    durationMs: s.durationMs,
+    counts: s.counts,
+    cancelReason: s.cancelReason,
+  };
+  return `${toJson({ type: event.type, runId: event.runId, time: event.time, summary }) ?? '{}'}\n`;
+}
+
+/**
+ * The events of a journal, in order (`run-started`, `step-finished`, `run-finished`; the last
+ * two cut down as above); undefined when there is none. Lines cut short by a crash are skipped.
  */
 export function readJournal(file: string): RunEvent[] | undefined {
   let text: string;

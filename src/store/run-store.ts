@@ -1,6 +1,7 @@
 import type { StepCache } from '../engines/engine.js';
 import type { RunEvent } from '../core/events.js';
 import type { FinalStatus, RunStatus } from '../core/status.js';
+import type { RunOwner } from './run-owner.js';
 
 /** What kind of run: a folder of scripts, or a workflow (file or DSL). */
 export type RunKind = 'folder' | 'workflow';
@@ -109,6 +110,14 @@ export interface StepRecord {
   cacheExplain: string[];
 }
 
+/**
+ * What `claimRun` got: the run, or the process that has it (`pid` and `host` null when it is not
+ * known, for a run recorded before owners were).
+ */
+export type RunClaim =
+  | { claimed: true }
+  | { claimed: false; pid: number | null; pidStartTime: number | null; host: string | null };
+
 /** Filters for `listRuns`. Results are newest first. */
 export interface ListRunsOptions {
   /** One status or several. */
@@ -162,10 +171,21 @@ export interface RunStore extends StepCache {
   /** Every attempt of one step, first to last. */
   getAttempts(runId: string, stepId: string): StepRecord[];
   /**
-   * Marks a `running` run `interrupted` (its orchestrator died), and its running attempts too.
-   * Returns false when the run is not running.
+   * Marks a `running` run `interrupted` (its orchestrator died), and its running attempts too,
+   * after writing what the run journaled but never committed (finished steps, and its end: a run
+   * whose end is in the journal becomes finished, not interrupted). With `owner`, only while the
+   * run is still owned by that process (the one seen gone), so a run another process has claimed
+   * since is left alone. Returns false when nothing was marked.
    */
-  markInterrupted(runId: string, reason: string): boolean;
+  markInterrupted(runId: string, reason: string, owner?: { pid: number | null; pidStartTime: number | null }): boolean;
+  /**
+   * Takes a run over for this process (`owner`, by default this one), atomically: it succeeds
+   * when the run is not `running`, or when its owner on this host is gone (its journal is replayed
+   * first). The run is then `running` under the new owner. Of two processes claiming the same run
+   * at once, exactly one gets it; the other learns who has it. Throws a `TypeError` for an unknown
+   * run.
+   */
+  claimRun(runId: string, owner?: RunOwner): RunClaim;
   /** Asks the orchestrator running `runId` to cancel it. Returns false when the run is not running. */
   requestCancel(runId: string): boolean;
   /** True once `requestCancel` was called for the run; cheap enough to poll. */

@@ -6,12 +6,14 @@ import { createRequire } from 'node:module';
 import type { RunEvent, RunEventOf } from '../core/events.js';
 import { RUN_STATUSES } from '../core/status.js';
 import { readProc } from '../execution/proc-tree.js';
-import { finishedLine, journalPath, readJournal, toJson } from './journal.js';
+import { finishedLine, journalPath, readJournal, runFinishedLine, toJson } from './journal.js';
 import { migrate } from './migrations.js';
 import { STATE_DB_FILE } from './resolve-state-dir.js';
+import { currentOwner, ownerGone, type RunOwner } from './run-owner.js';
 import type {
   ListRunsOptions,
   PruneOptions,
+  RunClaim,
   RunInfo,
   RunKind,
   RunRecord,
@@ -83,6 +85,8 @@ interface Queued {
   event: RunEvent;
   /** For `step-started`: the process's start time, once read (see `readStartTimes`). */
   pidStartTime?: number | null;
+  /** Read back from a journal by another process: it says nothing about who runs the run now. */
+  replayed?: boolean;
 }
 
 /**
@@ -366,8 +370,10 @@ export class SqliteRunStore implements RunStore {
     this.#assertOpen();
     if (event.type === 'step-output') return;
     // A finished step goes to the run's journal at once (one small write the kernel keeps even if
-    // this process is SIGKILLed), so a crash before the next batch loses no finished result.
-    if (event.type === 'step-finished' || event.type === 'run-started') this.#journal(event);
+    // this process is SIGKILLed), so a crash before the next batch loses no finished result. So
+    // does the run's end: if it cannot be committed (database busy or full), the next command
+    // replays it and reads the run as finished, not interrupted.
+    if (event.type === 'step-finished' || event.type === 'run-started' || event.type === 'run-finished') this.#journal(event);
     this.#queue.push({ event });
     if (event.type === 'run-finished') {
       // Written before the engine resolves the run's result, so whoever awaits it reads it back.
@@ -454,21 +460,64 @@ export class SqliteRunStore implements RunStore {
     return rows.map(toStepRecord);
   }
 
-  markInterrupted(runId: string, reason: string): boolean {
+  markInterrupted(runId: string, reason: string, owner?: { pid: number | null; pidStartTime: number | null }): boolean {
     this.#assertOpen();
     this.#flushQuietly();
-    this.#run('write', () => this.#replayJournal(runId));
-    const marked = this.#run('write', () =>
+    // One transaction: checking the owner, replaying its journal and marking the run are atomic
+    // against a claim (a resume) by another process, whose journal has the same name.
+    const outcome = this.#run('write', () =>
       this.#db
-        .transaction(() => {
-          const changed = this.#statements.markRunInterrupted.run({ id: runId, reason }).changes > 0;
+        .transaction((): 'marked' | 'not-running' | 'other-owner' => {
+          if (owner) {
+            const row = this.#statements.runById.get(runId) as RunRow | undefined;
+            if (row?.status !== 'running' || row.pid !== owner.pid || row.pid_start_time !== owner.pidStartTime) return 'other-owner';
+          }
+          this.#replayJournal(runId);
+          const changed =
+            this.#statements.markRunInterrupted.run({
+              id: runId,
+              reason,
+              anyOwner: owner ? 0 : 1,
+              pid: owner?.pid ?? null,
+              pidStartTime: owner?.pidStartTime ?? null,
+            }).changes > 0;
           if (changed) this.#statements.markAttemptsInterrupted.run(runId);
-          return changed;
+          return changed ? 'marked' : 'not-running';
         })
         .immediate(),
     );
-    this.#dropJournal(runId);
-    return marked;
+    if (outcome !== 'other-owner') this.#dropJournal(runId);
+    return outcome === 'marked';
+  }
+
+  claimRun(runId: string, owner: RunOwner = currentOwner()): RunClaim {
+    this.#assertOpen();
+    this.#flushQuietly();
+    let replayed = false;
+    // IMMEDIATE holds the write lock from the read to the update: of two processes claiming the
+    // same run, the second reads the first one's claim.
+    const claim = this.#run('write', () =>
+      this.#db
+        .transaction((): RunClaim | undefined => {
+          const row = this.#statements.runById.get(runId) as RunRow | undefined;
+          if (row === undefined) return undefined;
+          if (row.status === 'running') {
+            const holder = { pid: row.pid, pidStartTime: row.pid_start_time, host: row.host };
+            if (!ownerGone(holder)) return { claimed: false, ...holder };
+            // Its orchestrator died and nobody marked it yet: keep what it journaled, as
+            // markInterrupted would, before its attempts are taken over.
+            this.#replayJournal(runId);
+            replayed = true;
+            this.#statements.markAttemptsInterrupted.run(runId);
+          }
+          this.#statements.claimRun.run({ id: runId, pid: owner.pid, pidStartTime: owner.pidStartTime, host: owner.host });
+          return { claimed: true };
+        })
+        .immediate(),
+    );
+    if (replayed) this.#dropJournal(runId);
+    if (claim === undefined) throw new TypeError(`Expected the id of a stored run, got \`${runId}\` (no such run)`);
+    return claim;
   }
 
   requestCancel(runId: string): boolean {
@@ -597,7 +646,7 @@ export class SqliteRunStore implements RunStore {
     }, delayMs).unref();
   }
 
-  #journal(event: RunEventOf<'step-finished'> | RunEventOf<'run-started'>): void {
+  #journal(event: RunEventOf<'step-finished'> | RunEventOf<'run-started'> | RunEventOf<'run-finished'>): void {
     try {
       let fd = this.#journals.get(event.runId);
       if (fd === undefined) {
@@ -605,7 +654,9 @@ export class SqliteRunStore implements RunStore {
         fd = openSync(this.#journalPath(event.runId), 'a');
         this.#journals.set(event.runId, fd);
       }
-      writeSync(fd, event.type === 'step-finished' ? finishedLine(event) : `${toJson(event) ?? '{}'}\n`);
+      const line =
+        event.type === 'step-finished' ? finishedLine(event) : event.type === 'run-finished' ? runFinishedLine(event) : `${toJson(event) ?? '{}'}\n`;
+      writeSync(fd, line);
     } catch {
       // The batch still writes it; only the crash window is back to the batch interval.
     }
@@ -626,9 +677,10 @@ export class SqliteRunStore implements RunStore {
   }
 
   /**
-   * Writes what an interrupted run journaled but never committed: its finished steps, and its
-   * start (`run-started`, the steps in order) when no steps of it are stored yet (else it would
-   * undo what was stored since, such as a resume's earlier attempts).
+   * Writes what an interrupted run journaled but never committed: its finished steps, its end
+   * (`run-finished`, when that could not be committed), and its start (`run-started`, the steps in
+   * order) when no steps of it are stored yet (else it would undo what was stored since, such as
+   * a resume's earlier attempts).
    */
   #replayJournal(runId: string): void {
     const events = readJournal(this.#journalPath(runId));
@@ -636,7 +688,9 @@ export class SqliteRunStore implements RunStore {
     const started = this.#statements.hasSteps.get(runId) !== undefined;
     const entries: Queued[] = [];
     for (const event of events) {
-      if (event.type === 'step-finished' || (!started && event.type === 'run-started')) entries.push({ event });
+      if (event.type === 'step-finished' || event.type === 'run-finished' || (!started && event.type === 'run-started')) {
+        entries.push({ event, replayed: true });
+      }
     }
     if (entries.length > 0) this.#writeBatch(entries);
   }
@@ -685,11 +739,24 @@ export class SqliteRunStore implements RunStore {
     return undefined;
   }
 
-  #apply({ event, pidStartTime }: Queued, starts?: Map<string, RunEventOf<'step-started'>>): void {
+  #apply({ event, pidStartTime, replayed }: Queued, starts?: Map<string, RunEventOf<'step-started'>>): void {
     const s = this.#statements;
     switch (event.type) {
       case 'run-started': {
-        s.runStarted.run({ id: event.runId, name: event.name, source: event.source, time: event.time });
+        // The run's owner is the process that records its start (the one crash recovery checks),
+        // unless beginRun named a live one. Without this a run recorded by a bare listener had no
+        // pid, and recovery took it for a crashed one and killed it; a resume kept the dead one.
+        const owner = replayed ? undefined : this.#ownerToStamp(event.runId);
+        s.runStarted.run({
+          id: event.runId,
+          name: event.name,
+          source: event.source,
+          time: event.time,
+          stamp: owner ? 1 : 0,
+          pid: owner?.pid ?? null,
+          pidStartTime: owner?.pidStartTime ?? null,
+          host: owner?.host ?? null,
+        });
         // Every step in one statement each (json_each): a 400-step run costs 2 statements, not 800.
         const steps = JSON.stringify(event.steps.map((step) => [step.id, step.name, step.kind, step.group, JSON.stringify(step.needs)]));
         s.upsertSteps.run({ runId: event.runId, steps });
@@ -745,6 +812,19 @@ export class SqliteRunStore implements RunStore {
       case 'step-output':
         return;
     }
+  }
+
+  /**
+   * This process, when a `run-started` it records should make it the run's owner: the run has no
+   * owner yet, or one on this host that is gone (a resume or rerun by a library caller). An owner
+   * that beginRun recorded (this process, or another one that is alive) is kept with its context.
+   */
+  #ownerToStamp(runId: string): RunOwner | undefined {
+    const owner = currentOwner();
+    const row = this.#statements.ownerById.get(runId) as { pid: number | null; pid_start_time: number | null; host: string | null } | undefined;
+    if (row === undefined || row.pid === null) return owner;
+    if (row.pid === owner.pid && row.host === owner.host) return undefined;
+    return ownerGone({ pid: row.pid, pidStartTime: row.pid_start_time, host: row.host }) ? owner : undefined;
   }
 
   /** With `started`: the attempt's start, folded in (see `foldableStarts`). */
@@ -855,15 +935,20 @@ function prepareStatements(db: BetterSqlite3.Database) {
         spec_json = COALESCE(excluded.spec_json, runs.spec_json)`),
     // Without beginRun (a bare listener) the run still gets a row; `kind` is then a guess. The
     // engine's start time replaces beginRun's, except on a resume (the run has steps already).
+    // @stamp: make @pid/@pidStartTime/@host the run's owner (see `#ownerToStamp`).
     runStarted: db.prepare(`
-      INSERT INTO runs (id, name, kind, source, status, started_at)
-      VALUES (@id, @name, 'workflow', @source, 'running', @time)
+      INSERT INTO runs (id, name, kind, source, status, started_at, host, pid, pid_start_time)
+      VALUES (@id, @name, 'workflow', @source, 'running', @time, @host, @pid, @pidStartTime)
       ON CONFLICT (id) DO UPDATE SET
         status = 'running',
         started_at = CASE WHEN EXISTS (SELECT 1 FROM steps WHERE run_id = runs.id) THEN runs.started_at
           ELSE excluded.started_at END,
         finished_at = NULL, duration_ms = NULL, counts = NULL, reason = NULL,
-        source = COALESCE(runs.source, excluded.source)`),
+        source = COALESCE(runs.source, excluded.source),
+        host = CASE WHEN @stamp THEN excluded.host ELSE runs.host END,
+        pid = CASE WHEN @stamp THEN excluded.pid ELSE runs.pid END,
+        pid_start_time = CASE WHEN @stamp THEN excluded.pid_start_time ELSE runs.pid_start_time END`),
+    ownerById: db.prepare(`SELECT pid, pid_start_time, host FROM runs WHERE id = ?`),
     // @steps: a JSON array of [id, name, kind, group, needs as JSON text], in the run's order.
     upsertSteps: db.prepare(`
       INSERT INTO steps (run_id, step_id, position, name, kind, step_group, needs)
@@ -925,8 +1010,14 @@ function prepareStatements(db: BetterSqlite3.Database) {
       SELECT a.status AS status, COUNT(*) AS n FROM attempts a
       WHERE a.run_id = ? AND ${LAST_ATTEMPT}
       GROUP BY a.status`),
+    // @anyOwner = 0: only while the run is still owned by @pid/@pidStartTime (the one seen gone).
     markRunInterrupted: db.prepare(`
-      UPDATE runs SET status = 'interrupted', reason = @reason WHERE id = @id AND status = 'running'`),
+      UPDATE runs SET status = 'interrupted', reason = @reason
+      WHERE id = @id AND status = 'running' AND (@anyOwner OR (pid IS @pid AND pid_start_time IS @pidStartTime))`),
+    claimRun: db.prepare(`
+      UPDATE runs SET status = 'running', host = @host, pid = @pid, pid_start_time = @pidStartTime,
+        finished_at = NULL, duration_ms = NULL, counts = NULL, reason = NULL, cancel_requested_at = NULL
+      WHERE id = @id`),
     markAttemptsInterrupted: db.prepare(`UPDATE attempts SET status = 'interrupted' WHERE run_id = ? AND status = 'running'`),
     requestCancel: db.prepare(`
       UPDATE runs SET cancel_requested_at = COALESCE(cancel_requested_at, @now) WHERE id = @id AND status = 'running'`),
