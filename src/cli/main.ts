@@ -3,14 +3,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/config-error.js';
+import { StoreError } from '../store/store-error.js';
 import { EXIT_CODES } from '../bridges/exit-code.js';
 import {
+  ageOption,
   durationOption,
   failFastOption,
   listOption,
   nonNegativeInt,
   positiveInt,
   reporterOption,
+  RUN_RECORD_STATUSES,
+  runStatusOption,
 } from './options.js';
 import type { CliIo, RunFlags } from './types.js';
 
@@ -164,7 +168,7 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       .description('recent runs (`runs show <id>`: one run with its steps, durations and reasons)')
       .argument('[show]', '`show` to show one run')
       .argument('[id]', 'run id or a unique prefix of one')
-      .option('--status <list>', 'only runs with these statuses (running, succeeded, failed, timed-out, cancelled, interrupted)')
+      .option('--status <list>', `only runs with these statuses (${RUN_RECORD_STATUSES.join(', ')}; comma-separated, repeatable)`, runStatusOption)
       .option('--name <name>', 'only runs with this name')
       .option('--limit <n>', 'how many runs (default 20)', positiveInt)
       .option('--json', 'print JSON'),
@@ -194,7 +198,7 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       .argument('<id>', 'run id or a unique prefix of one')
       .argument('[step]', 'step id')
       .option('--tail <n>', 'only the last N lines', positiveInt)
-      .option('-f, --follow', 'keep printing what is appended until the run ends (one step)'),
+      .option('-f, --follow', 'with a step: print each attempt as it ends (and output past 256 KiB as it is written) until the run ends'),
   ).action(async (id: string, step: string | undefined, flags: Record<string, unknown>) => {
     const { logsCommand } = await import('./commands/history.js');
     exitCode = await logsCommand(ctx, id, step, flags);
@@ -259,7 +263,7 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       .command('prune')
       .description('delete old runs from the history')
       .option('--keep <n>', 'keep the newest N runs', nonNegativeInt)
-      .option('--older-than <age>', 'delete runs older than this (30d, 12h, 90m)'),
+      .option('--older-than <age>', 'delete runs older than this; a unit is required (30d, 2w, 12h, 90m)', ageOption),
   ).action(async (flags: Record<string, unknown>) => {
     const { pruneCommand } = await import('./commands/history.js');
     exitCode = await pruneCommand(ctx, flags);
@@ -293,6 +297,12 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       return EXIT_CODES.usage;
     }
     if (error instanceof TypeError) {
+      ctx.stderr.write(`${colorsFor(ctx.stderr, ctx).red('error:')} ${error.message}\n`);
+      return EXIT_CODES.usage;
+    }
+    if (error instanceof StoreError) {
+      // A read-only, busy or missing state folder: the message names the file and what to do; a
+      // stack trace would only hide it.
       ctx.stderr.write(`${colorsFor(ctx.stderr, ctx).red('error:')} ${error.message}\n`);
       return EXIT_CODES.usage;
     }

@@ -136,3 +136,58 @@ export async function isAlive(pid: number): Promise<boolean> {
     return false;
   }
 }
+
+/** Resolves once `text` has appeared on the stream (the process says it got that far), up to `ms`. */
+export function waitForOutput(stream: NodeJS.ReadableStream | null, text: string, ms = 10_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    if (!stream) {
+      reject(new Error('Expected a piped stream'));
+      return;
+    }
+    let seen = '';
+    const onData = (chunk: Buffer | string): void => {
+      seen += chunk.toString();
+      if (!seen.includes(text)) return;
+      stop();
+      resolve(seen);
+    };
+    const onEnd = (): void => {
+      stop();
+      reject(new Error(`Expected "${text}" before the stream ended; got:\n${seen.slice(-2000)}`));
+    };
+    const timer = setTimeout(() => {
+      stop();
+      reject(new Error(`Expected "${text}" within ${ms} ms; got:\n${seen.slice(-2000)}`));
+    }, ms);
+    const stop = (): void => {
+      clearTimeout(timer);
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+    };
+    stream.on('data', onData);
+    stream.on('end', onEnd);
+  });
+}
+
+/** Polls until the process is gone (or a zombie); false if it is still alive after `ms`. */
+export async function waitGone(pid: number, ms = 5_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (await isAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return true;
+}
+
+/** The promise's value, or a rejection saying `what` did not happen within `ms`. */
+export async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Expected ${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { open, readFile, truncate } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CliRig, isAlive, waitForFile, writeTwentyStepWorkflow } from './cli-rig.js';
+import { CliRig, isAlive, waitForFile, waitForOutput, within, writeTwentyStepWorkflow } from './cli-rig.js';
 
 interface RunJson {
   id: string;
@@ -9,7 +9,7 @@ interface RunJson {
 }
 interface ShowJson {
   run: RunJson;
-  steps: { stepId: string; status: string; attempt: number }[];
+  steps: { stepId: string; status: string; attempt: number; logPath: string | null }[];
 }
 
 let rig: CliRig;
@@ -47,6 +47,27 @@ describe('run history', () => {
     const logs = await rig.run(['logs', (run?.id ?? '').slice(0, 12), 'b.sh', '--tail', '2']);
     expect(logs.code, logs.stderr).toBe(0);
     expect(logs.stdout).toContain('broken here');
+  });
+
+  it('rerun --step X runs only X: a step that failed before is carried over as it was, not run again', async () => {
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: release',
+        'steps:',
+        '  - id: deploy',
+        `    run: echo deploy >> "${rig.path('deploy.count')}"; exit 1`,
+        '  - id: docs',
+        `    run: echo docs >> "${rig.path('docs.count')}"`,
+        '',
+      ].join('\n'),
+    );
+    expect((await rig.run(['run', 'wf.yaml', '--fail-fast', 'continue'])).code).toBe(1);
+    const [first] = await runs();
+    const rerun = await rig.run(['rerun', first?.id ?? '', '--step', 'docs']);
+    expect(rerun.stdout).toContain('1 step(s) kept from before, 1 to run');
+    expect((await readFile(rig.path('docs.count'), 'utf8')).trim().split('\n')).toHaveLength(2);
+    expect((await readFile(rig.path('deploy.count'), 'utf8')).trim().split('\n')).toHaveLength(1);
   });
 
   it('rerun --failed runs exactly the failed steps and their dependents', async () => {
@@ -140,5 +161,159 @@ describe('run history', () => {
     const pruned = await rig.run(['prune', '--keep', '1']);
     expect(pruned.stdout).toContain('Pruned 2 run(s)');
     expect(await runs()).toHaveLength(1);
+  });
+});
+
+describe('history commands: bad input, huge logs, live logs', () => {
+  it('prune --older-than needs a unit: a bare number is a usage error that deletes nothing', async () => {
+    await rig.write('scripts/a.sh', 'exit 0\n');
+    expect((await rig.run(['run', 'scripts', '--reporter', 'json'])).code).toBe(0);
+    const bare = await rig.run(['prune', '--older-than', '30']);
+    expect(bare.code, bare.stderr).toBe(2);
+    expect(bare.stderr).toContain('--older-than');
+    expect(bare.stderr).toContain('30d');
+    expect(await runs()).toHaveLength(1);
+    for (const age of ['30d', '2w', '12h', '90m', '3600s']) {
+      const pruned = await rig.run(['prune', '--older-than', age]);
+      expect(pruned.code, `${age}: ${pruned.stderr}`).toBe(0);
+      expect(pruned.stdout).toContain('Pruned 0 run(s)');
+    }
+    expect(await runs()).toHaveLength(1);
+  });
+
+  it('history commands on a state folder that cannot be opened print one error line and exit 2', async () => {
+    // Root ignores file modes, so a file where the folder should be stands in for an unusable store.
+    const notAFolder = await rig.write('state-file', 'not a folder\n');
+    const commands = [['runs'], ['runs', 'show', 'x'], ['logs', 'x'], ['prune', '--keep', '1'], ['explain', 'x', 'y'], ['cancel', 'x'], ['resume', 'x']];
+    for (const args of commands) {
+      const result = await rig.run(args, { ORCHESTRATOR_STATE_DIR: notAFolder });
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+      expect(result.stderr, args.join(' ')).toMatch(/^error: Could not open the run store at \S*state-file/);
+      expect(result.stderr, `${args.join(' ')}: no stack trace`).not.toMatch(/^\s+at /m);
+    }
+  });
+
+  it('logs --follow streams a running step\'s output as it is written, and exits once the run ends', async () => {
+    const ready = rig.path('ready');
+    const gate = rig.path('gate');
+    // Past 256 KiB the output spills to a file beside the log while the step runs.
+    await rig.write(
+      'scripts/big.sh',
+      `head -c 300000 /dev/zero | tr '\\0' x\necho\necho live-marker\necho 1 > "${ready}"\nwhile [ ! -f "${gate}" ]; do sleep 0.05; done\necho after-gate\n`,
+    );
+    const { done } = rig.start(['run', 'scripts']);
+    await waitForFile(ready);
+    const [run] = await runs();
+    const follower = rig.start(['logs', run?.id ?? '', 'big.sh', '--follow']);
+    try {
+      await waitForOutput(follower.child.stdout, 'live-marker');
+    } finally {
+      await rig.write('gate', '');
+    }
+    const followed = await within(follower.done, 10_000, 'logs --follow to exit once the run ended');
+    expect((await done).code).toBe(0);
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toContain('big.sh · attempt 1');
+    expect(followed.stdout).toContain('after-gate');
+    // What was shown live is not shown again when the attempt's section reaches the log.
+    expect(followed.stdout.split('live-marker')).toHaveLength(2);
+    expect((followed.stdout.match(/x{100,}/g) ?? []).join('')).toHaveLength(300_000);
+  });
+
+  it('logs --follow prints each attempt as it ends and the last output of the run', async () => {
+    const gate = rig.path('gate');
+    const ready = rig.path('ready');
+    const counter = rig.path('count');
+    await rig.write(
+      'scripts/flaky.sh',
+      [
+        `n=$(cat "${counter}" 2>/dev/null || echo 0); n=$((n+1)); echo $n > "${counter}"`,
+        'echo "attempt $n says hello"',
+        '[ $n -lt 2 ] && exit 75',
+        `echo 1 > "${ready}"`,
+        `while [ ! -f "${gate}" ]; do sleep 0.05; done`,
+        'echo "last words" >&2',
+        '',
+      ].join('\n'),
+    );
+    await rig.write('scripts/orchestrator.yaml', 'scripts:\n  flaky.sh:\n    retries: 1\n    retry_delay: 10ms\n    retry_on_exit_codes: [75]\n');
+    const { done } = rig.start(['run', 'scripts']);
+    await waitForFile(ready);
+    const [run] = await runs();
+    const follower = rig.start(['logs', run?.id ?? '', 'flaky.sh', '--follow']);
+    try {
+      // Attempt 1 ended (and is in the log) while attempt 2 still runs.
+      await waitForOutput(follower.child.stdout, 'attempt 1 says hello');
+    } finally {
+      await rig.write('gate', '');
+    }
+    const followed = await within(follower.done, 10_000, 'logs --follow to exit once the run ended');
+    expect((await done).code).toBe(0);
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toContain('attempt 2 says hello');
+    expect(followed.stdout).toContain('last words');
+    expect(followed.stdout.split('flaky.sh · attempt 2')).toHaveLength(2);
+  });
+
+  it('logs --follow ends when the orchestrator of the run was killed, instead of waiting forever', async () => {
+    const ready = rig.path('ready');
+    const gate = rig.path('gate');
+    await rig.write('scripts/wait.sh', `echo 1 > "${ready}"\nwhile [ ! -f "${gate}" ]; do sleep 0.05; done\n`);
+    const { child, done } = rig.start(['run', 'scripts']);
+    await waitForFile(ready);
+    const [run] = await runs();
+    const follower = rig.start(['logs', run?.id ?? '', 'wait.sh', '--follow']);
+    try {
+      await waitForOutput(follower.child.stdout, '(no log yet)');
+      child.kill('SIGKILL');
+      await done;
+      const followed = await within(follower.done, 10_000, 'logs --follow to exit after the orchestrator was killed');
+      expect(followed.stderr).toContain(`run ${run?.id ?? ''} was interrupted`);
+    } finally {
+      follower.child.kill('SIGKILL');
+      await rig.write('gate', '');
+    }
+  });
+
+  it('logs --tail reads a huge log from its end, never the whole file', async () => {
+    await rig.write('scripts/a.sh', 'echo one >&2\necho two >&2\n');
+    expect((await rig.run(['run', 'scripts', '--reporter', 'json'])).code).toBe(0);
+    const [run] = await runs();
+    const logPath = (await show(run?.id ?? '')).steps[0]?.logPath ?? '';
+    const log = await readFile(logPath);
+    // 600 MB of hole before the log: read whole, it would not even fit in a string.
+    await truncate(logPath, 0);
+    const handle = await open(logPath, 'r+');
+    await handle.write(log, 0, log.length, 600 * 1024 * 1024);
+    await handle.close();
+    const result = await rig.run(['logs', run?.id ?? '', 'a.sh', '--tail', '2']);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toBe('one\ntwo\n');
+  });
+
+  it('an ambiguous run id prefix says so and lists the runs it matches', async () => {
+    await rig.write('scripts/a.sh', 'exit 0\n');
+    for (let i = 0; i < 2; i += 1) expect((await rig.run(['run', 'scripts', '--reporter', 'json'])).code).toBe(0);
+    const [a = '', b = ''] = (await runs()).map((r) => r.id);
+    let prefix = '';
+    while (prefix.length < a.length && a[prefix.length] === b[prefix.length]) prefix = a.slice(0, prefix.length + 1);
+    for (const args of [['runs', 'show', prefix], ['logs', prefix]]) {
+      const result = await rig.run(args);
+      expect(result.code, args.join(' ')).toBe(2);
+      expect(result.stderr).toContain(`"${prefix}" is ambiguous`);
+      expect(result.stderr).toContain(a);
+      expect(result.stderr).toContain(b);
+      expect(result.stderr).not.toContain('no run matches');
+    }
+    expect((await rig.run(['runs', 'show', 'zzz'])).stderr).toContain('no run matches "zzz"');
+  });
+
+  it('runs --status with an unknown status is a usage error naming the allowed ones', async () => {
+    const result = await rig.run(['runs', '--status', 'failed,bogus']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('bogus');
+    expect(result.stderr).toContain('running, succeeded, failed, timed-out, cancelled, interrupted');
+    const good = await rig.run(['runs', '--status', 'failed,interrupted']);
+    expect(good.code, good.stderr).toBe(0);
   });
 });

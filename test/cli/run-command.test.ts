@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CliRig, isAlive, waitForFile } from './cli-rig.js';
+import { CliRig, isAlive, waitForFile, waitForOutput, waitGone } from './cli-rig.js';
 
 let rig: CliRig;
 beforeEach(async () => {
@@ -124,6 +124,31 @@ describe('orchestrator run', () => {
     const summary = await rig.summary((await rig.runDirs())[0] as string);
     expect(summary.steps.find((s) => s.id === 'forever.sh')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
     expect(await isAlive(pid)).toBe(false);
+  });
+
+  it('a second Ctrl-C kills step trees that ignore SIGTERM before it exits', async () => {
+    const pidFile = rig.path('pids');
+    await rig.write('scripts/stubborn.sh', `trap '' TERM\nsleep 47 &\necho "$$ $!" > "${pidFile}"\nwait\n`);
+    // A long grace: without the fix nothing would SIGKILL the tree for a minute.
+    const { child, done } = rig.start(['run', 'scripts', '--kill-grace', '60s']);
+    const told = waitForOutput(child.stdout, 'SIGINT received');
+    const pids = (await waitForFile(pidFile)).split(' ').map(Number);
+    try {
+      child.kill('SIGINT');
+      await told;
+      child.kill('SIGINT');
+      const result = await done;
+      expect(result.code, result.stderr).toBe(130);
+      for (const pid of pids) expect(await waitGone(pid, 5_000), `step process ${pid} still running 5 s after the CLI exited`).toBe(true);
+    } finally {
+      for (const pid of pids) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // Gone, as it should be.
+        }
+      }
+    }
   });
 
   it('SIGTERM to the orchestrator exits 143 with the report written', async () => {

@@ -1,13 +1,14 @@
 import { colorsFor } from '../colors.js';
-import { open, readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { keptResults, planFromRecord, type RerunMode } from '../../api/history.js';
 import { runSpec } from '../../api/run-spec.js';
 import { createRunDir } from '../../api/run-dir.js';
 import { EXIT_CODES } from '../../bridges/exit-code.js';
 import { findProjectRoot } from '../../config/find-project-root.js';
-import { formatDuration, parseDuration } from '../../core/duration.js';
-import type { RunRecord, RunRecordStatus, RunStore } from '../../store/run-store.js';
+import { formatDuration } from '../../core/duration.js';
+import type { RunRecord, RunRecordStatus, RunStore, StepRecordStatus } from '../../store/run-store.js';
+import { followLog, printFile, printTail, readRange, SectionPrinter } from '../log-view.js';
 import { openRunStore, recoverAndReport } from '../store-session.js';
 import type { CliIo, RunFlags } from '../types.js';
 import { runWithConsole } from './run.js';
@@ -30,10 +31,27 @@ async function withStore<T>(io: CliIo, flags: HistoryFlags, body: (store: RunSto
   }
 }
 
+/** How many runs an ambiguous id prefix lists. */
+const AMBIGUOUS_SHOWN = 10;
+
 function findRun(store: RunStore, id: string, io: CliIo): RunRecord | undefined {
   const record = store.getRun(id);
-  if (!record) io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} no run matches "${id}" (see \`orchestrator runs\`)\n`);
-  return record;
+  if (record) return record;
+  const error = colorsFor(io.stderr, io).red('error:');
+  const matches = id === '' ? [] : store.listRuns({ idPrefix: id, limit: AMBIGUOUS_SHOWN + 1 });
+  if (matches.length < 2) {
+    io.stderr.write(`${error} no run matches "${id}" (see \`orchestrator runs\`)\n`);
+    return undefined;
+  }
+  const more = matches.length > AMBIGUOUS_SHOWN;
+  io.stderr.write(
+    `${error} run id prefix "${id}" is ambiguous: it matches ${more ? `more than ${AMBIGUOUS_SHOWN}` : matches.length} runs; give more of the id${more ? ` (the newest ${AMBIGUOUS_SHOWN}:)` : ':'}\n` +
+      matches
+        .slice(0, AMBIGUOUS_SHOWN)
+        .map((run) => `  ${run.id}  ${run.status}  ${run.name}  ${run.startedAt}\n`)
+        .join(''),
+  );
+  return undefined;
 }
 
 function countsText(record: RunRecord): string {
@@ -51,11 +69,11 @@ function countsText(record: RunRecord): string {
 /** `orchestrator runs`: recent runs, newest first. */
 export async function runsCommand(
   io: CliIo,
-  flags: HistoryFlags & { status?: string; name?: string; limit?: number },
+  flags: HistoryFlags & { status?: RunRecordStatus[]; name?: string; limit?: number },
 ): Promise<number> {
   return withStore(io, flags, (store) => {
     const runs = store.listRuns({
-      ...(flags.status ? { status: flags.status.split(',') as RunRecordStatus[] } : {}),
+      ...(flags.status ? { status: flags.status } : {}),
       ...(flags.name ? { name: flags.name } : {}),
       limit: flags.limit ?? 20,
     });
@@ -114,12 +132,18 @@ export async function logsCommand(
   return withStore(io, flags, async (store) => {
     const run = findRun(store, id, io);
     if (!run) return EXIT_CODES.usage;
-    const steps = store.getSteps(run.id).filter((s) => stepId === undefined || s.stepId === stepId);
+    const plan = planFromRecord(run);
+    let steps: { stepId: string; status: StepRecordStatus; logPath: string | null }[] = store
+      .getSteps(run.id)
+      .filter((s) => stepId === undefined || s.stepId === stepId);
+    if (stepId !== undefined && steps.length === 0 && plan?.spec.steps.some((s) => s.id === stepId)) {
+      // A running run records its events in batches: a step of its plan may not be in the store yet.
+      steps = [{ stepId, status: 'pending', logPath: null }];
+    }
     if (stepId !== undefined && steps.length === 0) {
       io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no step "${stepId}"\n`);
       return EXIT_CODES.usage;
     }
-    const plan = planFromRecord(run);
     for (const step of steps) {
       const logPath = step.logPath ?? (plan ? path.join(plan.runDir, 'logs', `${step.stepId}.log`) : undefined);
       if (steps.length > 1) io.stdout.write(`${colorsFor(io.stdout, io).bold(`==> ${step.stepId} (${step.status}) <==`)}\n`);
@@ -127,43 +151,47 @@ export async function logsCommand(
         io.stdout.write('(no log)\n');
         continue;
       }
-      let text: string;
-      try {
-        text = await readFile(logPath, 'utf8');
-      } catch {
-        io.stdout.write(step.status === 'running' || step.status === 'pending' ? '(no log yet)\n' : `(no log at ${logPath})\n`);
-        if (!flags.follow) continue;
-        text = '';
+      const noLog = step.status === 'running' || step.status === 'pending' ? '(no log yet)\n' : `(no log at ${logPath})\n`;
+      if (flags.follow && steps.length === 1) {
+        await followStep(io, store, run.id, step.stepId, logPath, flags.tail, noLog);
+        continue;
       }
-      io.stdout.write(flags.tail !== undefined ? lastLines(text, flags.tail) : text);
-      if (flags.follow && steps.length === 1) await follow(io, store, run.id, logPath, Buffer.byteLength(text));
+      const printed = flags.tail !== undefined ? await printTail(io.stdout, logPath, flags.tail) : await printFile(io.stdout, logPath);
+      if (printed === undefined) io.stdout.write(noLog);
     }
     return EXIT_CODES.ok;
   });
 }
 
-function lastLines(text: string, n: number): string {
-  const lines = text.split('\n');
-  if (lines[lines.length - 1] === '') lines.pop();
-  return lines.slice(-n).join('\n') + (lines.length > 0 ? '\n' : '');
-}
-
-/** Prints what is appended to a log until the run is no longer running. */
-async function follow(io: CliIo, store: RunStore, runId: string, file: string, from: number): Promise<void> {
-  let offset = from;
-  for (;;) {
-    const size = await stat(file).then((s) => s.size, () => offset);
-    if (size > offset) {
-      const handle = await open(file, 'r');
-      const buffer = Buffer.alloc(size - offset);
-      await handle.read(buffer, 0, buffer.length, offset);
-      await handle.close();
-      io.stdout.write(buffer);
-      offset = size;
-    }
-    if (store.getRun(runId)?.status !== 'running') return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+/** `logs <id> <step> --follow`: what is in the log (or its tail), then what comes until the run ends. */
+async function followStep(
+  io: CliIo,
+  store: RunStore,
+  runId: string,
+  stepId: string,
+  logPath: string,
+  tail: number | undefined,
+  noLog: string,
+): Promise<void> {
+  const shownLive = new Map<string, number>();
+  const printer = new SectionPrinter(io.stdout, (attempt, stream) => shownLive.get(`${attempt}.${stream}`) ?? 0);
+  let from = 0;
+  if (!(await stat(logPath).then(() => true, () => false))) io.stdout.write(noLog);
+  else if (tail !== undefined) from = (await printTail(io.stdout, logPath, tail)) ?? 0;
+  else from = await readRange(logPath, 0, (chunk) => printer.push(chunk));
+  await followLog({
+    logPath,
+    from,
+    printer,
+    shownLive,
+    out: io.stdout,
+    running: async () => {
+      // An orchestrator killed with SIGKILL leaves its run `running`: this marks it interrupted.
+      await recoverAndReport(store, io);
+      return store.getRun(runId)?.status === 'running';
+    },
+    recordedAttempt: () => store.getAttempts(runId, stepId).at(-1)?.attempt ?? 0,
+  });
 }
 
 /** `orchestrator resume <id>` and `orchestrator rerun <id>`: another attempt that keeps what succeeded. */
@@ -172,29 +200,38 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
   const store = (await openRunStore(io, flags, projectRoot, true)) as RunStore;
   let run: RunRecord | undefined;
   let steps;
+  let plan;
   try {
     await recoverAndReport(store, io);
     run = findRun(store, id, io);
     if (!run) return EXIT_CODES.usage;
-    if (mode.kind === 'resume' && run.status === 'running') {
-      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} is still running (pid ${run.pid ?? '?'}); cancel it first with: orchestrator cancel ${run.id}\n`);
+    // Usage errors first, so that none of them leaves the run claimed.
+    plan = planFromRecord(run);
+    if (!plan) {
+      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no stored plan to run again\n`);
       return EXIT_CODES.usage;
+    }
+    const stepId = mode.kind === 'step' ? mode.step : undefined;
+    if (stepId !== undefined && !plan.spec.steps.some((s) => s.id === stepId)) {
+      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no step "${stepId}"\n`);
+      return EXIT_CODES.usage;
+    }
+    if (mode.kind === 'resume') {
+      // Atomic: of two resumes started at once, exactly one gets the run.
+      const claim = store.claimRun(run.id);
+      if (!claim.claimed) {
+        const by = `pid ${claim.pid ?? '?'}${claim.host ? ` on ${claim.host}` : ''}`;
+        io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} is already running or being resumed (${by}); cancel it first with: orchestrator cancel ${run.id}\n`);
+        return EXIT_CODES.usage;
+      }
     }
     steps = store.getSteps(run.id);
   } finally {
     store.close();
   }
-  const plan = planFromRecord(run);
-  if (!plan) {
-    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no stored plan to run again\n`);
-    return EXIT_CODES.usage;
-  }
-  if (mode.kind === 'step' && !plan.spec.steps.some((s) => s.id === mode.step)) {
-    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no step "${mode.step}"\n`);
-    return EXIT_CODES.usage;
-  }
   const previous = keptResults(steps, plan.spec, mode);
-  const kept = Object.values(previous).filter((r) => r.status === 'succeeded').length;
+  // `rerun --step` keeps every other step's result as it is; the others keep successes only.
+  const kept = mode.kind === 'step' ? Object.keys(previous).length : Object.values(previous).filter((r) => r.status === 'succeeded').length;
   (flags.json ? io.stderr : io.stdout).write(
     `${mode.kind === 'resume' ? 'Resuming' : 'Rerunning'} ${run.id}: ${kept} step(s) kept from before, ${plan.spec.steps.length - kept} to run\n`,
   );
@@ -210,7 +247,7 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
         ...common,
         outputDir: plan.outputDir,
         projectRoot: plan.projectRoot,
-        resume: { ...resumeTarget, previous },
+        resume: { ...resumeTarget, previous, ...(mode.kind === 'step' ? { final: true } : {}) },
         onStart: (started) => common.onStart({ ...started, spec: plan.spec, outputDir: plan.outputDir }),
       }),
   });
@@ -242,22 +279,16 @@ export async function cancelCommand(io: CliIo, id: string, flags: HistoryFlags &
   });
 }
 
-/** `orchestrator prune --keep N | --older-than 30d`. */
-export async function pruneCommand(io: CliIo, flags: HistoryFlags & { keep?: number; olderThan?: string }): Promise<number> {
+/**
+ * `orchestrator prune --keep N | --older-than 30d`. `flags.olderThan` is milliseconds, parsed by
+ * `ageOption`, which requires a unit.
+ */
+export async function pruneCommand(io: CliIo, flags: HistoryFlags & { keep?: number; olderThan?: number }): Promise<number> {
   if (flags.keep === undefined && flags.olderThan === undefined) {
     io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} say what to prune: --keep N and/or --older-than 30d\n`);
     return EXIT_CODES.usage;
   }
-  let olderThan: Date | undefined;
-  if (flags.olderThan !== undefined) {
-    const days = /^(\d+)d$/.exec(flags.olderThan);
-    const ms = days ? Number(days[1]) * 86_400_000 : parseDuration(flags.olderThan);
-    if (ms === undefined) {
-      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} expected --older-than like 30d, 12h or 90m, got \`${flags.olderThan}\`\n`);
-      return EXIT_CODES.usage;
-    }
-    olderThan = new Date(Date.now() - ms);
-  }
+  const olderThan = flags.olderThan === undefined ? undefined : new Date(Date.now() - flags.olderThan);
   return withStore(io, flags, (store) => {
     const removed = store.prune({ ...(flags.keep !== undefined ? { keep: flags.keep } : {}), ...(olderThan ? { olderThan } : {}) });
     io.stdout.write(`Pruned ${removed} run(s).\n`);

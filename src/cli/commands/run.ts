@@ -18,6 +18,7 @@ import type { StepCache } from '../../engines/engine.js';
 import { openRunStore, recordRun, recoverAndReport } from '../store-session.js';
 import type { Engine } from '../../engines/engine.js';
 import { openEngine, redactArgv } from '../engine-session.js';
+import { findProcessesWithEnv, signalAll, signalGroup } from '../../execution/proc-tree.js';
 
 /** CLI flags over a workflow file's own settings. `--timeout` fills in steps without one. */
 export function applyWorkflowFlags(spec: WorkflowSpec, flags: RunFlags): WorkflowSpec {
@@ -165,9 +166,17 @@ export async function runWithConsole(
   // Ctrl-C or SIGTERM: kill every running tree, still write the report, exit 130/143.
   const controller = new AbortController();
   let interruptedBy: 'SIGINT' | 'SIGTERM' | null = null;
+  // Steps run in their own process groups, so the terminal's Ctrl-C never reaches them: what a
+  // second interrupt must kill is known only from here (step-started pids, and the run id every
+  // step process carries in its environment).
+  let runId: string | undefined;
+  const stepGroups = new Map<string, number>();
+  let localSteps = true;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
     if (interruptedBy) {
-      // A second interrupt: the trees already have SIGTERM; stop waiting for them.
+      // A second interrupt: the trees already have SIGTERM; stop waiting for them, and leave
+      // nothing behind, not even a tree that ignores SIGTERM.
+      if (localSteps) killStepTrees(runId, stepGroups.values());
       process.exit(signal === 'SIGINT' ? EXIT_CODES.sigint : EXIT_CODES.sigterm);
     }
     interruptedBy = signal;
@@ -183,6 +192,8 @@ export async function runWithConsole(
     io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} ${error instanceof Error ? error.message : String(error)}\n`);
     return EXIT_CODES.usage;
   }
+  // Steps of a remote engine run on workers: their pids mean nothing here.
+  localSteps = engineSession.engine === undefined;
   if (how.resumes !== undefined) await engineSession.cancelRemote?.(how.resumes);
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);
@@ -208,10 +219,15 @@ export async function runWithConsole(
       signal: controller.signal,
       emitOutput: flags.verbose ?? false,
       onEvent: (event: RunEvent) => {
+        if (event.type === 'step-started' && event.pid !== null) stepGroups.set(event.stepId, event.pid);
+        else if (event.type === 'step-finished' || event.type === 'step-retrying') stepGroups.delete(event.stepId);
         consoleReporter?.onEvent(event);
         recording?.listener(event);
       },
-      onStart: (run) => recording?.onStart(run),
+      onStart: (run) => {
+        runId = run.runId;
+        recording?.onStart(run);
+      },
       ...(store && flags.cache !== false ? { cache: store, cacheAll: flags.cache === true } : {}),
     });
     consoleReporter?.close();
@@ -244,4 +260,14 @@ export async function runWithConsole(
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigterm);
   }
+}
+
+/**
+ * SIGKILL to every process of the run's steps, at once (the process is about to exit): each step's
+ * process group, and every process carrying the run's `ORCHESTRATOR_RUN_ID`, which finds those that
+ * left their group with setsid too.
+ */
+function killStepTrees(runId: string | undefined, groups: Iterable<number>): void {
+  for (const pgid of groups) signalGroup(pgid, 'SIGKILL');
+  if (runId !== undefined) signalAll(findProcessesWithEnv(`ORCHESTRATOR_RUN_ID=${runId}`), 'SIGKILL');
 }
