@@ -1,9 +1,9 @@
-import { appendFileSync, createWriteStream, mkdirSync } from 'node:fs';
+import { appendFileSync, createWriteStream, mkdirSync, type WriteStream } from 'node:fs';
 import { appendFile, mkdir } from 'node:fs/promises';
-import { once } from 'node:events';
+import { finished } from 'node:stream/promises';
 import path from 'node:path';
 import { formatDuration } from '../core/duration.js';
-import type { StreamCapture } from './output-capture.js';
+import { writeTo, type StreamCapture } from './output-capture.js';
 
 const RULE = '='.repeat(60);
 
@@ -79,17 +79,24 @@ export async function appendLogSection(
     }
     return;
   }
-  await mkdir(path.dirname(logPath), { recursive: true });
-  const out = createWriteStream(logPath, { flags: 'a' });
-  out.write(renderHeader(section));
-  out.write(sectionRule('STDOUT', stdout.bytes));
-  await stdout.copyTo(out);
-  if (!stdout.endsWithNewline) out.write('\n');
-  out.write(sectionRule('STDERR', stderr.bytes));
-  await stderr.copyTo(out);
-  if (!stderr.endsWithNewline) out.write('\n');
-  out.end();
-  await once(out, 'close');
+  let out: WriteStream | undefined;
+  try {
+    await mkdir(path.dirname(logPath), { recursive: true });
+    out = createWriteStream(logPath, { flags: 'a' });
+    // Failures surface through `copyTo`, `write` and `finished`; unheard, they would crash us.
+    out.on('error', () => undefined);
+    await writeTo(out, renderHeader(section) + sectionRule('STDOUT', stdout.bytes));
+    await stdout.copyTo(out);
+    await writeTo(out, `${stdout.endsWithNewline ? '' : '\n'}${sectionRule('STDERR', stderr.bytes)}`);
+    await stderr.copyTo(out);
+    if (!stderr.endsWithNewline) await writeTo(out, '\n');
+    out.end();
+    await finished(out);
+  } finally {
+    out?.destroy();
+    // Whatever failed, the spill files go: the log has what it could get.
+    await Promise.all([stdout.discard(), stderr.discard()]);
+  }
 }
 
 function sectionRule(name: string, bytes: number): string {

@@ -18,6 +18,8 @@ export class StreamCapture {
   #tailHeld = 0;
   #spill: WriteStream | undefined;
   #spillError: Error | undefined;
+  /** The spill file was copied or discarded, and removed. */
+  #spillRemoved = false;
   bytes = 0;
 
   constructor(options: { tailBytes: number; memoryBytes: number; spillPath?: string }) {
@@ -98,13 +100,14 @@ export class StreamCapture {
     return this.#spill ? undefined : this.#chunks;
   }
 
-  /** Copies everything captured to `out` (an open log stream), then removes the spill file. */
+  /**
+   * Copies everything captured to `out` (an open log stream), then removes the spill file. Rejects
+   * when `out` fails; the spill file then stays until `discard()`.
+   */
   async copyTo(out: WriteStream): Promise<void> {
     if (this.#spill && this.#spillError) {
-      out.write(`[output could not be saved in full (${this.#spillError.message}); the last ${this.#tailBytes} bytes follow]\n`);
-      for (const chunk of this.#tail) {
-        if (!out.write(chunk)) await once(out, 'drain');
-      }
+      await writeTo(out, `[output could not be saved in full (${this.#spillError.message}); the last ${this.#tailBytes} bytes follow]\n`);
+      for (const chunk of this.#tail) await writeTo(out, chunk);
       await this.discard();
       return;
     }
@@ -112,21 +115,18 @@ export class StreamCapture {
       const spill = this.#spill;
       spill.end();
       if (!spill.closed) await once(spill, 'close');
-      const input = createReadStream(this.#spillPath as string);
-      for await (const chunk of input) {
-        if (!out.write(chunk as Buffer)) await once(out, 'drain');
-      }
-      await unlink(this.#spillPath as string).catch(() => undefined);
+      // Leaving the loop early (a failed write) destroys the input.
+      for await (const chunk of createReadStream(this.#spillPath as string)) await writeTo(out, chunk as Buffer);
+      await this.discard();
       return;
     }
-    for (const chunk of this.#chunks) {
-      if (!out.write(chunk)) await once(out, 'drain');
-    }
+    for (const chunk of this.#chunks) await writeTo(out, chunk);
   }
 
-  /** Drops a spill file without copying it (when no log is wanted after all). */
+  /** Drops the spill file without copying it (no log is wanted, or writing it failed). */
   async discard(): Promise<void> {
-    if (!this.#spill) return;
+    if (!this.#spill || this.#spillRemoved) return;
+    this.#spillRemoved = true;
     this.#spill.end();
     if (!this.#spill.closed && !this.#spill.destroyed) await once(this.#spill, 'close').catch(() => undefined);
     await unlink(this.#spillPath as string).catch(() => undefined);
@@ -137,4 +137,10 @@ export class StreamCapture {
     const last = this.#tail[this.#tail.length - 1];
     return last === undefined || last[last.length - 1] === 0x0a;
   }
+}
+
+/** Writes to a stream, waiting for it to drain; rejects once the stream has failed. */
+export async function writeTo(out: WriteStream, chunk: string | Buffer): Promise<void> {
+  if (out.errored) throw out.errored;
+  if (!out.write(chunk)) await once(out, 'drain');
 }

@@ -182,6 +182,54 @@ export function findProcessesWithEnv(entry: string, procs = snapshot()): ProcInf
   return found;
 }
 
+/**
+ * Live processes whose environment holds `name=<one of values>`, by value. One pass over /proc
+ * for any number of values: each environment is read once, and only a match has its stat read.
+ */
+export function findProcessesByEnv(name: string, values: ReadonlySet<string>): Map<string, ProcInfo[]> {
+  const found = new Map<string, ProcInfo[]>();
+  if (values.size === 0) return found;
+  const prefix = Buffer.from(`${name}=`);
+  // Most pids are not ours to read or gone (errors): their stacks are never looked at.
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    for (const pid of listPids()) {
+      if (pid === process.pid) continue;
+      const value = envValue(pid, prefix);
+      if (value === undefined || !values.has(value)) continue;
+      const info = readProc(pid);
+      // Read again after the stat: the start time then belongs to the process that carries it.
+      if (!info || info.state === 'Z' || envValue(pid, prefix) !== value) continue;
+      const list = found.get(value);
+      if (list) list.push(info);
+      else found.set(value, [info]);
+    }
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  return found;
+}
+
+/** The value of the first `NAME=` entry (`prefix`) in /proc/<pid>/environ, if any. */
+function envValue(pid: number, prefix: Buffer): string | undefined {
+  let env: Buffer;
+  try {
+    env = readFileSync(`/proc/${pid}/environ`);
+  } catch {
+    return undefined;
+  }
+  let at = env.indexOf(prefix);
+  while (at >= 0) {
+    if (at === 0 || env[at - 1] === 0) {
+      const end = env.indexOf(0, at + prefix.length);
+      return env.toString('latin1', at + prefix.length, end < 0 ? env.length : end);
+    }
+    at = env.indexOf(prefix, at + 1);
+  }
+  return undefined;
+}
+
 /** Start time of a live process (clock ticks since boot), to tell a reused pid apart later. */
 export function processStartTime(pid: number): number | null {
   return readProc(pid)?.startTime ?? null;

@@ -8,7 +8,7 @@ import { NODE_FUNCTION_RUNNER, PYTHON_FUNCTION_RUNNER } from './function-runners
 import type { FailureReason, FinalStatus } from '../core/status.js';
 import { appendLogSection, appendLogSectionSync, type LogSection } from './log-file.js';
 import { fileNameFor } from '../util/file-name.js';
-import { runProcess, type ProcessOutcome } from './process-runner.js';
+import { killLeftovers, runProcess, type ProcessOutcome } from './process-runner.js';
 import { attemptWithoutProcess, type AbortCause, type AttemptResult, type ExecutionContext, type StepExecutor } from './step-executor.js';
 
 export type ProcessStep = ScriptStep | CommandStep | ModuleStep | PythonStep;
@@ -16,6 +16,8 @@ export type ProcessStep = ScriptStep | CommandStep | ModuleStep | PythonStep;
 const TSX_LOADER = import.meta.resolve('tsx');
 /** A synchronous log append slower than this sends the rest of the run's log writes to the thread pool. */
 const SLOW_LOG_WRITE_MS = 2;
+/** Finished trees after which leftovers are looked for without waiting for `flush()`. */
+const LEFTOVER_SWEEP_TREES = 256;
 
 /**
  * Runs every step that is a process: scripts, shell commands, module functions and Python
@@ -30,16 +32,56 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
   readonly #logErrors: string[] = [];
   readonly #slowLogWriteMs: number;
   #syncLogs = true;
+  /**
+   * Trees of steps that finished since the last sweep, by tree id. A process that still carries
+   * one escaped the step unseen; sweeping for them costs one /proc pass, so it is done once per
+   * run (`flush()`), not per step.
+   */
+  #finishedTrees = new Map<string, { stepId: string; killGrace: number }>();
+  #sweeping: Promise<void> | undefined;
+  readonly #sweepReports: string[] = [];
 
   /** `slowLogWriteMs`: see `#writeLog` (default 2 ms; 0 sends every write after the first to the thread pool). */
   constructor(options: { slowLogWriteMs?: number } = {}) {
     this.#slowLogWriteMs = options.slowLogWriteMs ?? SLOW_LOG_WRITE_MS;
   }
 
-  /** Waits until every log write has finished; returns the writes that failed. */
+  /**
+   * Waits until every log write has finished, and kills the processes that finished steps left
+   * running where their own kill could not see them (in a new session, output redirected).
+   * Returns the writes that failed and the leftovers killed.
+   */
   async flush(): Promise<string[]> {
+    if (this.#finishedTrees.size > 0) void this.#sweepLeftovers();
     while (this.#logWrites.size > 0) await Promise.all(this.#logWrites.values());
-    return this.#logErrors.splice(0);
+    while (this.#sweeping) await this.#sweeping;
+    return [...this.#logErrors.splice(0), ...this.#sweepReports.splice(0)];
+  }
+
+  /** Kills what the finished trees left behind; sweeps run one at a time. */
+  #sweepLeftovers(): Promise<void> {
+    const trees = this.#finishedTrees;
+    this.#finishedTrees = new Map();
+    const sweep = (this.#sweeping ?? Promise.resolve())
+      .then(() => killLeftovers(trees))
+      .then(
+        (killed) => {
+          for (const [treeId, count] of killed) {
+            const stepId = trees.get(treeId)?.stepId ?? treeId;
+            this.#sweepReports.push(
+              `killed ${count} ${count === 1 ? 'process' : 'processes'} that step ${stepId} left running outside its process group (setsid)`,
+            );
+          }
+        },
+        (error: unknown) => {
+          this.#sweepReports.push(`could not look for processes left running: ${error instanceof Error ? error.message : String(error)}`);
+        },
+      )
+      .finally(() => {
+        if (this.#sweeping === sweep) this.#sweeping = undefined;
+      });
+    this.#sweeping = sweep;
+    return sweep;
   }
 
   #cwdUsable(dir: string): Promise<boolean> {
@@ -72,7 +114,7 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
    */
   #writeLog(logPath: string, section: LogSection, outcome: ProcessOutcome): void {
     const failed = (error: unknown): void => {
-      this.#logErrors.push(`${logPath}: ${error instanceof Error ? error.message : String(error)}`);
+      this.#logErrors.push(`could not write the log ${logPath}: ${error instanceof Error ? error.message : String(error)}`);
     };
     const previous = this.#logWrites.get(logPath);
     if (previous === undefined && this.#syncLogs) {
@@ -146,6 +188,10 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
       ...(context.onOutput ? { onOutput: context.onOutput } : {}),
       onSpawn: (pid) => context.onSpawn?.(pid, shown),
     });
+    if (outcome.pid !== null) {
+      this.#finishedTrees.set(outcome.treeId, { stepId: step.id, killGrace: step.killGrace });
+      if (this.#finishedTrees.size >= LEFTOVER_SWEEP_TREES) void this.#sweepLeftovers();
+    }
     const result = toAttemptResult(step, outcome, shown, context.abortCause);
     await collectOutputs(result, outputFile);
     if (isFunction) {
@@ -192,16 +238,23 @@ async function readText(file: string, size: number): Promise<string> {
   return size <= SYNC_FILE_BYTES ? readFileSync(file, 'utf8') : readFile(file, 'utf8');
 }
 
-/** Reads `$ORCHESTRATOR_OUTPUT`; a bad or oversized file fails a step that otherwise succeeded. */
+/**
+ * Reads `$ORCHESTRATOR_OUTPUT`. A bad or oversized file fails a step that otherwise succeeded; a
+ * step that exited with a failure keeps the outputs of a good file (for `if: failure() && ...`)
+ * and its own reason otherwise. The file of a step that was killed (timeout, cancel, memory
+ * limit, signal) may be half-written: it is removed unread.
+ */
 async function collectOutputs(result: AttemptResult, file: string): Promise<void> {
+  const judged = result.status === 'succeeded';
+  const readable = judged || result.reason === 'exit-non-zero';
   let text: string;
   try {
     // Most steps write no outputs: a missing file is the common case, told without an exception.
     const info = statSync(file, { throwIfNoEntry: false });
     if (info === undefined) return;
-    if (info.size > OUTPUT_LIMITS.fileBytes) {
+    if (!readable || info.size > OUTPUT_LIMITS.fileBytes) {
       rmSync(file, { force: true });
-      failAttempt(result, 'output-limit', `${info.size} bytes written to $ORCHESTRATOR_OUTPUT, the limit is ${OUTPUT_LIMITS.fileBytes}`);
+      if (judged) failAttempt(result, 'output-limit', `${info.size} bytes written to $ORCHESTRATOR_OUTPUT, the limit is ${OUTPUT_LIMITS.fileBytes}`);
       return;
     }
     text = await readText(file, info.size);
@@ -211,7 +264,7 @@ async function collectOutputs(result: AttemptResult, file: string): Promise<void
   rmSync(file, { force: true });
   const parsed = parseOutputs(text);
   if (parsed.ok) result.outputs = parsed.outputs;
-  else failAttempt(result, 'invalid-output', parsed.message);
+  else if (judged) failAttempt(result, 'invalid-output', parsed.message);
 }
 
 async function collectFunctionResult(result: AttemptResult, file: string, spawnFailed: boolean): Promise<void> {

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { StreamCapture } from './output-capture.js';
 import {
+  findProcessesByEnv,
   findTree,
   isAlive,
   signalAll,
@@ -59,11 +60,24 @@ export interface ProcessOutcome {
   stderr: StreamCapture;
   /** Processes left behind after the main process exited that had to be killed. */
   orphansKilled: number;
+  /**
+   * The value of `ORCHESTRATOR_TREE_ID` the tree carries. A process that still carries it after
+   * `runProcess` resolved escaped unseen (own session, output redirected): `killLeftovers` finds it.
+   */
+  treeId: string;
 }
 
 const POLL_MS = 20;
 const STDIO_CLOSE_WAIT_MS = 200;
 const SIGKILL_WAIT_MS = 2000;
+/**
+ * Output that may still arrive once every writer is gone: what the pipes and this process buffer
+ * (a pipe holds at most 1 MiB). More than this while waiting for the pipes to close means someone
+ * is still writing.
+ */
+const PENDING_OUTPUT_MAX = 4 * 1024 * 1024;
+/** Rounds of `killLeftovers`: each finds what the ones it killed had forked meanwhile. */
+const LEFTOVER_ROUNDS = 5;
 
 const sleep = (ms: number): Promise<void> =>
   new Promise((resolve) => {
@@ -91,7 +105,8 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
     memoryBytes,
     ...(options.spillPrefix ? { spillPath: `${options.spillPrefix}.stderr` } : {}),
   });
-  const marker = `${TREE_MARKER_ENV}=${randomUUID()}`;
+  const treeId = randomUUID();
+  const marker = `${TREE_MARKER_ENV}=${treeId}`;
   const startedAt = Date.now();
   const outcome: ProcessOutcome = {
     pid: null,
@@ -108,6 +123,7 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
     stdout,
     stderr,
     orphansKilled: 0,
+    treeId,
   };
 
   if (options.signal?.aborted) {
@@ -119,7 +135,7 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
   try {
     child = spawn(options.command, options.args, {
       cwd: options.cwd,
-      env: { ...options.env, [TREE_MARKER_ENV]: marker.slice(TREE_MARKER_ENV.length + 1) },
+      env: { ...options.env, [TREE_MARKER_ENV]: treeId },
       detached: true,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -147,8 +163,10 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
   outcome.pid = pid;
   options.onSpawn?.(pid);
 
-  pipe(child.stdout, stdout, 'stdout', options.onOutput);
-  pipe(child.stderr, stderr, 'stderr', options.onOutput);
+  const pipes = [
+    pipe(child.stdout, stdout, 'stdout', options.onOutput),
+    pipe(child.stderr, stderr, 'stderr', options.onOutput),
+  ];
 
   let mainExited = false;
   let known: ProcInfo[] = [];
@@ -225,20 +243,81 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
   }
 
   // Orphans that escaped the group may still hold the pipes open; the outcome is already decided.
-  const closed = await closedWithin(stdioClosed, STDIO_CLOSE_WAIT_MS);
+  // A pipe paused because the spill file is slow is not held open: it is read to its end.
+  const closed = await pipesClosed(stdioClosed, pipes);
   if (!closed) {
     const escaped = findTree({ rootPid: pid, pgid: pid, envMarker: marker }).filter(
       (p) => p.pid !== pid,
     );
     outcome.orphansKilled += escaped.length;
     await reap(escaped, pid, options.killGrace);
-    const closedNow = await closedWithin(stdioClosed, STDIO_CLOSE_WAIT_MS);
-    if (!closedNow) {
+    if (!(await pipesClosed(stdioClosed, pipes))) {
       child.stdout?.destroy();
       child.stderr?.destroy();
     }
   }
   return finish(outcome);
+}
+
+/**
+ * Waits for the pipes to close while they make progress. False when they stay open though nothing
+ * waits for the disk (a writer we do not know holds them), or when more output arrives than the
+ * buffers could have held (a writer is still writing).
+ */
+async function pipesClosed(closed: Promise<boolean>, pipes: readonly PipeState[]): Promise<boolean> {
+  const bytesAtStart = receivedBytes(pipes);
+  for (;;) {
+    const drainsBefore = drains(pipes);
+    if (await closedWithin(closed, STDIO_CLOSE_WAIT_MS)) return true;
+    if (receivedBytes(pipes) - bytesAtStart > PENDING_OUTPUT_MAX) return false;
+    const waiting = pipes.flatMap((p) => (p.draining ? [p.draining] : []));
+    if (waiting.length > 0) {
+      // Paused for backpressure: the rest comes once the spill file takes more.
+      await Promise.race([closed, ...waiting]);
+    } else if (drains(pipes) === drainsBefore) {
+      return false;
+    }
+  }
+}
+
+function receivedBytes(pipes: readonly PipeState[]): number {
+  let bytes = 0;
+  for (const p of pipes) bytes += p.capture.bytes;
+  return bytes;
+}
+
+function drains(pipes: readonly PipeState[]): number {
+  let count = 0;
+  for (const p of pipes) count += p.drains;
+  return count;
+}
+
+/**
+ * Kills the processes that outlived their step: live processes that carry the `treeId` of a step
+ * whose `runProcess` has resolved, such as a `setsid` escapee that redirected its output. One pass
+ * over /proc, and one more after each round that killed something (for what those forked
+ * meanwhile). SIGTERM, then SIGKILL after the largest grace among the trees involved; a pid whose
+ * start time changed is never signalled. Returns how many processes each tree had left.
+ */
+export async function killLeftovers(trees: ReadonlyMap<string, { killGrace: number }>): Promise<Map<string, number>> {
+  const killed = new Map<string, number>();
+  const seen = new Set<string>();
+  const ids = new Set(trees.keys());
+  for (let round = 0; round < LEFTOVER_ROUNDS && ids.size > 0; round++) {
+    const procs: ProcInfo[] = [];
+    let grace = 0;
+    for (const [id, found] of findProcessesByEnv(TREE_MARKER_ENV, ids)) {
+      const fresh = found.filter((p) => !seen.has(`${p.pid}:${p.startTime}`));
+      if (fresh.length === 0) continue;
+      for (const p of fresh) seen.add(`${p.pid}:${p.startTime}`);
+      procs.push(...fresh);
+      killed.set(id, (killed.get(id) ?? 0) + fresh.length);
+      grace = Math.max(grace, trees.get(id)?.killGrace ?? 0);
+    }
+    if (procs.length === 0) break;
+    await reap(procs, null, grace);
+  }
+  return killed;
 }
 
 /** Waits for the pipes to close, at most `ms`; the timer is cleared so it never holds the process. */
@@ -260,25 +339,43 @@ function finish(outcome: ProcessOutcome): ProcessOutcome {
   return outcome;
 }
 
+/** One output pipe: whether it waits for its spill file, and how often it had to. */
+interface PipeState {
+  capture: StreamCapture;
+  /** Set while the pipe is paused until the spill file takes more. */
+  draining: Promise<void> | undefined;
+  /** Pauses that ended. */
+  drains: number;
+}
+
 function pipe(
   readable: NodeJS.ReadableStream | null,
   capture: StreamCapture,
   name: 'stdout' | 'stderr',
   onOutput: ProcessOptions['onOutput'],
-): void {
-  if (!readable) return;
+): PipeState {
+  const state: PipeState = { capture, draining: undefined, drains: 0 };
+  if (!readable) return state;
   readable.on('data', (chunk: Buffer) => {
     onOutput?.(name, chunk);
     if (!capture.push(chunk)) {
       // The disk is slower than the script: pause the pipe so the script blocks, not our memory.
+      // (Node resumes the pipes once when the child exits, so a pause may come while one waits.)
       readable.pause();
-      void capture
+      const draining: Promise<void> = capture
         .drain()
         .catch(() => undefined)
-        .finally(() => readable.resume());
+        .then(() => {
+          state.drains++;
+          if (state.draining !== draining) return;
+          state.draining = undefined;
+          readable.resume();
+        });
+      state.draining = draining;
     }
   });
   readable.on('error', () => undefined);
+  return state;
 }
 
 /** Live (non-zombie) members of a process group; `kill(-pgid, 0)` would count zombies too. */
@@ -301,24 +398,25 @@ function mergeProcs(a: readonly ProcInfo[], b: readonly ProcInfo[]): ProcInfo[] 
   return [...map.values()];
 }
 
-async function waitGone(procs: readonly ProcInfo[], pgid: number): Promise<void> {
+async function waitGone(procs: readonly ProcInfo[], pgid: number | null): Promise<void> {
   const deadline = Date.now() + SIGKILL_WAIT_MS;
-  while (Date.now() < deadline && (anyAlive(procs) || groupAlive(pgid))) {
+  while (Date.now() < deadline && (anyAlive(procs) || (pgid !== null && groupAlive(pgid)))) {
     await sleep(POLL_MS);
   }
 }
 
-/** SIGTERM, wait up to `graceMs` for them to go, then SIGKILL the rest. */
-async function reap(procs: readonly ProcInfo[], pgid: number, graceMs: number): Promise<void> {
-  if (procs.length === 0 && !groupAlive(pgid)) return;
-  signalGroup(pgid, 'SIGTERM');
+/** SIGTERM, wait up to `graceMs` for them to go, then SIGKILL the rest (and the group, if given). */
+async function reap(procs: readonly ProcInfo[], pgid: number | null, graceMs: number): Promise<void> {
+  const groupLive = (): boolean => pgid !== null && groupAlive(pgid);
+  if (procs.length === 0 && !groupLive()) return;
+  if (pgid !== null) signalGroup(pgid, 'SIGTERM');
   signalAll(procs, 'SIGTERM');
   const deadline = Date.now() + graceMs;
   while (Date.now() < deadline) {
-    if (!anyAlive(procs) && !groupAlive(pgid)) return;
+    if (!anyAlive(procs) && !groupLive()) return;
     await sleep(POLL_MS);
   }
-  signalGroup(pgid, 'SIGKILL');
+  if (pgid !== null) signalGroup(pgid, 'SIGKILL');
   signalAll(procs.filter(isAlive), 'SIGKILL');
   await waitGone(procs, pgid);
 }

@@ -79,6 +79,6 @@ export interface ExecutionContext {
 /** Runs one attempt of one kind of step (dagu's executor registry; four methods there, one here). */
 export interface StepExecutor<S extends StepSpec = StepSpec> {
   execute(step: S, context: ExecutionContext): Promise<AttemptResult>;
-  /** Waits for background work (log writes); returns problems worth a warning. */
+  /** Waits for background work (log writes, killing what finished steps left running); returns problems worth a warning. */
   flush?(): Promise<string[]>;
 }

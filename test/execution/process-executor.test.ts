@@ -1,11 +1,15 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AttemptContext } from '../../src/execution/attempt-context.js';
 import { InterpreterResolver } from '../../src/execution/interpreter.js';
 import { ProcessExecutor } from '../../src/execution/process-executor.js';
 import type { ExecutionContext } from '../../src/execution/step-executor.js';
-import { commandStep } from '../helpers/step-factory.js';
+import { AbortHandle } from '../../src/util/abort-handle.js';
+import { isProcessAlive, readPidFile, waitFor } from '../helpers/processes.js';
+import { commandStep, fixture } from '../helpers/step-factory.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -64,6 +68,122 @@ describe('ProcessExecutor logs', () => {
     expect(result.status).toBe('succeeded');
     const problems = await executor.flush();
     expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(new RegExp(`^${logPath}: .*EISDIR`));
+    expect(problems[0]).toMatch(new RegExp(`^could not write the log ${logPath}: .*EISDIR`));
+  });
+});
+
+describe('ProcessExecutor escapees', () => {
+  // The script's escapee redirected its output, so no pipe stays open to give it away when the
+  // script exits: the per-step path does not look for it; flush() (once per run) does.
+  it.each([
+    ['that goes on SIGTERM', []],
+    ['that ignores SIGTERM (SIGKILL after the grace)', ['ignore-term']],
+  ])('flush() kills a process %s, left running in its own session with its output redirected', async (_name, args) => {
+    const executor = new ProcessExecutor();
+    const pidFile = path.join(dir, 'pid');
+    const step = commandStep(`${fixture('setsid-quiet-exit.sh')} ${args.join(' ')}`, {
+      id: 'leaver',
+      cwd: dir,
+      killGrace: 300,
+      env: { PID_FILE: pidFile },
+    });
+    const result = await executor.execute(step, context(path.join(dir, 'logs', 'leaver.log'), 1));
+    expect(result.status).toBe('succeeded');
+    const escapee = await readPidFile(pidFile);
+    try {
+      expect(await executor.flush()).toEqual(['killed 1 process that step leaver left running outside its process group (setsid)']);
+      expect(isProcessAlive(escapee)).toBe(false);
+      // Killed once: the next flush has nothing left to do.
+      expect(await executor.flush()).toEqual([]);
+    } finally {
+      if (isProcessAlive(escapee)) process.kill(escapee, 'SIGKILL');
+    }
+  });
+
+  it('flush() leaves alone the processes of steps that are still running', async () => {
+    const executor = new ProcessExecutor();
+    const pidFile = path.join(dir, 'pid');
+    const handle = new AbortHandle();
+    const running = executor.execute(
+      commandStep('echo $$ > "$PID_FILE"; exec sleep 1000', { id: 'busy', cwd: dir, env: { PID_FILE: pidFile } }),
+      attemptContext(handle),
+    );
+    const pid = await readPidFile(pidFile);
+    expect(await executor.flush()).toEqual([]);
+    expect(isProcessAlive(pid)).toBe(true);
+    handle.abort('cancelled');
+    expect((await running).status).toBe('cancelled');
+  });
+});
+
+function attemptContext(handle: AbortHandle): AttemptContext {
+  return new AttemptContext('r', 1, handle, process.env, new InterpreterResolver({ projectRoot: dir }), path.join(dir, 'scratch'));
+}
+
+describe('ProcessExecutor outputs of a step that did not succeed', () => {
+  // Writes half a multi-line output (no closing EOF: invalid), then blocks until it is killed.
+  const halfWritten = 'printf \'notes<<EOF\\nline one\\n\' >> "$ORCHESTRATOR_OUTPUT"; : > "$READY"; exec sleep 1000';
+
+  it.each([
+    ['run-timeout', 'timed-out', 'timed-out'],
+    ['cancelled', 'cancelled', 'cancelled'],
+    ['fail-fast', 'cancelled', 'fail-fast'],
+  ] as const)('killed for %s mid-way through writing $ORCHESTRATOR_OUTPUT: %s, not invalid-output', async (cause, status, reason) => {
+    const executor = new ProcessExecutor();
+    const ready = path.join(dir, 'ready');
+    const handle = new AbortHandle();
+    const running = executor.execute(commandStep(halfWritten, { id: 'x', cwd: dir, env: { READY: ready } }), attemptContext(handle));
+    await waitFor('the half-written output', () => (existsSync(ready) ? true : undefined));
+    handle.abort(cause);
+    const result = await running;
+    expect(result).toMatchObject({ status, reason, outputs: {} });
+    expect(await readdir(path.join(dir, 'scratch'))).toEqual([]);
+  });
+
+  it('killed by its own timeout mid-way through writing $ORCHESTRATOR_OUTPUT: timed-out, not invalid-output', async () => {
+    const executor = new ProcessExecutor();
+    const ready = path.join(dir, 'ready');
+    const step = commandStep(halfWritten, { id: 'x', cwd: dir, timeout: 300, env: { READY: ready } });
+    const result = await executor.execute(step, attemptContext(new AbortHandle()));
+    expect(existsSync(ready)).toBe(true); // the output file was written before the timeout
+    expect(result).toMatchObject({ status: 'timed-out', reason: 'timed-out', outputs: {} });
+    expect(await readdir(path.join(dir, 'scratch'))).toEqual([]);
+  });
+
+  it('killed while its output file is over the limit: cancelled, not output-limit', async () => {
+    const executor = new ProcessExecutor();
+    const ready = path.join(dir, 'ready');
+    const handle = new AbortHandle();
+    const big = 'head -c 2000000 /dev/zero | tr "\\0" x >> "$ORCHESTRATOR_OUTPUT"; : > "$READY"; exec sleep 1000';
+    const running = executor.execute(commandStep(big, { id: 'x', cwd: dir, env: { READY: ready } }), attemptContext(handle));
+    await waitFor('the oversized output', () => (existsSync(ready) ? true : undefined));
+    handle.abort('cancelled');
+    expect(await running).toMatchObject({ status: 'cancelled', reason: 'cancelled', outputs: {} });
+    expect(await readdir(path.join(dir, 'scratch'))).toEqual([]);
+  });
+
+  it('a failing exit keeps its reason over an invalid output file, and keeps a valid one', async () => {
+    const executor = new ProcessExecutor();
+    const invalid = await executor.execute(
+      commandStep('printf \'notes<<EOF\\n\' >> "$ORCHESTRATOR_OUTPUT"; exit 3', { id: 'x', cwd: dir }),
+      attemptContext(new AbortHandle()),
+    );
+    expect(invalid).toMatchObject({ status: 'failed', reason: 'exit-non-zero', exitCode: 3, outputs: {} });
+    // `if: failure() && steps.x.outputs.code == '75'` reads the outputs of a failed step.
+    const valid = await executor.execute(
+      commandStep('echo code=75 >> "$ORCHESTRATOR_OUTPUT"; exit 75', { id: 'x', cwd: dir }),
+      attemptContext(new AbortHandle()),
+    );
+    expect(valid).toMatchObject({ status: 'failed', reason: 'exit-non-zero', outputs: { code: '75' } });
+    expect(await readdir(path.join(dir, 'scratch'))).toEqual([]);
+  });
+
+  it('a step that succeeded is still failed by an invalid output file', async () => {
+    const executor = new ProcessExecutor();
+    const result = await executor.execute(
+      commandStep('printf \'notes<<EOF\\n\' >> "$ORCHESTRATOR_OUTPUT"', { id: 'x', cwd: dir }),
+      attemptContext(new AbortHandle()),
+    );
+    expect(result).toMatchObject({ status: 'failed', reason: 'invalid-output' });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { appendLogSection } from '../../src/execution/log-file.js';
@@ -343,6 +344,38 @@ describe('runProcess', () => {
     expect(log).toContain(`STDOUT (14 bytes)\n${'='.repeat(60)}\nabout to fail\n`);
     expect(log).toContain(`STDERR (15 bytes)\n${'='.repeat(60)}\nfailing with 2\n`);
     expect(await readdir(dir)).toEqual(['small.log']);
+  });
+
+  it('output still draining to a slow spill file when the script exits is read to the end, not cut off', async () => {
+    // The spill file is a FIFO whose reader opens it only a second after the script has exited:
+    // until then the pipe is paused for backpressure, which is no reason to give up on it. 160 kB
+    // fills what is read before the pause and leaves more than one read pending in the pipe when
+    // the script exits, yet fits in the buffers, so the script is never blocked.
+    const prefix = path.join(dir, 'step.log.1.part');
+    execFileSync('mkfifo', [`${prefix}.stdout`]);
+    const exited = path.join(dir, 'exited');
+    const copy = path.join(dir, 'copy');
+    const reader = spawn(process.execPath, [fixture('slow-fifo-reader.js'), `${prefix}.stdout`, exited, '1000', copy], {
+      stdio: 'ignore',
+    });
+    const readerDone = once(reader, 'exit');
+    const outcome = await runProcess(
+      options('/bin/sh', ['-c', `head -c 160000 /dev/zero | tr '\\0' x; echo; echo LAST LINE; : > "$EXITED"`], {
+        env: { ...process.env, EXITED: exited },
+        memoryBytes: 1024,
+        spillPrefix: prefix,
+      }),
+    );
+    const total = 160_000 + '\nLAST LINE\n'.length;
+    try {
+      expect(outcome.exitCode).toBe(0);
+      expect(outcome.stdout.bytes).toBe(total);
+      expect(outcome.stdout.tail()).toMatch(/x\nLAST LINE\n$/);
+    } finally {
+      await outcome.stdout.discard(); // ends the FIFO: the reader sees its end
+      await readerDone;
+    }
+    expect((await stat(copy)).size).toBe(total);
   });
 
   it('a spill file that cannot be created neither stalls the script nor rejects unhandled', async () => {

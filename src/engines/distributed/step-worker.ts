@@ -401,7 +401,7 @@ export class StepWorker {
       }
       // With Redis away, BullMQ's close would wait for a reconnect that may never come.
       await withTimeout(Promise.allSettled(this.#workers.map((w) => w.close())), options.graceful ? 60_000 : 5000);
-      for (const problem of await this.#processes.flush()) this.#log(`log write failed: ${problem}`);
+      for (const problem of await this.#processes.flush()) this.#log(problem);
       await this.#sweepDeadWorkers();
       await rm(path.join(this.#options.stateDir, 'workers', `${this.id}.json`), { force: true });
       this.#sub.disconnect();

@@ -1282,7 +1282,7 @@ export class LocalRun implements RunHandle {
   }
 
   #complete(logProblems: string[]): void {
-    for (const problem of logProblems) process.emitWarning(`Could not write a log: ${problem}`);
+    for (const problem of logProblems) process.emitWarning(problem);
     if (this.#ownsScratch && this.#usedScratch) void rm(this.#scratchDir, { recursive: true, force: true });
     const stopping = this.#stopping;
     for (const state of this.#states) {
