@@ -1,48 +1,10 @@
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readProc } from '../../src/execution/proc-tree.js';
 import { SqliteRunStore } from '../../src/store/index.js';
 import { isProcessAlive, waitFor } from '../helpers/processes.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
-
-const HELPER = fileURLToPath(new URL('./helpers/record-run.ts', import.meta.url));
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-
-interface Child {
-  process: ChildProcessWithoutNullStreams;
-  stdout: string[];
-  stderr: string;
-  /** Resolves with the exit code (or the signal) when the process ends. */
-  exit: Promise<number | NodeJS.Signals>;
-}
-
-function startChild(args: string[]): Child {
-  const child = spawn(process.execPath, ['--import', 'tsx', HELPER, ...args], { cwd: ROOT });
-  const result: Child = {
-    process: child,
-    stdout: [],
-    stderr: '',
-    exit: new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal as NodeJS.Signals)))),
-  };
-  let partial = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-    const lines = (partial + chunk).split('\n');
-    partial = lines.pop() ?? '';
-    result.stdout.push(...lines);
-  });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (result.stderr += chunk));
-  return result;
-}
-
-function waitForLine(child: Child, line: string, timeoutMs = 20_000): Promise<true> {
-  return waitFor(
-    `"${line}" from child ${child.process.pid} (stderr: ${child.stderr})`,
-    () => (child.stdout.includes(line) ? true : undefined),
-    timeoutMs,
-  );
-}
+import { startChild, waitForLine, type Child } from './helpers/child.js';
 
 describe('SqliteRunStore across processes', () => {
   let dir: string;
