@@ -1,6 +1,7 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { fileNameFor } from '../../util/file-name.js';
+import { isInside } from '../../config/is-inside.js';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RunEvent, RunListener, StepInfo } from '../../core/events.js';
@@ -84,6 +85,9 @@ export class LocalEngine implements Engine {
   }
 }
 
+/** A step whose settings, once its templates are rendered, are not allowed (it fails, `invalid-config`). */
+class StepConfigError extends Error {}
+
 /** A step as the scheduler tracks it; a class with every field set, so all of them share one shape. */
 class StepState {
   waitingOn = 0;
@@ -91,6 +95,12 @@ class StepState {
   unmet = 0;
   /** How many of its needs share outputs with it (as env variables or files). */
   outputNeeds = 0;
+  /**
+   * Whether a step it depends on, directly or through others, failed: what `failure()` says, as
+   * in GitHub Actions, where it is true after any ancestor failed (a notification step at the end
+   * of a chain still hears of a failure at its head).
+   */
+  failedAbove = false;
   #needs: StepState[] | undefined = undefined;
   result: StepResult | undefined = undefined;
   attempt = 0;
@@ -130,8 +140,9 @@ interface Graph {
   dependents: Int32Array;
 }
 
-const STATUS_FUNCTION = /\b(?:always|failure|cancelled|success)\s*\(/;
-const ONLY_SUCCESS = /^\s*(?:\$\{\{)?\s*success\(\s*\)\s*(?:\}\})?\s*$/;
+// Function names are case-insensitive, as in GitHub Actions (and in the expression parser).
+const STATUS_FUNCTION = /\b(?:always|failure|cancelled|success)\s*\(/i;
+const ONLY_SUCCESS = /^\s*(?:\$\{\{)?\s*success\(\s*\)\s*(?:\}\})?\s*$/i;
 const PERMANENT: ReadonlySet<FailureReason> = new Set([
   'interpreter-not-found',
   'script-missing',
@@ -534,7 +545,7 @@ export class LocalRun implements RunHandle {
       matrix: state.spec.matrix ?? {},
       workflow: { name: this.#spec.name },
       run: { id: this.id },
-      status: { success, failure: state.needs.some((n) => isFailure(n.result)), cancelled },
+      status: { success, failure: state.failedAbove, cancelled },
     };
   }
 
@@ -642,10 +653,30 @@ export class LocalRun implements RunHandle {
     const { renderTemplate } = expressions as Expressions;
     env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, renderTemplate(v, context)]));
     context.env = env;
-    const rendered = { ...step, env, cwd: renderTemplate(step.cwd, context) };
+    const cwd = renderTemplate(step.cwd, context);
+    // A path from an expression (a matrix value, a step output) is checked here, once it is known:
+    // validation can only check the paths written out in the file.
+    if (cwd !== step.cwd) this.#assertInsideRoot(cwd, step.cwd);
+    const rendered = { ...step, env, cwd };
     if (rendered.kind === 'command') rendered.command = renderTemplate(rendered.command, context);
     if (rendered.kind === 'script') rendered.args = rendered.args.map((a) => renderTemplate(a, context));
     return rendered;
+  }
+
+  /** Throws a `StepConfigError` when `cwd` (rendered from `template`) is outside the project root. */
+  #assertInsideRoot(cwd: string, template: string): void {
+    const root = this.#options.projectRoot;
+    if (root === undefined) return;
+    const real = (p: string): string => {
+      try {
+        return realpathSync(p);
+      } catch {
+        return path.resolve(p);
+      }
+    };
+    if (!isInside(real(root), real(cwd))) {
+      throw new StepConfigError(`cwd \`${template}\` is ${cwd}, which is outside the project root ${root}`);
+    }
   }
 
   #startStep(state: StepState): void {
@@ -684,7 +715,10 @@ export class LocalRun implements RunHandle {
         result = this.#toStepResult(state, attempt, logPath);
       }
     } catch (error) {
-      result = this.#crashed(state, error);
+      result =
+        error instanceof StepConfigError
+          ? { ...this.#notRun(state, 'invalid-config', error.message), status: 'failed' }
+          : this.#crashed(state, error);
     }
     this.#stepDone(state, result);
   }
@@ -1164,9 +1198,10 @@ export class LocalRun implements RunHandle {
       const { states, offsets, dependents } = state.graph;
       const unmet = !isSuccess(result);
       const shares = state.outputEnv !== undefined;
+      const failed = state.failedAbove || isFailure(result);
       for (let e = offsets[state.index] as number, end = offsets[state.index + 1] as number; e < end; e++) {
         const dependent = states[dependents[e] as number] as StepState;
-        const finished = this.#release(dependent, unmet, shares);
+        const finished = this.#release(dependent, unmet, shares, failed);
         if (finished === undefined) continue;
         // Finished at once: walk on from here on the stack, its dependents first.
         state.edge = e + 1;
@@ -1197,10 +1232,11 @@ export class LocalRun implements RunHandle {
       const current = stack[stack.length - 1] as StepState;
       const unmet = !isSuccess(current.result);
       const shares = current.outputEnv !== undefined;
+      const failed = current.failedAbove || isFailure(current.result);
       for (const end = offsets[current.index + 1] as number; current.edge < end; ) {
         const dependent = states[dependents[current.edge] as number] as StepState;
         current.edge += 1;
-        const finished = this.#release(dependent, unmet, shares);
+        const finished = this.#release(dependent, unmet, shares, failed);
         if (finished === undefined) continue;
         dependent.edge = offsets[dependent.index] as number;
         stack.push(dependent);
@@ -1213,12 +1249,14 @@ export class LocalRun implements RunHandle {
   }
 
   /**
-   * One of `dependent`'s needs finished (`unmet`: without success; `shares`: with outputs). When it
+   * One of `dependent`'s needs finished (`unmet`: without success; `shares`: with outputs;
+   * `failed`: it or a step above it failed). When it
    * was the last, the dependent is decided: queued, or finished at once (its result returned).
    */
-  #release(dependent: StepState, unmet: boolean, shares: boolean): StepResult | undefined {
+  #release(dependent: StepState, unmet: boolean, shares: boolean, failed: boolean): StepResult | undefined {
     if (dependent.result) return undefined;
     if (unmet) dependent.unmet += 1;
+    if (failed) dependent.failedAbove = true;
     if (shares) dependent.outputNeeds += 1;
     dependent.waitingOn -= 1;
     return dependent.waitingOn === 0 ? this.#decide(dependent) : undefined;
