@@ -5,6 +5,7 @@ import { writeJsonReport } from '../reporters/json-report.js';
 import { writeJUnitReport } from '../reporters/junit-report.js';
 import { writeMarkdownReport } from '../reporters/markdown-report.js';
 import { formatDuration } from '../core/duration.js';
+import { fileNameFor } from '../util/file-name.js';
 
 export const REPORT_FORMATS = ['json', 'markdown', 'junit'] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -39,10 +40,12 @@ export async function generateReport(
 /**
  * Writes a log for a result that has none, from its output tails, to
  * `<outputDir>/<runId>/logs/<id>.log`. Runs with a run folder write full logs by themselves; this
- * is the twin of the Python `save_log` for results built elsewhere.
+ * is the twin of the Python `save_log` for results built elsewhere. An id (or run id) that would
+ * leave that folder (`..`, an absolute path; matrix values can hold them) gets a safe file name
+ * instead, as the local engine's logs do.
  */
 export async function saveLog(result: StepResult, outputDir: string, runId: string): Promise<string> {
-  const file = path.join(outputDir, runId, 'logs', `${result.id}.log`);
+  const file = logFileFor(path.join(outputDir, inside(outputDir, runId) ? runId : fileNameFor(runId), 'logs'), result.id);
   await mkdir(path.dirname(file), { recursive: true });
   const rule = '='.repeat(60);
   const text = [
@@ -64,4 +67,15 @@ export async function saveLog(result: StepResult, outputDir: string, runId: stri
   ].join('\n');
   await writeFile(file, text);
   return file;
+}
+
+/** Whether `name` joined to `dir` stays strictly below it. */
+function inside(dir: string, name: string): boolean {
+  const joined = path.join(dir, name);
+  return joined.startsWith(path.join(dir, path.sep)) && joined !== path.join(dir, path.sep);
+}
+
+/** `<logs>/<id>.log`, or a safe name when the id would leave `logs` (same rule as the local engine). */
+function logFileFor(logs: string, id: string): string {
+  return inside(logs, `${id}.log`) ? path.join(logs, `${id}.log`) : path.join(logs, `${fileNameFor(id)}.log`);
 }

@@ -8,7 +8,7 @@ import { configSchema } from './schema.js';
 import type { RawConfig } from './schema.js';
 import { formatFieldPath, SourceLocator } from './source-locator.js';
 import type { FieldPath } from './source-locator.js';
-import { isInside } from './is-inside.js';
+import { checkInside, isInside } from './is-inside.js';
 import type { ConfigFile, Diagnostic, DiscoveryConfig, RunConfig, ScriptConfig } from './types.js';
 
 type RawScript = NonNullable<RawConfig['scripts']>[string];
@@ -109,9 +109,17 @@ function checkPaths(config: unknown, dir: string, root: string, add: AddDiagnost
   function checkFolder(folder: unknown, fieldPath: FieldPath): void {
     if (typeof folder !== 'string' || folder === '') return;
     const target = path.resolve(dir, folder);
-    if (!isInside(root, target)) {
-      add('error', fieldPath, 'value', `expected a folder inside the project root ${root}, got ${describeValue(folder)}, which is ${target}`);
-    }
+    // Symlinks are resolved (the root's too): a link in the project cannot lead out of it.
+    const where = checkInside(root, target);
+    if (where.inside) return;
+    add(
+      'error',
+      fieldPath,
+      'value',
+      where.through === 'text'
+        ? `expected a folder inside the project root ${root}, got ${describeValue(folder)}, which is ${target}`
+        : `expected a folder inside the project root ${root}, got ${describeValue(folder)}, which resolves through a link to ${where.real}, outside the project root`,
+    );
   }
 
   function checkPattern(pattern: unknown, fieldPath: FieldPath, want: 'key' | 'value'): void {
@@ -131,6 +139,8 @@ function checkPaths(config: unknown, dir: string, root: string, add: AddDiagnost
 
   if (!isRecord(config)) return;
   if (isRecord(config.defaults)) checkFolder(config.defaults.cwd, ['defaults', 'cwd']);
+  // Reports are written there: a config file may not send them out of the project (`--output-dir` may).
+  if (isRecord(config.run)) checkFolder(config.run.output_dir, ['run', 'output_dir']);
   if (isRecord(config.scripts)) {
     for (const [key, entry] of Object.entries(config.scripts)) {
       checkPattern(key, ['scripts', key], 'key');
@@ -148,7 +158,8 @@ function checkPaths(config: unknown, dir: string, root: string, add: AddDiagnost
 /**
  * Parses and validates the text of one config file. YAML and JSON (by the `.json` name) both go
  * through the `yaml` parser so every diagnostic has a line and column. `file` is only used for the
- * diagnostics and `ConfigFile.path`/`dir`; nothing is read from disk.
+ * diagnostics and `ConfigFile.path`/`dir`; nothing is read from disk except to resolve the symlinks
+ * of folders that must stay inside the project root (a missing folder resolves through its parent).
  *
  * Returns the parsed file only when there are no errors (warnings may come with it).
  * @see docs/config.md

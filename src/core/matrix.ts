@@ -43,7 +43,7 @@ export const MATRIX_MAX_PRODUCT = MATRIX_MAX_COMBINATIONS * MATRIX_MAX_COMBINATI
  *    earlier include added); an entry that matches no combination of the product is added as a
  *    combination of its own. An entry with no axis keys matches every combination.
  *
- * Values compare with `===`. Throws `TypeError` when an axis has no values, repeats a value, or
+ * Values compare by their text (`1` and `'1'` are the same value, as in step ids). Throws `TypeError` when an axis has no values, repeats a value, or
  * holds something other than a string, number or boolean; when `exclude` names a key that is not
  * an axis; when nothing is left; or when there are more than {@link MATRIX_MAX_COMBINATIONS}
  * combinations.
@@ -219,8 +219,12 @@ function isScalar(value: unknown): value is MatrixValue {
   return typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value));
 }
 
+/**
+ * Values compare by their text, as duplicates do: step ids show values as text, so `1` and `'1'`
+ * are the same combination (an `include` of `{ os: 1 }` matches `os: ['1']`).
+ */
 function matches(combination: MatrixCombination, entry: MatrixCombination): boolean {
-  return Object.entries(entry).every(([key, value]) => combination[key] === value);
+  return Object.entries(entry).every(([key, value]) => Object.hasOwn(combination, key) && String(combination[key]) === String(value));
 }
 
 function sameCombination(a: MatrixCombination, b: MatrixCombination): boolean {

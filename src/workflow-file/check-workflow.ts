@@ -2,11 +2,11 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { dagDiagnostics, findDependencyProblems } from '../core/dag.js';
 import type { DependencyProblems } from '../core/dag.js';
-import { expandMatrix } from '../core/matrix.js';
+import { expandMatrix, matrixStepId } from '../core/matrix.js';
 import type { MatrixSpec } from '../core/matrix.js';
 import { describeValue } from '../config/describe-value.js';
 import { didYouMean } from '../config/did-you-mean.js';
-import { isInside } from '../config/is-inside.js';
+import { checkInside } from '../config/is-inside.js';
 import type { FieldPath } from '../config/field-path.js';
 import type { Diagnostic } from '../config/types.js';
 import { conditionExpression, parseExpression, scanTemplates } from '../expressions/index.js';
@@ -126,6 +126,8 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
   }
 
   const groups = isRecord(value.concurrency_groups) ? Object.keys(value.concurrency_groups) : [];
+  // The ids each matrix step expands to, checked against every other id once all steps are seen.
+  const expandedIds: { index: number; ids: string[] }[] = [];
 
   for (let index = 0; index < rawSteps.length; index++) {
     const step = rawSteps[index];
@@ -182,6 +184,11 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
     }
     if (isRecord(step.python) && Array.isArray(step.python.python_path)) {
       step.python.python_path.forEach((folder: unknown, i) => {
+        // Never rendered (and so never checked against the project root): expressions are refused.
+        if (typeof folder === 'string' && folder.includes('${{')) {
+          report.at('error', [...base, 'python', 'python_path', i], 'value', `\`python_path\` entries are used as written, so \`\${{ }}\` is not allowed here; got ${describeValue(folder)}`);
+          return;
+        }
         checkFolder(folder, [...base, 'python', 'python_path', i], scopeOf(), context);
       });
     }
@@ -194,7 +201,8 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
     // no axis, nothing left, too many combinations).
     if (step.matrix !== undefined && context.matrixWellFormed(step.matrix)) {
       try {
-        expandMatrix(step.matrix as MatrixSpec);
+        const combinations = expandMatrix(step.matrix as MatrixSpec);
+        if (id !== undefined) expandedIds.push({ index, ids: combinations.map((combination) => matrixStepId(id, combination)) });
       } catch (error: unknown) {
         if (!(error instanceof TypeError)) throw error;
         report.at('error', [...base, 'matrix'], 'value', error.message.charAt(0).toLowerCase() + error.message.slice(1));
@@ -209,6 +217,31 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
         'value',
         `unknown concurrency group "${step.concurrency_group}"${suggestion === undefined ? '; list its limit under `concurrency_groups`' : ` (did you mean "${suggestion}"?)`}`,
       );
+    }
+  }
+  if (expandedIds.length > 0) reportExpandedDuplicates(expandedIds, steps, report);
+}
+
+/**
+ * Expanded matrix ids that another step already has (a step written with that id, or an earlier
+ * matrix step's combination), reported at the later step's `matrix`: the run would refuse them.
+ */
+function reportExpandedDuplicates(expanded: readonly { index: number; ids: string[] }[], steps: StepInfo, report: Reporter): void {
+  const owner = new Map<string, number>();
+  const matrixSteps = new Set(expanded.map((entry) => entry.index));
+  steps.id.forEach((id, position) => {
+    const index = steps.index[position] as number;
+    if (!matrixSteps.has(index) && !owner.has(id)) owner.set(id, index);
+  });
+  for (const { index, ids } of expanded) {
+    for (const id of ids) {
+      const other = owner.get(id);
+      if (other === undefined) {
+        owner.set(id, index);
+      } else {
+        const by = other === index ? 'another combination of this matrix' : `steps[${other}]`;
+        report.at('error', ['steps', index, 'matrix'], 'key', `the matrix expands to step id "${id}", which ${by} already has: each step needs its own id`);
+      }
     }
   }
 }
@@ -353,16 +386,27 @@ function checkFolder(folder: unknown, fieldPath: FieldPath, scope: ExpressionSco
     return;
   }
   const target = path.resolve(context.dir, folder);
-  if (!isInside(context.root, target)) {
-    context.report.at('error', fieldPath, 'value', `expected a folder inside the project root ${context.root}, got ${describeValue(folder)}, which is ${target}`);
-  }
+  const outside = outsideMessage('folder', folder, target, context.root);
+  if (outside !== undefined) context.report.at('error', fieldPath, 'value', outside);
+}
+
+/**
+ * Why `target` is not inside the project root, or undefined when it is. Symlinks are resolved
+ * (the root's too), so a link in the project cannot lead a step out of it.
+ */
+function outsideMessage(what: string, written: string, target: string, root: string): string | undefined {
+  const where = checkInside(root, target);
+  if (where.inside) return undefined;
+  if (where.through === 'text') return `expected a ${what} inside the project root ${root}, got ${describeValue(written)}, which is ${target}`;
+  return `expected a ${what} inside the project root ${root}, got ${describeValue(written)}, which resolves through a link to ${where.real}, outside the project root`;
 }
 
 /** A file that must exist inside the project root; returns its absolute path when it does. */
 function checkFile(file: string, fieldPath: FieldPath, what: string, context: CheckContext): string | undefined {
   const target = path.resolve(context.dir, file);
-  if (!isInside(context.root, target)) {
-    context.report.at('error', fieldPath, 'value', `expected a ${what} inside the project root ${context.root}, got ${describeValue(file)}, which is ${target}`);
+  const outside = outsideMessage(what, file, target, context.root);
+  if (outside !== undefined) {
+    context.report.at('error', fieldPath, 'value', outside);
     return undefined;
   }
   let isFile = false;

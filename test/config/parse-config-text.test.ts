@@ -1,9 +1,13 @@
+import { realpathSync } from 'node:fs';
+import { symlink } from 'node:fs/promises';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, formatDiagnostic, parseConfigText } from '../../src/config/index.js';
 import type { Diagnostic } from '../../src/config/index.js';
+import { createConfigRig } from './config-rig.js';
+import type { ConfigRig } from './config-rig.js';
 
-// parseConfigText reads nothing from disk: these paths only name the file and the project root.
+// Outside the symlink tests these paths only name the file and the project root: none exists on disk.
 const ROOT = path.resolve('/work/project');
 const FILE = path.join(ROOT, 'jobs', 'orchestrator.yaml');
 
@@ -260,5 +264,46 @@ describe('ConfigError', () => {
         'orchestrator.yaml:1:1: invalid YAML: bad',
       ].join('\n'),
     );
+  });
+});
+
+describe('parseConfigText with symlinks on disk', () => {
+  let rig: ConfigRig;
+  beforeEach(async () => {
+    rig = await createConfigRig();
+    await rig.mkdir('jobs/inside');
+    await symlink('/', rig.path('jobs/rootlink'));
+    await symlink(rig.path('jobs/inside'), rig.path('jobs/inlink'));
+  });
+  afterEach(async () => {
+    await rig.cleanup();
+  });
+
+  it('rejects a cwd or run.output_dir that leaves the project root through a link, and keeps links inside working', () => {
+    const file = rig.path('jobs/orchestrator.yaml');
+    const text = [
+      'defaults:', // 1
+      '  cwd: rootlink/etc', // 2
+      'scripts:', // 3
+      '  ok.py:', // 4
+      '    cwd: inlink/new-folder', // 5
+      'run:', // 6
+      '  output_dir: rootlink/tmp/reports', // 7
+      '',
+    ].join('\n');
+    const out = (written: string, real: string) =>
+      `expected a folder inside the project root ${rig.root}, got "${written}" (string), which resolves through a link to ${real}, outside the project root`;
+    expect(brief(parseConfigText(text, file, rig.root).diagnostics)).toEqual([
+      `2:8 defaults.cwd: ${out('rootlink/etc', '/etc')}`,
+      `7:15 run.output_dir: ${out('rootlink/tmp/reports', path.join(realpathSync('/tmp'), 'reports'))}`,
+    ]);
+    const fine = ['defaults:', '  cwd: inlink', 'run:', '  output_dir: inlink/reports', ''].join('\n');
+    expect(parseConfigText(fine, file, rig.root).diagnostics).toEqual([]);
+  });
+
+  it('rejects a run.output_dir outside the project root as written', () => {
+    expect(brief(parseConfigText('run:\n  output_dir: ../../out\n', rig.path('jobs/orchestrator.yaml'), rig.root).diagnostics)).toEqual([
+      `2:15 run.output_dir: expected a folder inside the project root ${rig.root}, got "../../out" (string), which is ${path.resolve(rig.root, '../out')}`,
+    ]);
   });
 });

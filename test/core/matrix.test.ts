@@ -74,6 +74,20 @@ describe('expandMatrix', () => {
     ]);
   });
 
+  it('matches include and exclude values by their text, as duplicates and step ids do', () => {
+    // Before: `{ os: 1 }` matched no `'1'`, so it was added as a combination of its own with the same id.
+    const included = expandMatrix({ os: ['1', '2'], include: [{ os: 1, extra: 'x' }] });
+    expect(included).toEqual([
+      { os: '1', extra: 'x' },
+      { os: '2' },
+    ]);
+    expect(new Set(included.map((values) => matrixStepId('t', values))).size).toBe(included.length);
+    expect(expandMatrix({ node: [20, 22], exclude: [{ node: '20' }] })).toEqual([{ node: 22 }]);
+    expect(expandMatrix({ debug: [true, false], exclude: [{ debug: 'true' }] })).toEqual([{ debug: false }]);
+    // Only keys the combination has match: an include naming a missing key is not a match.
+    expect(expandMatrix({ os: ['a'], include: [{ os: 'a', arch: 'undefined' }] })).toEqual([{ os: 'a', arch: 'undefined' }]);
+  });
+
   it('does not change the matrix it is given', () => {
     const matrix: MatrixSpec = { os: ['linux'], include: [{ os: 'linux', extra: 'x' }] };
     const copy = structuredClone(matrix);

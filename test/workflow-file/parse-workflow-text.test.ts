@@ -1,3 +1,5 @@
+import { realpathSync } from 'node:fs';
+import { symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatDiagnostic } from '../../src/config/index.js';
@@ -246,6 +248,47 @@ describe('parseWorkflowText', () => {
     ]);
   });
 
+  it('resolves symlinks before the project-root check: links out are errors, links inside still work', async () => {
+    await symlink('/etc/hostname', rig.path('flows/host.sh'));
+    await symlink('/', rig.path('flows/rootlink'));
+    await symlink('/tmp', rig.path('flows/tmplink'));
+    await rig.write('flows/lib/fns.mjs', 'export const x = 1;\n');
+    await rig.write('flows/sub.yaml', 'name: s\nsteps: [{ id: a, run: x }]\n');
+    await symlink(rig.path('flows/scripts'), rig.path('flows/inner'));
+    await symlink('scripts/build.sh', rig.path('flows/build-link.sh'));
+    const text = lines(
+      'name: x',
+      'steps:',
+      '  - id: a',
+      '    script: host.sh',
+      '    interpreter: cat',
+      '    cwd: rootlink/etc',
+      '  - id: b',
+      '    workflow: rootlink/etc/hostname',
+      '  - id: c',
+      '    function: { module: rootlink/etc/hostname }',
+      '  - id: d',
+      '    python: { target: "pkg.mod:fn", python_path: [tmplink/not-yet] }',
+      '  - id: e',
+      '    script: inner/build.sh',
+      '    cwd: inner',
+      '  - id: f',
+      '    script: build-link.sh',
+      '    cwd: inner/made-later',
+    );
+    const root = rig.root;
+    const out = (what: string, written: string, real: string) =>
+      `expected a ${what} inside the project root ${root}, got "${written}" (string), which resolves through a link to ${real}, outside the project root`;
+    const hostname = realpathSync('/etc/hostname');
+    expect(brief(diagnose(text))).toEqual([
+      `4:13 steps[0].script: ${out('script', 'host.sh', hostname)}`,
+      `6:10 steps[0].cwd: ${out('folder', 'rootlink/etc', '/etc')}`,
+      `8:15 steps[1].workflow: ${out('workflow file', 'rootlink/etc/hostname', hostname)}`,
+      `10:25 steps[2].function.module: ${out('module', 'rootlink/etc/hostname', hostname)}`,
+      `12:51 steps[3].python.python_path[0]: ${out('folder', 'tmplink/not-yet', path.join(realpathSync('/tmp'), 'not-yet'))}`,
+    ]);
+  });
+
   it('checks matrices and concurrency groups', () => {
     const text = lines(
       'name: x',
@@ -266,6 +309,29 @@ describe('parseWorkflowText', () => {
       '10:19 steps[1].matrix.os: expected a non-empty list of values, got a list',
       '10:28 steps[1].matrix.py[0]: expected a string, number or boolean, got a list',
       '11:24 steps[1].concurrency_group: unknown concurrency group "frontend"; list its limit under `concurrency_groups`',
+    ]);
+  });
+
+  it('reports matrix steps whose expanded ids another step already has, at the matrix', () => {
+    const text = lines(
+      'name: x',
+      'steps:',
+      '  - id: a',
+      '    run: x',
+      '    matrix: { x: [1], y: [2], exclude: [{ x: 1 }], include: [{ x: 1, y: 2 }, { "x=1, y": 2 }] }',
+      '  - id: b',
+      '    run: x',
+      '    matrix: { os: ["1", "2"], include: [{ os: 1 }] }',
+    );
+    expect(brief(diagnose(text))).toEqual([
+      '5:5 steps[0].matrix: the matrix expands to step id "a (x=1, y=2)", which another combination of this matrix already has: each step needs its own id',
+    ]);
+  });
+
+  it('refuses ${{ }} in python_path, which is never rendered', () => {
+    const text = lines('name: x', 'steps:', '  - id: a', '    python: { target: "m:f", python_path: ["${{ env.HOME }}/../.."] }');
+    expect(brief(diagnose(text))).toEqual([
+      '4:44 steps[0].python.python_path[0]: `python_path` entries are used as written, so `${{ }}` is not allowed here; got "${{ env.HOME }}/../.." (string)',
     ]);
   });
 
