@@ -49,3 +49,18 @@ describe('a working folder from an expression', () => {
     expect(step(summary, 'outside')?.startedAt).toBeNull();
   });
 });
+
+describe('outputs of several needs', () => {
+  it('fails a step (invalid-config) whose needs have outputs that become the same variable, instead of losing one', async () => {
+    const spec = workflowSpec([
+      commandStep('echo c=from-a_b >> "$ORCHESTRATOR_OUTPUT"', { id: 'a_b', cwd: dir }),
+      commandStep('echo b_c=from-a >> "$ORCHESTRATOR_OUTPUT"', { id: 'a', cwd: dir }),
+      commandStep('echo "$ORCHESTRATOR_OUTPUT_A_B_C"', { id: 'both', cwd: dir, needs: ['a_b', 'a'] }),
+      commandStep('echo "$ORCHESTRATOR_OUTPUT_A_B_C"', { id: 'one', cwd: dir, needs: ['a'] }),
+    ], { failurePolicy: 'continue' });
+    const summary = await new LocalEngine().submit(spec, { projectRoot: dir }).result;
+    expect(step(summary, 'both')).toMatchObject({ status: 'failed', reason: 'invalid-config' });
+    expect(step(summary, 'both')?.message).toMatch(/a_b and a both become \$ORCHESTRATOR_OUTPUT_A_B_C/);
+    expect(step(summary, 'one')).toMatchObject({ status: 'succeeded', stdoutTail: 'from-a\n' });
+  });
+});

@@ -642,7 +642,24 @@ export class LocalRun implements RunHandle {
       return step;
     }
     let env: Record<string, string> = { ...this.#spec.env, ...step.env };
-    for (const need of state.needs) if (need.outputEnv) Object.assign(env, need.outputEnv);
+    if (state.outputNeeds === 1) {
+      for (const need of state.needs) if (need.outputEnv) Object.assign(env, need.outputEnv);
+    } else if (state.outputNeeds > 1) {
+      // Output names map to variables loosely (`a_b.c` and `a.b_c` both give ..._A_B_C): two needs
+      // whose outputs land on one variable would leave one of them silently lost.
+      const from = new Map<string, string>();
+      for (const need of state.needs) {
+        if (!need.outputEnv) continue;
+        for (const name of Object.keys(need.outputEnv)) {
+          const other = from.get(name);
+          if (other !== undefined) {
+            throw new StepConfigError(`the outputs of ${other} and ${need.spec.id} both become $${name}: rename an output or a step`);
+          }
+          from.set(name, need.spec.id);
+        }
+        Object.assign(env, need.outputEnv);
+      }
+    }
     const templated =
       Object.values(env).some(hasTemplates) ||
       (step.kind === 'command' && hasTemplates(step.command)) ||
