@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { RunSummary, StepResult } from '../core/result.js';
 import { lastLines } from '../reporters/last-lines.js';
 import { renderMarkdownReport } from '../reporters/markdown-report.js';
+import { openFence } from '../reporters/markdown-syntax.js';
 import { stripControlCharacters } from '../reporters/strip-control-characters.js';
 import { stepMessage } from '../reporters/step-message.js';
 
@@ -119,7 +120,10 @@ export async function writeStepSummary(summary: RunSummary, env: Env = process.e
   let markdown = renderMarkdownReport(summary);
   if (Buffer.byteLength(markdown) > STEP_SUMMARY_LIMIT) {
     const cut = Buffer.from(markdown).subarray(0, STEP_SUMMARY_LIMIT).toString('utf8');
-    markdown = `${cut.slice(0, cut.lastIndexOf('\n') + 1)}\n\n_Summary truncated: see summary.md in the report folder._\n`;
+    const kept = cut.slice(0, cut.lastIndexOf('\n') + 1);
+    // A cut inside a fenced block would turn the note, and whatever later steps append, into code.
+    const fence = openFence(kept);
+    markdown = `${kept}${fence === null ? '' : `${fence}\n`}\n\n_Summary truncated: see summary.md in the report folder._\n`;
   }
   await appendFile(file, `${markdown}\n`, 'utf8');
   return file;

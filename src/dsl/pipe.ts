@@ -160,8 +160,10 @@ interface Stage {
   forcefullyKilled: boolean;
   /** Its stdout reached EOF here: it closed its output (a reader that goes away later is no excuse). */
   outputEnded: boolean;
-  /** The next command ended on its own before this one's output ended: a SIGPIPE is expected, not a failure. */
+  /** The next command ended on its own before this one's output ended. */
   readerGone: boolean;
+  /** It wrote after its reader had gone, so the pipe was closed on it: a SIGPIPE or EPIPE is expected. */
+  outputRefused: boolean;
   /** The next command was killed (timeout, stop, cancel) while this one still wrote: not the root cause. */
   readerKilled: boolean;
   stdoutBytes: number;
@@ -261,6 +263,7 @@ async function runPipeline(commands: readonly string[], o: PipeOptions, signal: 
       forcefullyKilled: false,
       outputEnded: false,
       readerGone: false,
+      outputRefused: false,
       readerKilled: false,
       stdoutBytes: 0,
       stderr: new Capture(maxBuffer),
@@ -290,19 +293,30 @@ async function runPipeline(commands: readonly string[], o: PipeOptions, signal: 
     stage.child = child;
     stage.pid = child.pid;
     const upstream = stages[index - 1];
-    // The reader is gone: close the pipe into it so the command before it gets SIGPIPE instead of
-    // blocking on a full pipe forever.
+    // The reader is gone. As in a shell, the command before it is not stopped for that: it runs on,
+    // and only if it writes again is the pipe closed on it, so it gets SIGPIPE (or EPIPE/ECONNRESET:
+    // Node's stdio pipes are socket pairs) instead of blocking on a full pipe forever. Until then its
+    // output is read and dropped; what it had written before is dropped too (the reader did not take it).
     // Exit events of two processes may arrive in either order, so "the upstream has not exited"
     // alone is not the test: a reader that stopped after EOF has nothing to do with the upstream
     // failing, and neither has one that we killed.
+    let readerLeft = false;
     const readerGone = (): void => {
-      if (!feedsFrom || !upstream) return;
-      if (!upstream.outputEnded && !upstream.exited) {
-        if (stage.killReason === undefined) upstream.readerGone = true;
-        else upstream.readerKilled = true;
-      }
+      if (!feedsFrom || !upstream || readerLeft) return;
+      readerLeft = true;
       feedsFrom.unpipe();
-      feedsFrom.destroy();
+      if (upstream.outputEnded || upstream.exited || stage.killReason !== undefined) {
+        if (!upstream.outputEnded && !upstream.exited) upstream.readerKilled = true;
+        feedsFrom.destroy();
+        return;
+      }
+      upstream.readerGone = true;
+      while (feedsFrom.read() !== null);
+      feedsFrom.once('data', () => {
+        upstream.outputRefused = true;
+        feedsFrom.destroy();
+      });
+      feedsFrom.resume();
     };
     if (child.stdin) {
       child.stdin.on('error', readerGone);
@@ -387,15 +401,18 @@ async function streamsClosed(child: ChildProcess): Promise<void> {
 }
 
 /**
- * A command whose reader already exited is not held to its exit status: its output was no longer
- * wanted, and SIGPIPE, EPIPE or ECONNRESET (Node's stdio pipes are socket pairs) is how such a
- * command normally ends, as in a shell pipeline (`yes | head -n 3`).
+ * Like `set -o pipefail`, every command is held to its exit status, with one exception: a command
+ * that wrote after its reader had gone and then ended by the broken pipe, as in `yes | head -n 3`.
+ * That is SIGPIPE (141 from a shell), or exit code 1 from EPIPE or ECONNRESET (Node's stdio pipes
+ * are socket pairs; coreutils and Node report those and exit 1). Any other status is a failure even
+ * when the reader finished first: `(sleep 1; exit 3) | true` fails with 3.
  */
 function stageSucceeded(stage: Stage): boolean {
   if (stage.spawnError !== undefined) return false;
   // Exit code 0 wins over a kill that came too late to matter (it had already exited).
   if (stage.exitCode === 0) return true;
-  return stage.killReason === undefined && stage.readerGone;
+  if (stage.killReason !== undefined || !stage.readerGone || !stage.outputRefused) return false;
+  return stage.signal === 'SIGPIPE' || stage.exitCode === 141 || stage.exitCode === 1;
 }
 
 function toCommandResult(stage: Stage, timeoutMs: number): PipeCommandResult {

@@ -290,7 +290,8 @@ export function renderFinalSummary(summary: RunSummary, options: FinalSummaryOpt
     summary.status === 'succeeded' ? c.green : summary.status === 'cancelled' ? c.yellow : c.red;
   out.push(
     `${c.bold(`Run ${summary.name}`)} ${statusColor(summary.status)} in ${formatDuration(summary.durationMs)}: ` +
-      `${counts.total} steps, ${counts.succeeded} succeeded, ${counts.failed} failed, ` +
+      `${counts.total} steps, ${counts.succeeded} succeeded, ${counts.cached > 0 ? `${counts.cached} cached, ` : ''}` +
+      `${counts.failed} failed, ` +
       `${counts['timed-out']} timed out, ${counts.cancelled} cancelled, ${counts.skipped} skipped`,
   );
   if (summary.cancelReason !== undefined) out.push(c.yellow(`Run cancelled: ${summary.cancelReason}`));
@@ -300,7 +301,9 @@ export function renderFinalSummary(summary: RunSummary, options: FinalSummaryOpt
     out.push('', c.bold('Folders'));
     for (const [group, g] of groups) {
       const verdict = groupFailed(g) ? c.red('FAIL') : c.green('PASS');
-      out.push(`  ${verdict} ${group} ${g.succeeded}/${g.total - g.skipped}`);
+      // A cached step counts as success: it is in "succeeded/ran" and said apart.
+      const cached = g.cached > 0 ? ` (${g.cached} cached)` : '';
+      out.push(`  ${verdict} ${group} ${g.succeeded + g.cached}/${g.total - g.skipped}${cached}`);
     }
   }
 
@@ -326,6 +329,7 @@ export function renderFinalSummary(summary: RunSummary, options: FinalSummaryOpt
   }
 
   const parts = [c.green(`${counts.succeeded} passed`)];
+  if (counts.cached > 0) parts.push(c.green(`${counts.cached} cached`));
   if (counts.failed > 0) parts.push(c.red(`${counts.failed} failed`));
   if (counts['timed-out'] > 0) parts.push(c.red(`${counts['timed-out']} timed out`));
   if (counts.cancelled > 0) parts.push(c.yellow(`${counts.cancelled} cancelled`));

@@ -45,15 +45,21 @@ export function renderMarkdownReport(summary: RunSummary): string {
     out.push(`**Run cancelled:** ${escapeMarkdownText(summary.cancelReason)}`);
   }
 
+  // Cached steps count as success but are counted apart; the column is there only when some are,
+  // so the per-status columns always add up to the total.
   const { counts } = summary;
+  const withCached = counts.cached > 0;
+  const cachedHeader = withCached ? ['Cached'] : [];
+  const cachedCell = (c: { cached: number }): string[] => (withCached ? [String(c.cached)] : []);
   out.push(
     '## Totals',
     table(
-      ['Steps', 'Succeeded', 'Failed', 'Timed out', 'Cancelled', 'Skipped', 'Duration'],
+      ['Steps', 'Succeeded', ...cachedHeader, 'Failed', 'Timed out', 'Cancelled', 'Skipped', 'Duration'],
       [
         [
           String(counts.total),
           String(counts.succeeded),
+          ...cachedCell(counts),
           String(counts.failed),
           String(counts['timed-out']),
           String(counts.cancelled),
@@ -61,7 +67,7 @@ export function renderMarkdownReport(summary: RunSummary): string {
           formatDuration(summary.durationMs),
         ],
       ],
-      'rrrrrrr',
+      withCached ? 'rrrrrrrr' : 'rrrrrrr',
     ),
   );
 
@@ -72,6 +78,7 @@ export function renderMarkdownReport(summary: RunSummary): string {
       groupFailed(c) ? '❌ FAIL' : '✅ PASS',
       String(c.total),
       String(c.succeeded),
+      ...cachedCell(c),
       String(c.failed),
       String(c['timed-out']),
       String(c.cancelled),
@@ -80,9 +87,9 @@ export function renderMarkdownReport(summary: RunSummary): string {
     out.push(
       '## Folders',
       table(
-        ['Folder', 'Result', 'Total', 'Succeeded', 'Failed', 'Timed out', 'Cancelled', 'Skipped'],
+        ['Folder', 'Result', 'Total', 'Succeeded', ...cachedHeader, 'Failed', 'Timed out', 'Cancelled', 'Skipped'],
         rows,
-        '  rrrrrr',
+        withCached ? '  rrrrrrr' : '  rrrrrr',
       ),
     );
   }

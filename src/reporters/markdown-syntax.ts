@@ -22,6 +22,29 @@ export function fencedBlock(content: string, info = ''): string {
   return `${fence}${info}\n${body}${fence}`;
 }
 
+/**
+ * The fence of a fenced code block left open at the end of `markdown` (CommonMark: a line of 3 or
+ * more backticks or tildes indented at most 3 spaces opens one; the same character at least as many
+ * times, with nothing but spaces after it, closes it), or `null` when every block is closed. Used to
+ * close a block that truncating a report cut in two.
+ */
+export function openFence(markdown: string): string | null {
+  let open: string | null = null;
+  for (const line of markdown.split('\n')) {
+    const match = /^ {0,3}(`{3,}|~{3,})(.*)$/.exec(line.replace(/\r$/, ''));
+    if (match === null) continue;
+    const fence = match[1] ?? '';
+    const rest = match[2] ?? '';
+    if (open === null) {
+      // A backtick fence's info string may not hold a backtick.
+      if (!(fence.startsWith('`') && rest.includes('`'))) open = fence;
+    } else if (fence[0] === open[0] && fence.length >= open.length && rest.trim() === '') {
+      open = null;
+    }
+  }
+  return open;
+}
+
 /** An inline code span that survives backticks in `text` (CommonMark's rule: a longer delimiter). */
 export function inlineCode(text: string): string {
   const flat = stripControlCharacters(text).replace(/\r?\n|\r/g, ' ');

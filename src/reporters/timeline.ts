@@ -30,7 +30,8 @@ const GANTT_KEYWORD =
  * A Mermaid `gantt` chart of a run: one task per step that started, in sections by `group` (sorted,
  * the top level `.` first as "Top level"), times as epoch milliseconds (`dateFormat x`). Failed and
  * timed-out steps are tagged `crit`, succeeded ones `done`; cancelled steps that had started are
- * drawn untagged; steps that never started (skipped, cancelled before starting) are left out.
+ * drawn untagged; steps that never started (skipped, cancelled before starting) are left out. A bar
+ * runs from `startedAt` for `durationMs`, so it shows the same duration as the tables.
  *
  * @see docs/graph.md
  */
@@ -40,8 +41,9 @@ export function renderGantt(summary: RunSummary): string {
   summary.steps.forEach((step, index) => {
     const start = step.startedAt === null ? NaN : Date.parse(step.startedAt);
     if (Number.isNaN(start)) return;
-    const finished = step.finishedAt === null ? NaN : Date.parse(step.finishedAt);
-    const end = Number.isNaN(finished) ? start + Math.max(0, step.durationMs) : Math.max(start, finished);
+    // The bar is as long as `durationMs`, the duration every table shows, not finishedAt - startedAt
+    // (which can differ, e.g. by time spent between retries or in the cache lookup).
+    const end = start + Math.max(0, step.durationMs);
     const tasks = sections.get(step.group) ?? [];
     tasks.push({ step, start, end, index });
     sections.set(step.group, tasks);

@@ -149,4 +149,25 @@ describe('writeStepSummary', () => {
       await rm(dir, { recursive: true, force: true });
     }
   });
+
+  it('closes a fenced block that the truncation cut in two, with the same fence', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'step-summary-'));
+    try {
+      const file = path.join(dir, 'step_summary.md');
+      // One failure whose stderr (in a ```` fence, as it holds ```) runs past the limit.
+      const stderr = `${'e'.repeat(150_000)} \`\`\`\n`.repeat(10);
+      const step = makeStep({ id: 'big.sh', status: 'failed', exitCode: 1, reason: 'exit-non-zero', stderrTail: stderr });
+      const summary = makeSummary([step]);
+      expect(renderMarkdownReport(summary)).toContain('````text\n');
+      await writeStepSummary(summary, { GITHUB_STEP_SUMMARY: file });
+      const text = await readFile(file, 'utf8');
+      expect(Buffer.byteLength(text)).toBeLessThan(1024 * 1024);
+      const before = text.slice(0, text.indexOf('_Summary truncated'));
+      // The block is closed with four backticks before the note, so the note is Markdown again.
+      expect(before.trimEnd().split('\n').at(-1)).toBe('````');
+      expect(before.split('\n').filter((line) => /^`{3,}/.test(line)).slice(-2)).toEqual(['````text', '````']);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

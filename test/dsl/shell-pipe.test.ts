@@ -111,6 +111,45 @@ describe('pipe', () => {
     expect(result.results[1]?.exitCode).toBe(0);
   });
 
+  it('fails an upstream command that exits non-zero after its reader finished, like pipefail', async () => {
+    // bash: `set -o pipefail; (sleep 0.3; exit 3) | true` exits 3. The reader leaving is no excuse
+    // for an exit status that has nothing to do with a broken pipe.
+    const command = 'sleep 0.3; echo "real error" >&2; exit 3';
+    const error: unknown = await pipe([command, 'true'], { check: true }).run().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(PipeError);
+    const result = (error as PipeError).result;
+    expect(result.success).toBe(false);
+    expect(result.results[0]).toMatchObject({ status: 'failed', success: false, exitCode: 3, stderr: 'real error\n' });
+    expect(result.results[1]?.status).toBe('succeeded');
+    expect(result.error).toBe(`command 1 (${command}) exited with code 3`);
+    // Also exit 1 after output the reader took, and a signal other than SIGPIPE.
+    const took = await pipe(['echo taken; sleep 0.3; exit 1', 'head -n 1']).run();
+    expect(took.stdout).toBe('taken\n');
+    expect(took.results[0]).toMatchObject({ status: 'failed', exitCode: 1 });
+    const killed = await pipe(['sleep 0.3; kill -TERM $$', 'true']).run();
+    expect(killed.results[0]).toMatchObject({ status: 'failed', signal: 'SIGTERM' });
+  });
+
+  it('forgives only a broken pipe: producers cut off by their reader still succeed', async () => {
+    // Run several at once: the reader's exit and the failed write into it arrive in either order.
+    const pipes = [
+      ...Array.from({ length: 6 }, () => ['yes', 'head -n 1']),
+      ...Array.from({ length: 6 }, () => ['seq 1 1000000', 'head -n 1']),
+      ['cat /dev/zero', 'head -c 10'],
+      ['yes', 'true'],
+    ];
+    const results = await Promise.all(pipes.map((commands) => pipe(commands, { check: true }).run()));
+    for (const result of results) {
+      expect(result.success).toBe(true);
+      expect(result.results.map((r) => r.status)).toEqual(['succeeded', 'succeeded']);
+      const producer = result.results[0];
+      // SIGPIPE (141 from the shell), or EPIPE/ECONNRESET (exit 1) after output the reader did not take.
+      expect(producer?.signal === 'SIGPIPE' || [0, 1, 141].includes(producer?.exitCode ?? -1)).toBe(true);
+    }
+    expect(results[0]?.stdout).toBe('y\n');
+    expect(results[6]?.stdout).toBe('1\n');
+  });
+
   it('kills a command that exceeds timeoutPerCommand, and stops the rest', async () => {
     const result = await pipe(['sleep 30', 'cat'], { timeoutPerCommand: 100, killGrace: 200 }).run();
     expect(result.success).toBe(false);

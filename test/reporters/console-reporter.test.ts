@@ -307,6 +307,15 @@ describe('renderFinalSummary', () => {
     ]);
   });
 
+  it('counts cached steps in the totals, each folder and the last line', () => {
+    const cached = renderFinalSummary(
+      makeSummary([makeStep({ id: 'build/a.sh', status: 'cached' }), makeStep({ id: 'build/b.sh' })], { durationMs: 1200 }),
+    ).split('\n');
+    expect(cached[0]).toBe('Run nightly succeeded in 1.20s: 2 steps, 1 succeeded, 1 cached, 0 failed, 0 timed out, 0 cancelled, 0 skipped');
+    expect(cached).toContain('  PASS build 2/2 (1 cached)');
+    expect(cached.at(-2)).toBe('1 passed, 1 cached in 1.20s');
+  });
+
   it('is short for a run that passed and coloured when asked', () => {
     const ok = renderFinalSummary(makeSummary([makeStep({ id: 'a.sh' })], { durationMs: 1200 }), { color: true });
     expect(ok).toMatch(ANSI);

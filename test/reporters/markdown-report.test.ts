@@ -71,6 +71,27 @@ describe('renderMarkdownReport', () => {
     ]);
   });
 
+  it('counts cached steps in a Cached column, so the status columns add up to the total', () => {
+    const cachedRun = renderMarkdownReport(
+      makeSummary([
+        makeStep({ id: 'build/a.sh', status: 'cached' }),
+        makeStep({ id: 'build/b.sh' }),
+        makeStep({ id: 'lint/c.sh', status: 'cached' }),
+      ]),
+    );
+    const totals = section(cachedRun, 'Totals').split('\n').filter((line) => line.startsWith('|'));
+    expect(cells(totals[0] ?? '')).toEqual(['Steps', 'Succeeded', 'Cached', 'Failed', 'Timed out', 'Cancelled', 'Skipped', 'Duration']);
+    expect(cells(totals[2] ?? '')).toEqual(['3', '1', '2', '0', '0', '0', '0', '3.40s']);
+    const folders = section(cachedRun, 'Folders').split('\n').filter((line) => line.startsWith('|'));
+    expect(cells(folders[0] ?? '')).toEqual(['Folder', 'Result', 'Total', 'Succeeded', 'Cached', 'Failed', 'Timed out', 'Cancelled', 'Skipped']);
+    expect(folders.slice(2).map(cells)).toEqual([
+      ['`build`', '✅ PASS', '2', '1', '1', '0', '0', '0', '0'],
+      ['`lint`', '✅ PASS', '1', '0', '1', '0', '0', '0', '0'],
+    ]);
+    // Every row has as many cells as its header.
+    for (const rows of [totals, folders]) for (const row of rows) expect(cells(row)).toHaveLength(cells(rows[0] ?? '').length);
+  });
+
   it('lists the five slowest steps, slowest first', () => {
     const rows = section(markdown, 'Slowest steps').split('\n').filter((line) => line.startsWith('| `'));
     expect(rows.map((row) => cells(row)[0])).toEqual([

@@ -33,13 +33,13 @@ describe('renderGantt', () => {
 
   it('draws one task per started step, in sections by group, tagged by status', () => {
     const summary = makeSummary([
-      makeStep({ id: 'etl/load.py', startedAt: at(0), finishedAt: at(1230) }),
-      makeStep({ id: 'etl/bad.sh', status: 'failed', startedAt: at(100), finishedAt: at(150) }),
-      makeStep({ id: 'etl/slow.py', status: 'timed-out', startedAt: at(50), finishedAt: at(2050) }),
-      makeStep({ id: 'reports/x.sh', status: 'cancelled', startedAt: at(10), finishedAt: at(310) }),
+      makeStep({ id: 'etl/load.py', startedAt: at(0), finishedAt: at(1230), durationMs: 1230 }),
+      makeStep({ id: 'etl/bad.sh', status: 'failed', startedAt: at(100), finishedAt: at(150), durationMs: 50 }),
+      makeStep({ id: 'etl/slow.py', status: 'timed-out', startedAt: at(50), finishedAt: at(2050), durationMs: 2000 }),
+      makeStep({ id: 'reports/x.sh', status: 'cancelled', startedAt: at(10), finishedAt: at(310), durationMs: 300 }),
       makeStep({ id: 'reports/old.sh', status: 'skipped', startedAt: null, finishedAt: null }),
       makeStep({ id: 'reports/never.sh', status: 'cancelled', startedAt: null, finishedAt: null }),
-      makeStep({ id: 'setup.sh', startedAt: at(0), finishedAt: at(5) }),
+      makeStep({ id: 'setup.sh', startedAt: at(0), finishedAt: at(5), durationMs: 5 }),
     ]);
     expect(tasks(renderGantt(summary))).toEqual([
       { section: 'Top level', name: 'setup.sh', tags: ['done'], id: 't0', start: T0, end: T0 + 5 },
@@ -53,6 +53,12 @@ describe('renderGantt', () => {
   it('uses the duration when a started step has no finish time', () => {
     const summary = makeSummary([makeStep({ id: 'a', startedAt: at(0), finishedAt: null, durationMs: 700 })]);
     expect(tasks(renderGantt(summary))[0]).toMatchObject({ start: T0, end: T0 + 700 });
+  });
+
+  it('ends each bar at start + durationMs, the duration the tables show, not at finishedAt', () => {
+    // finishedAt - startedAt can be longer than the step's duration (e.g. waiting between retries).
+    const summary = makeSummary([makeStep({ id: 'a', startedAt: at(0), finishedAt: at(5000), durationMs: 1200 })]);
+    expect(tasks(renderGantt(summary))[0]).toMatchObject({ start: T0, end: T0 + 1200 });
   });
 
   it('escapes names so the gantt lexer reads each one as a single task name', () => {
