@@ -107,11 +107,42 @@ export function moduleFunc(
   );
 }
 
-/** Arguments cross a process boundary as JSON: say so now rather than when the step runs. */
+/**
+ * Arguments cross a process boundary as JSON: say so now rather than when the step runs, and
+ * refuse what JSON would change without a word (`undefined` and `NaN` become `null`, a `Date` a
+ * string, a `Map` `{}`), naming where the value is.
+ */
 function assertJson(value: unknown, what: string): void {
+  const problem = jsonProblem(value, what, new Set());
+  if (problem) throw new TypeError(`Expected ${what} to be JSON data (it is passed to another process): ${problem}`);
+}
+
+function jsonProblem(value: unknown, at: string, seen: Set<object>): string | undefined {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return undefined;
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : `${at} is ${String(value)}, which JSON turns into null`;
+  if (value === undefined) return `${at} is undefined, which JSON turns into null or drops`;
+  if (typeof value !== 'object') return `${at} is a ${typeof value}, which JSON cannot hold`;
+  if (seen.has(value)) return `${at} refers back to itself`;
+  seen.add(value);
   try {
-    JSON.stringify(value);
-  } catch (error) {
-    throw new TypeError(`Expected ${what} to be JSON-serialisable: ${(error as Error).message}`, { cause: error });
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const problem = jsonProblem(value[i], `${at}[${i}]`, seen);
+        if (problem) return problem;
+      }
+      return undefined;
+    }
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'object';
+      return `${at} is a ${name}, which JSON does not keep (pass plain objects, arrays, strings, numbers, booleans, null)`;
+    }
+    for (const [key, item] of Object.entries(value)) {
+      const problem = jsonProblem(item, `${at}.${key}`, seen);
+      if (problem) return problem;
+    }
+    return undefined;
+  } finally {
+    seen.delete(value);
   }
 }

@@ -38,7 +38,8 @@ try:
 except BaseException as error:
     out = {"ok": False, "name": type(error).__name__, "message": str(error), "stack": traceback.format_exc()}
 try:
-    data = json.dumps(out)
+    # allow_nan=False: NaN and Infinity are not JSON, and the reader would reject the whole file.
+    data = json.dumps(out, allow_nan=False)
 except (TypeError, ValueError) as error:
     out = {"ok": False, "name": "TypeError", "message": "return value is not JSON-serialisable: %s" % error, "stack": ""}
     data = json.dumps(out)

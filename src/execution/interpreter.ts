@@ -155,7 +155,9 @@ async function isExecutable(file: string): Promise<boolean> {
 async function whichUncached(command: string, pathVariable: string): Promise<string | undefined> {
   if (command.includes('/')) return (await isExecutable(command)) ? path.resolve(command) : undefined;
   for (const dir of pathVariable.split(path.delimiter)) {
-    if (!dir) continue;
+    // An empty or relative entry means "the current folder": a file that happens to be there
+    // (a `python3` in the project) is never taken for the interpreter.
+    if (!path.isAbsolute(dir)) continue;
     const candidate = path.join(dir, command);
     if (await isExecutable(candidate)) return candidate;
   }

@@ -30,7 +30,29 @@ describe('pythonFunc', () => {
 
   it('rejects a target without a colon, suggesting one', () => {
     expect(() => pythonFunc('mathops.add', [1, 2])).toThrow('did you mean "mathops:add"?');
-    expect(() => pythonFunc('mathops:add', [1n] as never)).toThrow('JSON-serialisable');
+    expect(() => pythonFunc('mathops:add', [1n] as never)).toThrow('the arguments of pythonFunc()[0] is a bigint');
+  });
+
+  it('refuses arguments that JSON would change without a word, naming where they are', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const [args, where] of [
+      [[undefined], '[0] is undefined'],
+      [[1, Number.NaN], '[1] is NaN'],
+      [[{ when: new Date(0) }], '[0].when is a Date'],
+      [[{ m: new Map() }], '[0].m is a Map'],
+      [[cyclic], '[0].self refers back to itself'],
+    ] as const) {
+      expect(() => pythonFunc('mathops:add', args as never)).toThrow(where);
+      expect(() => moduleFunc(fixture('strings.mjs'), 'shout', args as never)).toThrow(where);
+    }
+    expect(() => pythonFunc('mathops:add', [{ a: [1, 'x', null, true] }])).not.toThrow();
+  });
+
+  it('fails a Python function that returns NaN with a clear message, not a missing result', async () => {
+    const result = await pythonFunc('mathops:ratio', [1, 0], { pythonPath: [FIXTURES] }).run();
+    expect(result).toMatchObject({ status: 'failed', reason: 'function-threw' });
+    expect(result.message).toContain('not JSON-serialisable');
   });
 });
 

@@ -66,6 +66,17 @@ describe('InterpreterResolver', () => {
     expect(await first).toBe(commandV('sh'));
   });
 
+  it('never takes a relative PATH entry (the current folder): a local python3 or sh is not the interpreter', async () => {
+    await writeExecutable(path.join(dir, 'bin', 'sh'), '#!/bin/sh\nexit 3\n');
+    await writeExecutable(path.join(dir, 'bin', 'python3'), '#!/bin/sh\nexit 3\n');
+    const relative = path.relative(process.cwd(), path.join(dir, 'bin'));
+    const resolver = new InterpreterResolver({ projectRoot: dir, env: { PATH: `${relative}:.:${process.env.PATH ?? ''}` } });
+    const sh = await resolver.which('sh');
+    expect(sh).toBe(commandV('sh'));
+    expect(path.isAbsolute(sh ?? '')).toBe(true);
+    expect(await resolver.python(dir)).toBe(realPython());
+  });
+
   it('prefers a .venv/bin/python in the project folder over the system python', async () => {
     const project = path.join(dir, 'project');
     const venvPython = path.join(project, '.venv', 'bin', 'python');
