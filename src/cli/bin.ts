@@ -1,4 +1,20 @@
 #!/usr/bin/env node
 import { main } from './main.js';
 
+// A reader that goes away (`orchestrator run | head -1`) must not crash the run: it goes on, kills
+// what it started, writes its reports and exits as it would have; only the console output is lost.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+  });
+}
+
+// Warnings the orchestrator raises (a log it could not write, processes it had to kill) read like
+// its other messages, not like Node's own (`(node:123) Warning: ... Use --trace-warnings`).
+process.removeAllListeners('warning');
+process.on('warning', (warning) => {
+  if (warning.name === 'DeprecationWarning' || warning.name === 'ExperimentalWarning') return;
+  process.stderr.write(`warning: ${warning.message}\n`);
+});
+
 process.exitCode = await main(process.argv.slice(2));

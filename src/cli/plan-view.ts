@@ -85,6 +85,31 @@ function describeAction(step: StepSpec): string {
   }
 }
 
+/** `run --dry-run --json` for a workflow file: the same plan as data (levels, each step's action and settings). */
+export function workflowPlanJson(spec: WorkflowSpec): unknown {
+  const analysis = analyzeWorkflowDependencies(spec.steps);
+  return {
+    workflow: spec.name,
+    source: spec.source ?? null,
+    concurrency: spec.concurrency,
+    failurePolicy: spec.failurePolicy,
+    timeoutMs: spec.timeout,
+    levels: analysis.levels,
+    criticalPath: analysis.criticalPath,
+    steps: spec.steps.map((step) => ({
+      id: step.id,
+      kind: step.kind,
+      action: describeAction(step),
+      needs: step.needs,
+      if: step.if ?? null,
+      timeoutMs: step.timeout,
+      maxAttempts: step.retry.maxAttempts,
+      continueOnError: step.continueOnError === true,
+      skip: step.skip ?? null,
+    })),
+  };
+}
+
 /** What `run --dry-run` shows for a workflow file: steps level by level, with their needs and conditions. */
 export function renderWorkflowPlan(spec: WorkflowSpec, color: boolean): string {
   const c = pc.createColors(color);

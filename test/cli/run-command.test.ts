@@ -77,6 +77,41 @@ describe('orchestrator run', () => {
     expect(existsSync(rig.path('ran'))).toBe(false);
   });
 
+  it('dry run with --json prints the plan as JSON on stdout, for a folder and for a workflow file', async () => {
+    await rig.write('scripts/a.sh', 'echo a\n');
+    const folder = await rig.run(['run', 'scripts', '--dry-run', '--json']);
+    expect(folder.code).toBe(0);
+    expect((JSON.parse(folder.stdout) as { scripts: { id: string }[] }).scripts.map((s) => s.id)).toEqual(['a.sh']);
+    await rig.write('wf.yaml', 'name: w\nsteps:\n  - id: one\n    run: "true"\n  - id: two\n    needs: one\n    run: "true"\n');
+    const file = await rig.run(['run', 'wf.yaml', '--dry-run', '--json']);
+    expect(file.code).toBe(0);
+    expect(JSON.parse(file.stdout)).toMatchObject({ workflow: 'w', levels: [['one'], ['two']], steps: [{ id: 'one' }, { id: 'two', needs: ['one'] }] });
+  });
+
+  it('a reader that goes away (run | head -1) neither crashes the run nor loses its reports', async () => {
+    await rig.write('scripts/chatty.sh', 'for i in 1 2 3 4 5; do echo "line $i"; done\nsleep 0.5\necho done\n');
+    await rig.write('scripts/other.sh', 'echo other\n');
+    const { child, done } = rig.start(['run', 'scripts', '-v']);
+    // Like `head -1`: read the first output, then close the pipe.
+    child.stdout?.once('data', () => child.stdout?.destroy());
+    const result = await done;
+    expect(result.stderr).not.toMatch(/EPIPE|Unhandled/);
+    expect(result.code).toBe(0);
+    const [runDir] = await rig.runDirs();
+    expect((await rig.summary(runDir as string)).counts).toMatchObject({ total: 2, succeeded: 2 });
+  });
+
+  it('kills a process a script left in its own session, and says so as a plain warning', async () => {
+    const pidFile = rig.path('escapee.pid');
+    await rig.write('scripts/leaver.sh', await readFile(path.join(import.meta.dirname, '..', 'fixtures', 'scripts', 'setsid-quiet-exit.sh'), 'utf8'));
+    const result = await rig.run(['run', 'scripts'], { PID_FILE: pidFile });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/^warning: killed 1 process that step leaver\.sh left running outside its process group/m);
+    expect(result.stderr).not.toContain('(node:');
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    expect(await waitGone(pid)).toBe(true);
+  });
+
   it('prints a machine-readable summary with --json', async () => {
     await rig.write('scripts/ok.sh', 'echo hi\n');
     const result = await rig.run(['run', 'scripts', '--json']);

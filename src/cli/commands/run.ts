@@ -9,7 +9,7 @@ import { ConsoleReporter } from '../../reporters/console-reporter.js';
 import { toJsonSummary } from '../../reporters/json-report.js';
 import { resolveTarget } from '../resolve-target.js';
 import type { CliIo, RunFlags } from '../types.js';
-import { renderPlan, renderWorkflowPlan } from '../plan-view.js';
+import { planJson, renderPlan, renderWorkflowPlan, workflowPlanJson } from '../plan-view.js';
 import { runSpec } from '../../api/run-spec.js';
 import type { RunEvent } from '../../core/events.js';
 import type { WorkflowSpec } from '../../core/spec.js';
@@ -74,13 +74,19 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
   const color = useColor(human, io.env, flags.color);
 
   if (flags.dryRun) {
+    // With --json the plan goes to stdout as data (as `list --json`), for scripts and `jq`.
+    const json = (value: unknown): void => void io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
     if (target.kind === 'file') {
       const { loadWorkflowFile } = await import('../../workflow-file/load-workflow-file.js');
-      human.write(renderWorkflowPlan(applyWorkflowFlags(await loadWorkflowFile(folder), flags), color));
+      const spec = applyWorkflowFlags(await loadWorkflowFile(folder), flags);
+      if (flags.json) json(workflowPlanJson(spec));
+      else human.write(renderWorkflowPlan(spec, color));
     } else {
       // Loaded here: discovery and config (zod, yaml) are for folders; a workflow file run skips them.
       const { folderToWorkflow } = await import('../../folder/folder-workflow.js');
-      human.write(renderPlan(await folderToWorkflow(folder, settings), color));
+      const plan = await folderToWorkflow(folder, settings);
+      if (flags.json) json(planJson(plan));
+      else human.write(renderPlan(plan, color));
     }
     return EXIT_CODES.ok;
   }
