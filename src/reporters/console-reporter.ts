@@ -5,7 +5,7 @@ import { formatDuration } from '../core/duration.js';
 import type { RunEvent } from '../core/events.js';
 import type { RunSummary, StepResult } from '../core/result.js';
 import { unreachable } from '../util/unreachable.js';
-import { countByGroup, groupFailed } from './group-counts.js';
+import { countByGroup, groupVerdict } from './group-counts.js';
 import { lastLines } from './last-lines.js';
 import { stripControlCharacters } from './strip-control-characters.js';
 import { slowestSteps, stepMessage } from './step-message.js';
@@ -28,6 +28,12 @@ export interface ConsoleReporterOptions {
   /** Environment read for `NO_COLOR`, `FORCE_COLOR` and `TERM`. @default process.env */
   env?: Readonly<Record<string, string | undefined>>;
 }
+
+/**
+ * Longest unfinished output line kept in verbose mode (UTF-16 code units); beyond it the line is
+ * printed in pieces ending with `…`, so memory and time do not grow with the length of a line.
+ */
+const MAX_PENDING_LINE = 16 * 1024;
 
 /** Minimum time between two redraws of the live block. */
 export const LIVE_REDRAW_MS = 100;
@@ -164,10 +170,31 @@ export class ConsoleReporter {
       partial = { stepId, stream, decoder: new StringDecoder('utf8'), text: '' };
       this.#partial.set(key, partial);
     }
-    const text = partial.text + partial.decoder.write(chunk);
-    const lines = text.split(/\r?\n/);
-    partial.text = lines.pop() ?? '';
-    if (lines.length > 0) this.#print(lines.map((line) => this.#outputLine(stepId, stream, line)));
+    // Only the new text is scanned: the unfinished line kept so far is never split again.
+    const text = partial.decoder.write(chunk);
+    const lines: string[] = [];
+    let start = 0;
+    for (let end = text.indexOf('\n'); end !== -1; end = text.indexOf('\n', start)) {
+      const line = partial.text + text.slice(start, end);
+      partial.text = '';
+      lines.push(this.#outputLine(stepId, stream, line.endsWith('\r') ? line.slice(0, -1) : line));
+      start = end + 1;
+    }
+    partial.text += text.slice(start);
+    // A redrawn progress bar shows only what follows its last CR (see `#outputLine`), so what is
+    // before can go; a CR at the very end is kept, as it may begin a CRLF.
+    const cr = partial.text.lastIndexOf('\r', partial.text.length - 2);
+    if (cr !== -1) partial.text = partial.text.slice(cr + 1);
+    // A line that does not end is printed in pieces, so what is kept stays bounded.
+    while (partial.text.length > MAX_PENDING_LINE) {
+      // Never cut between the two halves of a surrogate pair.
+      const cut = isHighSurrogate(partial.text.charCodeAt(MAX_PENDING_LINE - 1))
+        ? MAX_PENDING_LINE - 1
+        : MAX_PENDING_LINE;
+      lines.push(this.#outputLine(stepId, stream, partial.text.slice(0, cut), true));
+      partial.text = partial.text.slice(cut);
+    }
+    if (lines.length > 0) this.#print(lines);
   }
 
   #flushOutput(stepId?: string): void {
@@ -179,12 +206,13 @@ export class ConsoleReporter {
     }
   }
 
-  #outputLine(stepId: string, stream: string, line: string): string {
+  /** One line of output with its prefix; `continued` marks a piece of a longer line with `…`. */
+  #outputLine(stepId: string, stream: string, line: string, continued = false): string {
     const c = this.#colors;
     const bar = stream === 'stderr' ? c.red('│') : c.dim('│');
     // Progress bars redraw with a bare CR; only the last state of the line is worth printing.
     const visible = line.slice(line.lastIndexOf('\r') + 1);
-    return `${c.dim(stepId)} ${bar} ${stripControlCharacters(visible)}`;
+    return `${c.dim(stepId)} ${bar} ${stripControlCharacters(visible)}${continued ? c.dim('…') : ''}`;
   }
 
   /** Prints finished lines above the live block (or just prints them when not live). */
@@ -259,6 +287,10 @@ export class ConsoleReporter {
   }
 }
 
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
+}
+
 function truncate(text: string, width: number): string {
   const chars = [...text];
   return chars.length <= width ? text : `${chars.slice(0, Math.max(0, width - 1)).join('')}…`;
@@ -278,9 +310,9 @@ export interface FinalSummaryOptions {
 const SUMMARY_STDERR_LINES = 5;
 
 /**
- * The end-of-run text: a totals line, `PASS`/`FAIL succeeded/ran` per folder (skipped steps are not
- * counted as ran), the five slowest steps, each failure with its reason, the last five lines of
- * stderr and the log path, and a last line like `12 passed, 1 failed, 1 timed out, 1 skipped in 3.40s`.
+ * The end-of-run text: a totals line, `PASS`/`FAIL`/`CANCELLED succeeded/ran` per folder (skipped
+ * steps are not counted as ran; a folder with a cancelled step and no failure is `CANCELLED`), the
+ * five slowest steps, each failure with its reason, the last five lines of stderr and the log path, and a last line like `12 passed, 1 failed, 1 timed out, 1 skipped in 3.40s`.
  */
 export function renderFinalSummary(summary: RunSummary, options: FinalSummaryOptions = {}): string {
   const c = pc.createColors(options.color ?? false);
@@ -300,7 +332,8 @@ export function renderFinalSummary(summary: RunSummary, options: FinalSummaryOpt
   if (groups.size > 0) {
     out.push('', c.bold('Folders'));
     for (const [group, g] of groups) {
-      const verdict = groupFailed(g) ? c.red('FAIL') : c.green('PASS');
+      const name = groupVerdict(g);
+      const verdict = name === 'FAIL' ? c.red(name) : name === 'CANCELLED' ? c.yellow(name) : c.green(name);
       // A cached step counts as success: it is in "succeeded/ran" and said apart.
       const cached = g.cached > 0 ? ` (${g.cached} cached)` : '';
       out.push(`  ${verdict} ${group} ${g.succeeded + g.cached}/${g.total - g.skipped}${cached}`);

@@ -36,6 +36,18 @@ export function groupFailed(counts: GroupCounts): boolean {
   return counts.failed > 0 || counts['timed-out'] > 0;
 }
 
+/** A folder's verdict in the reports. */
+export type GroupVerdict = 'PASS' | 'FAIL' | 'CANCELLED';
+
+/**
+ * `FAIL` when a step failed or timed out, else `CANCELLED` when a step was cancelled (it never ran
+ * or was stopped, so the folder did not pass), else `PASS`.
+ */
+export function groupVerdict(counts: GroupCounts): GroupVerdict {
+  if (groupFailed(counts)) return 'FAIL';
+  return counts.cancelled > 0 ? 'CANCELLED' : 'PASS';
+}
+
 /** Locale-independent string order, so reports do not change with the machine's language. */
 export function compareText(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;

@@ -2,7 +2,7 @@ import { renderGantt, renderMermaidDag } from './timeline.js';
 import { formatDuration } from '../core/duration.js';
 import type { RunSummary, StepResult } from '../core/result.js';
 import type { FinalStatus } from '../core/status.js';
-import { countByGroup, groupFailed } from './group-counts.js';
+import { countByGroup, groupVerdict, type GroupVerdict } from './group-counts.js';
 import { lastLines } from './last-lines.js';
 import { escapeMarkdownText, fencedBlock, inlineCode, table } from './markdown-syntax.js';
 import { exitDescription, slowestSteps, stepMessage } from './step-message.js';
@@ -20,6 +20,12 @@ const STATUS_ICONS: Record<FinalStatus, string> = {
   cancelled: '⊘',
   skipped: '⏭️',
   cached: '♻️',
+};
+
+const VERDICT_ICONS: Record<GroupVerdict, string> = {
+  PASS: STATUS_ICONS.succeeded,
+  FAIL: STATUS_ICONS.failed,
+  CANCELLED: STATUS_ICONS.cancelled,
 };
 
 /**
@@ -75,7 +81,7 @@ export function renderMarkdownReport(summary: RunSummary): string {
   if (groups.size > 0) {
     const rows = [...groups].map(([group, c]) => [
       inlineCode(group),
-      groupFailed(c) ? '❌ FAIL' : '✅ PASS',
+      `${VERDICT_ICONS[groupVerdict(c)]} ${groupVerdict(c)}`,
       String(c.total),
       String(c.succeeded),
       ...cachedCell(c),

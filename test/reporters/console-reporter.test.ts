@@ -145,6 +145,51 @@ describe('ConsoleReporter without live mode', () => {
     ]);
   });
 
+  it('prints a very long unterminated line in bounded pieces as it arrives, keeping nothing but the tail', () => {
+    const limit = 16 * 1024;
+    const stream = new FakeTerminal(false);
+    const reporter = new ConsoleReporter({ stream, env: {}, verbose: true, finalSummary: false });
+    // 100 KiB without a newline, in 1 KiB chunks, with a 4-byte character cut across two chunks.
+    const line = `${'x'.repeat(50 * 1024 - 1)}😀${'y'.repeat(50 * 1024 - 1)}`;
+    const bytes = Buffer.from(line);
+    for (let at = 0; at < bytes.length; at += 1000) {
+      reporter.onEvent(output('big.sh', 'stdout', bytes.subarray(at, at + 1000)));
+      // What is still pending never grows past the limit (bytes: one 4-byte character): the rest is printed.
+      const fed = Math.min(at + 1000, bytes.length);
+      const printed = stream.text.split('\n').map((row) => row.replace(/^big\.sh │ /, '').replace(/…$/, ''));
+      expect(fed - Buffer.byteLength(printed.join(''))).toBeLessThanOrEqual(limit + 4);
+    }
+    reporter.onEvent(output('big.sh', 'stdout', Buffer.from('z\n')));
+    reporter.close();
+    const rows = stream.text.split('\n').slice(0, -1);
+    for (const row of rows) expect(row.startsWith('big.sh │ ')).toBe(true);
+    const pieces = rows.map((row) => row.slice('big.sh │ '.length));
+    for (const piece of pieces.slice(0, -1)) {
+      expect(piece.endsWith('…')).toBe(true);
+      expect(piece.length - 1).toBeLessThanOrEqual(limit);
+    }
+    expect(pieces.at(-1)?.endsWith('z')).toBe(true);
+    expect(pieces.map((piece) => piece.replace(/…$/, '')).join('')).toBe(`${line}z`);
+  });
+
+  it('still prints a normal line that arrives in many chunks once, as one line', () => {
+    const stream = new FakeTerminal(false);
+    const reporter = new ConsoleReporter({ stream, env: {}, verbose: true, finalSummary: false });
+    const text = 'a fairly ordinary line of output from a script, ✓ done';
+    for (const byte of Buffer.from(`${text}\nnext\n`)) reporter.onEvent(output('a.sh', 'stdout', Buffer.from([byte])));
+    reporter.close();
+    expect(stream.text).toBe(`a.sh │ ${text}\na.sh │ next\n`);
+  });
+
+  it('does not cut a progress bar redrawn with CR into pieces: only its last state is printed', () => {
+    const stream = new FakeTerminal(false);
+    const reporter = new ConsoleReporter({ stream, env: {}, verbose: true, finalSummary: false });
+    for (let i = 0; i <= 20_000; i++) reporter.onEvent(output('p.sh', 'stdout', Buffer.from(`\r${i}/20000`)));
+    reporter.onEvent(output('p.sh', 'stdout', Buffer.from('\r\n')));
+    reporter.close();
+    expect(stream.text).toBe('p.sh │ 20000/20000\n');
+  });
+
   it('ignores output when not verbose, and ignores events after close', () => {
     const stream = new FakeTerminal(false);
     const reporter = new ConsoleReporter({ stream, env: {} });
@@ -276,9 +321,25 @@ describe('renderFinalSummary', () => {
     expect(text).not.toMatch(ANSI);
   });
 
-  it('gives PASS/FAIL with succeeded/ran for each folder', () => {
+  it('gives PASS/FAIL/CANCELLED with succeeded/ran for each folder', () => {
     expect(all).toContain('  FAIL etl 1/3');
-    expect(all).toContain('  PASS reports 1/2');
+    // reports/x.sh was cancelled: the folder did not pass.
+    expect(all).toContain('  CANCELLED reports 1/2');
+  });
+
+  it('never says PASS for a folder whose steps were cancelled; a failure still makes it FAIL', () => {
+    // --fail-fast -j 1: lint failed, so build/b.sh never ran.
+    const folders = renderFinalSummary(
+      makeSummary([
+        makeStep({ id: 'build/b.sh', status: 'cancelled', reason: 'fail-fast' }),
+        makeStep({ id: 'lint/a.sh', status: 'failed', reason: 'exit-non-zero', exitCode: 1 }),
+        makeStep({ id: 'lint/c.sh', status: 'cancelled', reason: 'cancelled' }),
+        makeStep({ id: 'test/d.sh' }),
+      ]),
+    )
+      .split('\n')
+      .filter((line) => /^ {2}[A-Z]+ /.test(line));
+    expect(folders).toEqual(['  CANCELLED build 0/1', '  FAIL lint 0/2', '  PASS test 1/1']);
   });
 
   it('lists the five slowest steps', () => {

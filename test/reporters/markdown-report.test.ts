@@ -63,11 +63,28 @@ describe('renderMarkdownReport', () => {
     expect(cells(rows[2] ?? '')).toEqual(['6', '2', '1', '1', '1', '1', '3.40s']);
   });
 
-  it('has one row per folder, failing a folder only for failed or timed-out steps', () => {
+  it('has one row per folder: FAIL for failed or timed-out steps, else CANCELLED for cancelled ones', () => {
     const rows = section(markdown, 'Folders').split('\n').filter((line) => line.startsWith('| `'));
     expect(rows.map(cells)).toEqual([
       ['`etl`', '❌ FAIL', '3', '1', '1', '1', '0', '0'],
-      ['`reports`', '✅ PASS', '3', '1', '0', '0', '1', '1'],
+      ['`reports`', '⊘ CANCELLED', '3', '1', '0', '0', '1', '1'],
+    ]);
+  });
+
+  it('never marks a folder whose steps were cancelled as passed', () => {
+    const report = renderMarkdownReport(
+      makeSummary([
+        makeStep({ id: 'build/b.sh', status: 'cancelled', reason: 'fail-fast' }),
+        makeStep({ id: 'lint/a.sh', status: 'failed', reason: 'exit-non-zero', exitCode: 1 }),
+        makeStep({ id: 'lint/c.sh', status: 'cancelled', reason: 'cancelled' }),
+        makeStep({ id: 'test/d.sh', status: 'skipped', reason: 'skipped-by-config' }),
+      ]),
+    );
+    const rows = section(report, 'Folders').split('\n').filter((line) => line.startsWith('| `'));
+    expect(rows.map((row) => cells(row).slice(0, 2))).toEqual([
+      ['`build`', '⊘ CANCELLED'],
+      ['`lint`', '❌ FAIL'],
+      ['`test`', '✅ PASS'],
     ]);
   });
 
