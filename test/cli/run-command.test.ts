@@ -233,6 +233,10 @@ describe('orchestrator run', () => {
     expect(plan.scripts.map((s) => s.id)).toEqual(['etl/load.py']);
     const filtered = JSON.parse((await rig.run(['list', 'scripts', '-f', 'x.sh', '--json'])).stdout) as typeof plan;
     expect(filtered.scripts.map((s) => s.id)).toEqual(['ops/x.sh']);
+    // A selection that matches nothing (a typo) is a warning that names it, not a quiet success.
+    const none = await rig.run(['run', 'scripts', '-f', 'zzz', '-s', 'ops']);
+    expect(none.code).toBe(0);
+    expect(none.stderr).toContain(`warning: no scripts found in ${rig.path('scripts')} matching --subdirs ops --filter zzz`);
   });
 
   it('two runs at the same time get different run folders', async () => {

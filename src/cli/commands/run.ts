@@ -118,7 +118,18 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
         onStart: (run) => common.onStart(run),
         onPlan: (plan) => {
           for (const warning of plan.warnings) human.write(`${colorsFor(human, io, flags.color).yellow('warning:')} ${warning.path}: ${warning.message}\n`);
-          if (plan.spec.steps.length === 0) human.write(`No scripts found in ${folder}.\n`);
+          if (plan.spec.steps.length === 0) {
+            // Said as a warning, with the selection that matched nothing: a typo in a CI job's
+            // --filter would otherwise pass as a run that "succeeded".
+            const selection = [
+              ...(flags.subdirs ?? []).map((s) => `--subdirs ${s}`),
+              ...(flags.filter ?? []).map((f) => `--filter ${f}`),
+              ...(flags.exclude ?? []).map((e) => `--exclude ${e}`),
+            ];
+            io.stderr.write(
+              `${colorsFor(io.stderr, io, flags.color).yellow('warning:')} no scripts found in ${folder}${selection.length > 0 ? ` matching ${selection.join(' ')}` : ''}\n`,
+            );
+          }
         },
       });
     },
