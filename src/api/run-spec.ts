@@ -1,10 +1,9 @@
 import path from 'node:path';
-import type { RunEvent, RunListener } from '../core/events.js';
+import type { RunListener } from '../core/events.js';
 import type { RunSummary, StepResult } from '../core/result.js';
 import type { WorkflowSpec } from '../core/spec.js';
 import type { Engine, StepCache } from '../engines/engine.js';
 import { LocalEngine } from '../engines/local/local-engine.js';
-import { keepFinalResults } from './final-results.js';
 import { createRunDir } from './run-dir.js';
 import { generateReport, REPORT_FORMATS, type ReportFormat } from './reports.js';
 
@@ -46,21 +45,19 @@ export async function runSpec(spec: WorkflowSpec, options: RunSpecOptions): Prom
   const { runId, runDir } = options.resume ?? (await createRunDir(path.resolve(options.outputDir)));
   options.onStart?.({ runId, runDir });
   const engine = options.engine ?? new LocalEngine();
-  const final = options.resume?.final === true ? keepFinalResults(spec, options.resume.previous) : undefined;
-  const onEvent = options.onEvent && final ? (event: RunEvent) => options.onEvent?.(final.event(event)) : options.onEvent;
   try {
-    const handle = engine.submit(final ? final.spec : spec, {
+    const handle = engine.submit(spec, {
       runId,
       runDir,
       ...(options.projectRoot ? { projectRoot: options.projectRoot } : {}),
       ...(options.env ? { env: options.env } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
-      ...(onEvent ? { onEvent } : {}),
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.emitOutput ? { emitOutput: true } : {}),
-      ...(options.resume ? { previous: final ? final.previous : options.resume.previous } : {}),
+      ...(options.resume ? { previous: options.resume.previous, ...(options.resume.final === true ? { previousFinal: true } : {}) } : {}),
       ...(options.cache ? { cache: options.cache, cacheAll: options.cacheAll === true } : {}),
     });
-    const summary = final ? final.summary(await handle.result) : await handle.result;
+    const summary = await handle.result;
     const reports = await generateReport(summary, runDir, options.reports ?? REPORT_FORMATS);
     return { summary, runDir, reports };
   } finally {

@@ -23,6 +23,12 @@ export interface SubmitOptions {
    * them as before.
    */
   previous?: Readonly<Record<string, StepResult>>;
+  /**
+   * Every result in `previous` is final, whatever its status (`rerun --step X`: a step that failed
+   * before is not run again). Dependents see a kept failure as a failure; the failure policy does
+   * not act on it. @default false
+   */
+  previousFinal?: boolean;
   /** Where cached steps (`cache` in their spec) look up and store results. Unset: nothing is cached. */
   cache?: StepCache;
   /** Cache every step of the run, not only those with `cache` set. @default false */

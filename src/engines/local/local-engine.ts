@@ -1,7 +1,7 @@
-import { mkdirSync, realpathSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { fileNameFor } from '../../util/file-name.js';
-import { isInside } from '../../config/is-inside.js';
+import { checkInside } from '../../config/is-inside.js';
 import { availableParallelism, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { RunEvent, RunListener, StepInfo } from '../../core/events.js';
@@ -449,7 +449,7 @@ export class LocalRun implements RunHandle {
     state.decided = true;
     const step = state.spec;
     const old = this.#options.previous?.[step.id];
-    if (old && isSuccessStatus(old.status)) {
+    if (old && (isSuccessStatus(old.status) || this.#options.previousFinal === true)) {
       // Resume: done in an earlier attempt of this run; keep its result, outputs and attempt count.
       state.attempt = old.attempts;
       if (Object.keys(old.outputs).length > 0) this.#shareOutputs(state, old.outputs);
@@ -684,15 +684,10 @@ export class LocalRun implements RunHandle {
   #assertInsideRoot(cwd: string, template: string): void {
     const root = this.#options.projectRoot;
     if (root === undefined) return;
-    const real = (p: string): string => {
-      try {
-        return realpathSync(p);
-      } catch {
-        return path.resolve(p);
-      }
-    };
-    if (!isInside(real(root), real(cwd))) {
-      throw new StepConfigError(`cwd \`${template}\` is ${cwd}, which is outside the project root ${root}`);
+    const where = checkInside(path.resolve(root), path.resolve(cwd));
+    if (!where.inside) {
+      const how = where.through === 'link' ? `, which resolves through a link to ${where.real},` : ', which is';
+      throw new StepConfigError(`cwd \`${template}\` is ${cwd}${how} outside the project root ${root}`);
     }
   }
 
@@ -1316,6 +1311,8 @@ export class LocalRun implements RunHandle {
   #applyFailurePolicy(state: StepState): void {
     const result = state.result;
     if (!isFailure(result) || (result as StepResult).startedAt === null || this.#stopping) return;
+    // A failure kept from an earlier run (`previousFinal`) happened then, not in this run.
+    if (result === this.#options.previous?.[state.spec.id]) return;
     const policy = this.#spec.failurePolicy;
     const why = `${state.spec.id} ${result?.message ?? 'failed'}`;
     if (policy === 'no-new') this.#stopping = { cause: 'no-new', message: why };
