@@ -18,7 +18,7 @@ for w in ${WORKLOADS:-w1 w2 w3 w5}; do
     w1|w2)
       node "$shared/$w/gen.mjs" --out "$BENCH_WORK/$w" >/dev/null
       node "$here/dag-to-workflow.mjs" "$BENCH_WORK/$w/dag.json" "$BENCH_WORK/$w/dag.json.workflow.json"
-      ENGINE_CMD="node $root/dist/bin/orchestrator.js run {dag}.workflow.json --concurrency {c} --reporter json -o $out" \
+      ENGINE_CMD="node $root/dist/bin/orchestrator.cjs run {dag}.workflow.json --concurrency {c} --reporter json -o $out" \
         bash "$shared/$w/run.sh"
       ;;
     w3)

@@ -58,7 +58,7 @@ function toYaml(workflow) {
 
 /** Wall times in ms of `runs` runs of the CLI with `args`, which must exit 0. */
 function timeCli(args, runs) {
-  const cli = path.join(root, 'dist/bin/orchestrator.js');
+  const cli = path.join(root, 'dist/bin/orchestrator.cjs');
   const times = [];
   for (let i = 0; i < runs; i++) {
     const started = performance.now();

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
-const result = spawnSync(process.execPath, ['dist/bin/orchestrator.js', 'run', 'examples/scripts', ...process.argv.slice(2)], {
+const result = spawnSync(process.execPath, ['dist/bin/orchestrator.cjs', 'run', 'examples/scripts', ...process.argv.slice(2)], {
   cwd: root,
   stdio: 'inherit',
 });

@@ -4,7 +4,7 @@
 // Prints the median (and min/max) wall time of each and the ratio with/without.
 //
 //   npm run build && node bench/store/run.mjs [--runs 15] [--scripts 400] [--warmup 2]
-//       [--cli dist/bin/orchestrator.js] [--base other/bin/orchestrator.js] [-- extra run flags]
+//       [--cli dist/bin/orchestrator.cjs] [--base other/bin/orchestrator.js] [-- extra run flags]
 //
 // Both variants get the same flags (`--reporter console -o <tmp> --state-dir <tmp>`); the only
 // difference is `--no-history`. The folder is in a temp project whose `.git` folder stops the
@@ -33,7 +33,7 @@ const opt = (name, fallback) => {
 const runs = Number(opt('runs', process.env.RUNS ?? 15));
 const scripts = Number(opt('scripts', 400));
 const warmup = Number(opt('warmup', 2));
-const clis = { cli: path.resolve(opt('cli', path.join(root, 'dist/bin/orchestrator.js'))) };
+const clis = { cli: path.resolve(opt('cli', path.join(root, 'dist/bin/orchestrator.cjs'))) };
 if (opt('base') !== undefined) clis.base = path.resolve(opt('base'));
 
 const work = mkdtempSync(path.join(tmpdir(), 'bench-store-'));

@@ -21,7 +21,7 @@ const queue = `w5-${process.pid}-${Date.now()}`;
 const work = mkdtempSync(path.join(tmpdir(), 'w5-engine-'));
 writeFileSync(path.join(work, 'noop.mjs'), 'export function noop() {}\n');
 
-const worker = spawn(process.execPath, [...(process.env.W5_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), path.join(root, 'dist/bin/orchestrator.js'), 'worker', '--redis', redis, '--queue', queue, '-j', String(C), '--root', work], { stdio: ['ignore', 'ignore', 'pipe'] });
+const worker = spawn(process.execPath, [...(process.env.W5_WORKER_NODE_ARGS ?? '').split(' ').filter(Boolean), path.join(root, 'dist/bin/orchestrator.cjs'), 'worker', '--redis', redis, '--queue', queue, '-j', String(C), '--root', work], { stdio: ['ignore', 'ignore', 'pipe'] });
 let log = '';
 await new Promise((resolve, reject) => {
   worker.stderr.on('data', (d) => { log += d; if (/ worker \S+ on redis/.test(log)) resolve(); });

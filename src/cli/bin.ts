@@ -17,4 +17,7 @@ process.on('warning', (warning) => {
   process.stderr.write(`warning: ${warning.message}\n`);
 });
 
-process.exitCode = await main(process.argv.slice(2));
+// No top-level await: the CLI is bundled as CommonJS (see launch.cts).
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

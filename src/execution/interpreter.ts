@@ -4,6 +4,7 @@ import { access, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ScriptKind } from '../core/spec.js';
 import type { FailureReason } from '../core/status.js';
+import { tsxLoader } from './tsx-loader.js';
 
 
 export interface ScriptTarget {
@@ -18,7 +19,6 @@ export type Resolution =
   | { ok: true; argv: string[] }
   | { ok: false; reason: FailureReason; detail: string };
 
-const TSX_LOADER = import.meta.resolve('tsx');
 
 /**
  * Finds the program that runs each script, once per run: PATH look-ups and the Python
@@ -101,7 +101,7 @@ export class InterpreterResolver {
       case 'node':
         return { ok: true, argv: [process.execPath] };
       case 'typescript':
-        return { ok: true, argv: [process.execPath, '--import', TSX_LOADER] };
+        return { ok: true, argv: [process.execPath, '--import', tsxLoader()] };
       case 'shell': {
         if (target.shebang) return this.#fromShebang(target.shebang);
         const shell = target.path.endsWith('.bash') ? 'bash' : 'sh';

@@ -3,6 +3,7 @@ import { pathToFileURL } from 'node:url';
 import type { FunctionStep, ModuleStep } from '../core/spec.js';
 import { FunctionExecutor } from './function-executor.js';
 import type { AttemptResult, ExecutionContext, StepExecutor } from './step-executor.js';
+import { dynamicImport } from '../util/dynamic-import.js';
 
 type Loaded = (...args: unknown[]) => unknown;
 
@@ -60,8 +61,8 @@ export class ModuleExecutor implements StepExecutor<ModuleStep> {
 async function importModule(module: string): Promise<Record<string, unknown>> {
   const url = pathToFileURL(module).href;
   if (/\.[cm]?ts$/.test(path.extname(module))) {
-    const { tsImport } = await import('tsx/esm/api');
+    const { tsImport } = await dynamicImport<typeof import('tsx/esm/api')>('tsx/esm/api');
     return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
   }
-  return (await import(url)) as Record<string, unknown>;
+  return await dynamicImport(url);
 }

@@ -9,11 +9,11 @@ import type { FailureReason, FinalStatus } from '../core/status.js';
 import { appendLogSection, appendLogSectionSync, type LogSection } from './log-file.js';
 import { fileNameFor } from '../util/file-name.js';
 import { killLeftovers, runProcess, type ProcessOutcome } from './process-runner.js';
+import { tsxLoader } from './tsx-loader.js';
 import { attemptWithoutProcess, type AbortCause, type AttemptResult, type ExecutionContext, type StepExecutor } from './step-executor.js';
 
 export type ProcessStep = ScriptStep | CommandStep | ModuleStep | PythonStep;
 
-const TSX_LOADER = import.meta.resolve('tsx');
 /** A synchronous log append slower than this sends the rest of the run's log writes to the thread pool. */
 const SLOW_LOG_WRITE_MS = 2;
 /** Finished trees after which leftovers are looked for without waiting for `flush()`. */
@@ -307,7 +307,7 @@ async function prepare(step: ProcessStep, context: ExecutionContext): Promise<Pr
     const typescript = /\.[cm]?ts$/.test(step.module);
     return {
       ok: true,
-      argv: [process.execPath, ...(typescript ? ['--import', TSX_LOADER] : []), '--input-type=module', '-e', NODE_FUNCTION_RUNNER],
+      argv: [process.execPath, ...(typescript ? ['--import', tsxLoader()] : []), '--input-type=module', '-e', NODE_FUNCTION_RUNNER],
     };
   }
   if (step.kind === 'python') {

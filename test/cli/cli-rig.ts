@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const BIN = fileURLToPath(new URL('../../dist/bin/orchestrator.js', import.meta.url));
+export const BIN = fileURLToPath(new URL('../../dist/bin/orchestrator.cjs', import.meta.url));
 
 export interface CliResult {
   code: number | null;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-const BIN = fileURLToPath(new URL('../../dist/bin/orchestrator.js', import.meta.url));
+const BIN = fileURLToPath(new URL('../../dist/bin/orchestrator.cjs', import.meta.url));
 
 /** `orchestrator worker` in its own process (so a test can kill -9 it), ready when it says so. */
 export class WorkerProcess {

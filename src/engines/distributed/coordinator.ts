@@ -31,6 +31,7 @@ import {
   type StepJob,
   type WireAttempt,
 } from './protocol.js';
+import { dynamicImport } from '../../util/dynamic-import.js';
 
 export interface CoordinatorOptions {
   /** `redis://[user:password@]host:port[/db]` or `rediss://…`. */
@@ -152,7 +153,7 @@ export class Coordinator {
       conn.disconnect();
       throw error;
     }
-    const bullmq = await import('bullmq');
+    const bullmq = await dynamicImport<typeof import('bullmq')>('bullmq');
     return new Coordinator(options, conn, sub, bullmq);
   }
 

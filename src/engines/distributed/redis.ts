@@ -1,5 +1,6 @@
 /** Opening Redis connections for BullMQ: one place for URLs, TLS, timeouts and clear errors. */
 import type { Redis, RedisOptions } from 'ioredis';
+import { dynamicImport } from '../../util/dynamic-import.js';
 
 export type { Redis };
 
@@ -30,7 +31,7 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
   if (!/^rediss?:\/\//.test(url)) {
     throw new Error(`Expected a Redis URL like redis://127.0.0.1:6379 or rediss://host:6380, got "${redactRedisUrl(url)}"`);
   }
-  const { Redis: RedisClient } = await import('ioredis');
+  const { Redis: RedisClient } = await dynamicImport<typeof import('ioredis')>('ioredis');
   const timeout = options.connectTimeout ?? 5000;
   const redisOptions: RedisOptions = {
     lazyConnect: true,

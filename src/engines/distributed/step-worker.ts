@@ -34,6 +34,7 @@ import {
   type StepJob,
   type WireAttempt,
 } from './protocol.js';
+import { dynamicImport } from '../../util/dynamic-import.js';
 
 export const WORKER_ID_ENV = 'ORCHESTRATOR_WORKER_ID';
 
@@ -156,7 +157,7 @@ export class StepWorker {
     this.#commit = await gitCommit(this.#options.root);
     this.#sub.on('message', (_channel: string, message: string) => this.#onCancel(message));
     await this.#sub.subscribe(channels.cancel(prefix));
-    const { Worker } = await import('bullmq');
+    const { Worker } = await dynamicImport<typeof import('bullmq')>('bullmq');
     const lockDuration = this.#options.lockDuration ?? 30_000;
     for (const name of queues) {
       const worker = new Worker(name, (job: Job) => this.#process(job), {

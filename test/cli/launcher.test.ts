@@ -1,0 +1,136 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BIN } from './cli-rig.js';
+
+// The `orchestrator` bin (src/cli/launch.cts) runs the CLI bundle through a V8 code cache kept in
+// a private folder of the user's. ORCHESTRATOR_CODE_CACHE=debug makes it say what it did.
+const SHIM = fileURLToPath(new URL('../../dist/bin/orchestrator.js', import.meta.url));
+const BUNDLE = fileURLToPath(new URL('../../dist/bin/cli.cjs', import.meta.url));
+
+let home: string;
+beforeEach(() => {
+  home = mkdtempSync(path.join(tmpdir(), 'orch-launch-'));
+});
+afterEach(() => rmSync(home, { recursive: true, force: true }));
+
+function cli(args: string[], env: Record<string, string> = {}, bin = BIN, cwd = home) {
+  const result = spawnSync(process.execPath, [bin, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, XDG_CACHE_HOME: path.join(home, 'cache'), ORCHESTRATOR_CODE_CACHE: 'debug', ...env },
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+const cacheDir = () => path.join(home, 'cache', 'codomyrmex-orchestrator', 'v8');
+const cacheFiles = () => (existsSync(cacheDir()) ? readdirSync(cacheDir()).filter((f) => f.endsWith('.bin')) : []);
+
+describe('the orchestrator bin and its code cache', () => {
+  it('writes a cache at the first start, uses it at the next, and keeps `run` apart', () => {
+    const first = cli(['--version']);
+    expect(first.code).toBe(0);
+    expect(first.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(first.stderr).toMatch(/code cache: .*-cli\.bin: none\ncode cache: written/);
+    expect(cacheFiles()).toHaveLength(1);
+
+    const second = cli(['--version']);
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stderr).toMatch(/code cache: .*-cli\.bin: used/);
+    expect(second.stderr).not.toMatch(/written/);
+
+    const run = cli(['run', '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stderr).toMatch(/-run\.bin: none\ncode cache: written/);
+    expect(cacheFiles()).toHaveLength(2);
+    // The folder and the files are the user's alone: cached code is code.
+    expect(readdirSync(cacheDir()).every((f) => (statSync(path.join(cacheDir(), f)).mode & 0o077) === 0)).toBe(true);
+    expect(statSync(cacheDir()).mode & 0o077).toBe(0);
+  });
+
+  it('ignores a cache made for another build of the bundle, and one V8 rejects', () => {
+    cli(['--version']);
+    const [file] = cacheFiles();
+    const cache = path.join(cacheDir(), file as string);
+
+    // Same bundle, other mtime: the key no longer matches and the cache is made again.
+    const { atime, mtime } = statSync(BUNDLE);
+    try {
+      utimesSync(BUNDLE, atime, new Date(mtime.getTime() + 5000));
+      const changed = cli(['--version']);
+      expect(changed.code).toBe(0);
+      expect(changed.stderr).toMatch(/: none\ncode cache: written/);
+    } finally {
+      utimesSync(BUNDLE, atime, mtime);
+    }
+
+    // The right key over data V8 cannot use: rejected, the CLI still works, the cache is remade.
+    const key = readFileSync(cache, 'utf8').split('\n', 1)[0] as string;
+    const good = cli(['--version']);
+    expect(good.stderr).toMatch(/: (none|used)/);
+    const current = readFileSync(cache, 'utf8').split('\n', 1)[0] as string;
+    writeFileSync(cache, `${current}\n${'garbage'.repeat(100)}`);
+    const rejected = cli(['--version']);
+    expect(rejected.code).toBe(0);
+    expect(rejected.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    expect(rejected.stderr).toMatch(/: rejected\ncode cache: written/);
+    expect(cli(['--version']).stderr).toMatch(/: used/);
+    expect(key).toContain(process.version);
+  });
+
+  it('never reads a cache from a folder others can write', () => {
+    mkdirSync(cacheDir(), { recursive: true });
+    chmodSync(cacheDir(), 0o777);
+    const result = cli(['--version']);
+    expect(result.code).toBe(0);
+    // Falls back to the private folder in the temp dir, never the shared one.
+    expect(result.stderr).not.toContain(cacheDir());
+    expect(cacheFiles()).toHaveLength(0);
+  });
+
+  it('ORCHESTRATOR_CODE_CACHE=0 turns it off', () => {
+    const result = cli(['--version'], { ORCHESTRATOR_CODE_CACHE: '0' });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toBe('');
+    expect(cacheFiles()).toHaveLength(0);
+  });
+
+  it('the path of earlier versions, dist/bin/orchestrator.js, still starts the CLI', () => {
+    const result = cli(['--version'], {}, SHIM);
+    expect(result.code).toBe(0);
+    expect(result.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it('imports module functions into its own process from the cached bundle (import(), tsx)', () => {
+    const project = path.join(home, 'project');
+    mkdirSync(path.join(project, '.git'), { recursive: true });
+    writeFileSync(path.join(project, 'lib.ts'), 'export function add(a: number, b: number): number { return a + b; }\n');
+    writeFileSync(path.join(project, 'lib.mjs'), 'export function mul(a, b) { return a * b; }\n');
+    writeFileSync(
+      path.join(project, 'wf.yaml'),
+      [
+        'name: inline',
+        'steps:',
+        '  - id: add',
+        '    function: { module: lib.ts, export: add, args: [2, 3], isolation: inline }',
+        '  - id: mul',
+        '    function: { module: lib.mjs, export: mul, args: [2, 3], isolation: inline }',
+        '',
+      ].join('\n'),
+    );
+    for (let start = 0; start < 2; start++) {
+      const result = cli(['run', 'wf.yaml', '--json', '--no-history', '-o', path.join(home, 'out')], {}, BIN, project);
+      expect(result.stderr).toMatch(start === 0 ? /-run\.bin: none/ : /-run\.bin: used/);
+      const summary = JSON.parse(result.stdout) as { status: string; steps: Array<{ id: string; value?: unknown }> };
+      expect(summary.status, result.stderr).toBe('succeeded');
+      expect(summary.steps.map((s) => [s.id, s.value])).toEqual([
+        ['add', 5],
+        ['mul', 6],
+      ]);
+    }
+  });
+});
+
