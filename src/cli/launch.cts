@@ -16,7 +16,7 @@
  *   with the cache only costs the speed-up.
  */
 import { isAscii } from 'node:buffer';
-import { lstatSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -106,14 +106,23 @@ function privateDir(dir: string, uid: number): boolean {
   }
 }
 
+/** The cache data after its key line, when the key matches and the file is this user's alone. */
 function readCache(file: string, key: string): Buffer | undefined {
+  let fd: number | undefined;
   try {
-    const data = readFileSync(file);
+    fd = openSync(file, 'r');
+    // Checked on the open file, not the path: the folder was checked, but a path can be swapped.
+    const info = fstatSync(fd);
+    const uid = process.getuid?.() ?? -1;
+    if (!info.isFile() || (uid >= 0 && info.uid !== uid) || (info.mode & 0o022) !== 0) return undefined;
+    const data = readFileSync(fd);
     const newline = data.indexOf(10);
     if (newline < 0 || data.toString('utf8', 0, newline) !== key) return undefined;
     return data.subarray(newline + 1);
   } catch {
     return undefined;
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }
 

@@ -91,6 +91,16 @@ describe('the orchestrator bin and its code cache', () => {
     expect(cacheFiles()).toHaveLength(0);
   });
 
+  it('never reads a cache file others can write', () => {
+    cli(['--version']);
+    const cache = path.join(cacheDir(), cacheFiles()[0] as string);
+    chmodSync(cache, 0o666);
+    const result = cli(['--version']);
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/: none\ncode cache: written/);
+    expect(statSync(cache).mode & 0o077).toBe(0);
+  });
+
   it('ORCHESTRATOR_CODE_CACHE=0 turns it off', () => {
     const result = cli(['--version'], { ORCHESTRATOR_CODE_CACHE: '0' });
     expect(result.code).toBe(0);
