@@ -1,5 +1,5 @@
 import type { CacheEntry } from '../engines/engine.js';
-import { closeSync, existsSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { createRequire } from 'node:module';
@@ -673,7 +673,13 @@ export class SqliteRunStore implements RunStore {
       closeSync(fd);
       this.#journals.delete(runId);
     }
-    rmSync(this.#journalPath(runId), { force: true });
+    // unlinkSync, not rmSync: the first rmSync of a process compiles Node's rimraf code (~1 ms, up
+    // to 8 ms on a loaded machine) on the main thread, at the end of every run.
+    try {
+      unlinkSync(this.#journalPath(runId));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
   }
 
   /**
