@@ -57,7 +57,10 @@ export function finishedLine(event: RunEventOf<'step-finished'>): string {
     cacheExplain: r.cacheExplain,
   };
   const line = { type: event.type, runId: event.runId, time: event.time, stepId: event.stepId, attempt: event.attempt, result };
-  return `${toJson(line) ?? '{}'}\n`;
+  // A value JSON cannot hold (a cycle) is not stored either: journal the step without it rather
+  // than an empty line a crash would lose the step by.
+  const text = toJson(line) ?? toJson({ ...line, result: { ...result, value: undefined } });
+  return `${text ?? '{}'}\n`;
 }
 
 /**

@@ -381,9 +381,8 @@ export class SqliteRunStore implements RunStore {
       return;
     }
     if (this.#failure) return; // the retry timer is set
-    // A finished step is written on the next turn of the event loop, not after the batch timer:
-    // an orchestrator killed with SIGKILL must not lose results that finished before it died
-    // (resume would run those steps again). Steps finishing in the same turn share a transaction.
+    // Batched: a full queue is written on the next turn of the event loop, the rest after the
+    // batch timer. A SIGKILL in between loses nothing that finished: it is in the journal.
     if (this.#queue.length >= this.#batchSize) {
       this.#immediate ??= setImmediate(() => {
         this.#immediate = undefined;

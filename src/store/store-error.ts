@@ -79,7 +79,7 @@ export function toStoreError(
   if (context.lost !== undefined && context.lost > 0) {
     fate = ` The last ${events(context.lost)} of the run history could not be saved; what was stored before is intact.`;
   } else if (context.queued !== undefined && context.queued > 0) {
-    fate = ` ${events(context.queued)} stay queued for the next flush; what was stored before is intact.`;
+    fate = ` ${events(context.queued)} ${context.queued === 1 ? 'stays' : 'stay'} queued for the next flush; what was stored before is intact.`;
   }
   return new StoreError(`Could not ${verb} the run store at ${context.path}: ${detail}. ${advice(code)}${fate}`, {
     path: context.path,

@@ -99,6 +99,29 @@ describe('SqliteRunStore', () => {
       }
     });
 
+    it('journals a finished step whose value JSON cannot hold, without the value', async () => {
+      store = new SqliteRunStore({ stateDir: dir, flushIntervalMs: 60_000, batchSize: 1000 });
+      store.beginRun(runInfo('r'));
+      const events = bigRun('r', 1);
+      const index = events.findIndex((e) => e.type === 'step-finished');
+      const finished = events[index] as Extract<RunEvent, { type: 'step-finished' }>;
+      const cyclic: Record<string, unknown> = { name: 'loop' };
+      cyclic.self = cyclic;
+      events[index] = { ...finished, result: { ...finished.result, value: cyclic } };
+      for (const event of events.slice(0, index + 1)) store.recordEvent(event);
+      await nextTurn();
+      expect(store.stats.transactions).toBe(0);
+      const next = new SqliteRunStore({ stateDir: dir });
+      try {
+        expect(next.markInterrupted('r', 'orchestrator gone')).toBe(true);
+        const step = next.getSteps('r').find((s) => s.stepId === finished.stepId);
+        expect(step?.status).toBe(finished.result.status);
+        expect(step?.value).toBeUndefined();
+      } finally {
+        next.close();
+      }
+    });
+
     it('journals the run steps too: a run killed before its first commit lists all of them', () => {
       store = new SqliteRunStore({ stateDir: dir, flushIntervalMs: 60_000, batchSize: 1000 });
       store.beginRun(runInfo('r'));
