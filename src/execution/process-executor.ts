@@ -1,5 +1,5 @@
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { access, constants, mkdir, readFile, stat } from 'node:fs/promises';
+import { accessSync, constants, readFileSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { access, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describeFailure } from '../core/failure.js';
 import { OUTPUT_LIMITS, parseOutputs } from '../core/outputs.js';
@@ -14,8 +14,10 @@ import { attemptWithoutProcess, type AbortCause, type AttemptResult, type Execut
 
 export type ProcessStep = ScriptStep | CommandStep | ModuleStep | PythonStep;
 
-/** A synchronous log append slower than this sends the rest of the run's log writes to the thread pool. */
+/** A synchronous log append this slow counts as slow (see `#writeLog`). */
 const SLOW_LOG_WRITE_MS = 2;
+/** Slow appends among the last eight that send the rest of the run's log writes to the thread pool. */
+const SLOW_LOG_WRITES = 3;
 /** Finished trees after which leftovers are looked for without waiting for `flush()`. */
 const LEFTOVER_SWEEP_TREES = 256;
 
@@ -32,6 +34,8 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
   readonly #logErrors: string[] = [];
   readonly #slowLogWriteMs: number;
   #syncLogs = true;
+  /** The last eight synchronous appends, one bit each, 1 for a slow one. */
+  #recentSlowWrites = 0;
   /**
    * Trees of steps that finished since the last sweep, by tree id. A process that still carries
    * one escaped the step unseen; sweeping for them costs one /proc pass, so it is done once per
@@ -41,7 +45,7 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
   #sweeping: Promise<void> | undefined;
   readonly #sweepReports: string[] = [];
 
-  /** `slowLogWriteMs`: see `#writeLog` (default 2 ms; 0 sends every write after the first to the thread pool). */
+  /** `slowLogWriteMs`: see `#writeLog` (default 2 ms; 0 sends every write after the third to the thread pool). */
   constructor(options: { slowLogWriteMs?: number } = {}) {
     this.#slowLogWriteMs = options.slowLogWriteMs ?? SLOW_LOG_WRITE_MS;
   }
@@ -108,9 +112,11 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
   /**
    * Appends an attempt to its log. Small output (held in memory) is written at once with one
    * synchronous append: ~25 µs, where the same append through the thread pool costs ~200 µs of
-   * this thread's time. Should one such write take `slowLogWriteMs` or longer (a slow or
-   * network disk), the rest go through the thread pool, off the step's critical path; `flush()`
-   * waits for those. Writes to one log are chained so attempts stay in order.
+   * this thread's time. Should three of the last eight such writes take `slowLogWriteMs` or
+   * longer (a slow or network disk), the rest go through the thread pool, off the step's critical
+   * path; `flush()` waits for those. One slow write is not enough: on a busy machine this thread
+   * is often descheduled for a few milliseconds in the middle of a fast write. Writes to one log
+   * are chained so attempts stay in order.
    */
   #writeLog(logPath: string, section: LogSection, outcome: ProcessOutcome): void {
     const failed = (error: unknown): void => {
@@ -121,7 +127,9 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
       const started = performance.now();
       try {
         const written = appendLogSectionSync(logPath, section, outcome.stdout, outcome.stderr);
-        if (performance.now() - started >= this.#slowLogWriteMs) this.#syncLogs = false;
+        const slow = performance.now() - started >= this.#slowLogWriteMs ? 1 : 0;
+        this.#recentSlowWrites = ((this.#recentSlowWrites << 1) | slow) & 0xff;
+        if (slow === 1 && popCount(this.#recentSlowWrites) >= SLOW_LOG_WRITES) this.#syncLogs = false;
         if (written) return;
       } catch (error) {
         failed(error);
@@ -222,6 +230,12 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
 }
 
 
+function popCount(bits: number): number {
+  let count = 0;
+  for (let rest = bits; rest !== 0; rest &= rest - 1) count++;
+  return count;
+}
+
 function functionInput(step: ModuleStep | PythonStep): unknown {
   return step.kind === 'module'
     ? { module: step.module, export: step.export, args: step.args }
@@ -315,14 +329,19 @@ async function prepare(step: ProcessStep, context: ExecutionContext): Promise<Pr
     if (!python) return { ok: false, reason: 'interpreter-not-found', detail: '`python3` is not on PATH (needed for python steps)', command: [] };
     return { ok: true, argv: [python, '-c', PYTHON_FUNCTION_RUNNER] };
   }
+  // Synchronous: a local stat costs ~5 µs here, a round trip through the thread pool ~100 µs of
+  // this thread's time, twice per script step.
+  let info: Stats | undefined;
   try {
-    const info = await stat(step.path);
-    if (!info.isFile()) throw new Error('not a file');
+    info = statSync(step.path, { throwIfNoEntry: false });
   } catch {
+    info = undefined; // a folder on the way that cannot be searched, a link loop: not there for us
+  }
+  if (info === undefined || !info.isFile()) {
     return { ok: false, reason: 'script-missing', detail: `${step.path} no longer exists`, command: [step.path] };
   }
   try {
-    await access(step.path, constants.R_OK);
+    accessSync(step.path, constants.R_OK);
   } catch {
     return { ok: false, reason: 'not-executable', detail: `${step.path} is not readable`, command: [step.path] };
   }

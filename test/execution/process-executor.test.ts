@@ -35,25 +35,25 @@ function context(logPath: string, attempt: number): ExecutionContext {
 }
 
 describe('ProcessExecutor logs', () => {
-  // Small logs are appended synchronously; after one slow append (here: any, with a 0 ms limit)
+  // Small logs are appended synchronously; after three slow appends (here: any, with a 0 ms limit)
   // the rest go through the thread pool. Both ways, every attempt lands whole and in order.
   it.each([
     ['synchronous appends', 60_000],
-    ['thread-pool appends after the first', 0],
+    ['thread-pool appends after the third', 0],
   ])('%s: one section per attempt, in order, complete once flush() resolves', async (_name, slowLogWriteMs) => {
     const executor = new ProcessExecutor({ slowLogWriteMs });
     const logPath = path.join(dir, 'logs', 'x.log');
     const step = commandStep('echo "out $ORCHESTRATOR_ATTEMPT"; echo "err $ORCHESTRATOR_ATTEMPT" >&2', { id: 'x', cwd: dir });
-    for (let attempt = 1; attempt <= 4; attempt++) {
+    for (let attempt = 1; attempt <= 6; attempt++) {
       const result = await executor.execute(step, context(logPath, attempt));
       expect(result.status).toBe('succeeded');
     }
     expect(await executor.flush()).toEqual([]);
     const log = await readFile(logPath, 'utf8');
-    const positions = [1, 2, 3, 4].map((n) => log.indexOf(`x · attempt ${n}\n`));
+    const positions = [1, 2, 3, 4, 5, 6].map((n) => log.indexOf(`x · attempt ${n}\n`));
     expect(positions.every((p) => p >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
-    for (const n of [1, 2, 3, 4]) {
+    for (const n of [1, 2, 3, 4, 5, 6]) {
       const section = log.slice(positions[n - 1], positions[n] ?? undefined);
       expect(section).toContain(`STDOUT (6 bytes)\n${'='.repeat(60)}\nout ${n}\n`);
       expect(section).toContain(`err ${n}\n`);
