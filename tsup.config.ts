@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { defineConfig } from 'tsup';
 
@@ -18,8 +19,13 @@ export default defineConfig({
   platform: 'node',
   target: 'node20',
   splitting: false,
-  // import.meta.url in the bundle is the bundle's own file URL.
-  shims: true,
+  // import.meta.url in the bundle is the bundle's own file URL, encoded (tsup's shim is not: an
+  // install path with `#`, `?` or `%41` in it broke every command).
+  // ("use strict" first: a directive must open the file, and the bundle is strict code.)
+  banner: { js: "'use strict'; const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
+  esbuildOptions(options) {
+    options.define = { ...options.define, 'import.meta.url': 'importMetaUrl' };
+  },
   dts: false,
   clean: true,
   sourcemap: true,
@@ -28,8 +34,11 @@ export default defineConfig({
   onSuccess: () => {
     // esbuild writes code as ASCII but keeps comments as they are; escaping what is left (a few
     // comments) lets the launcher decode the bundle as Latin-1, 4x faster than UTF-8.
-    const bundle = readFileSync('dist/bin/cli.cjs', 'utf8');
-    writeFileSync('dist/bin/cli.cjs', bundle.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+    const bundle = readFileSync('dist/bin/cli.cjs', 'utf8').replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+    // The build's content hash, which the launcher's code cache is keyed on (V8 itself only
+    // checks the length of the source): the last line, so the source map's lines still match.
+    const build = createHash('sha256').update(bundle).digest('hex').slice(0, 32);
+    writeFileSync('dist/bin/cli.cjs', `${bundle}${bundle.endsWith('\n') ? '' : '\n'}// build ${build}\n`);
     // `dist/bin/orchestrator.js`, the path of earlier versions, still starts the CLI.
     writeFileSync('dist/bin/orchestrator.js', "#!/usr/bin/env node\nimport './orchestrator.cjs';\n");
     chmodSync('dist/bin/orchestrator.js', 0o755);

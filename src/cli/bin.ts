@@ -18,6 +18,13 @@ process.on('warning', (warning) => {
 });
 
 // No top-level await: the CLI is bundled as CommonJS (see launch.cts).
-void main(process.argv.slice(2)).then((code) => {
-  process.exitCode = code;
-});
+// A bug that escapes main() fails the command, whatever --unhandled-rejections says.
+main(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 1;
+  },
+);

@@ -9,14 +9,15 @@
  * - The cache is written at the first exit after the bundle changed (or when V8 rejected it: a
  *   different Node, other V8 flags), with the functions that run compiled, so it covers the
  *   commands that were run. `run` gets a cache of its own: it is the command whose start matters.
- * - Cached code is code: it is read only from a folder of this user's that nobody else can
- *   write (`$XDG_CACHE_HOME` or ~/.cache, else a private folder in the temp dir), and each file
- *   names the exact bundle it was made from (size, mtime, inode, Node version).
+ * - Cached code is code: it is read only from folders of this user's that nobody else can write,
+ *   from the cache root down (`$XDG_CACHE_HOME` or ~/.cache, else a private folder in the temp
+ *   dir), never through a link, and each file names the exact build it was made from (a hash of
+ *   the bundle's content stamped at build time, its size, the Node version).
  * - ORCHESTRATOR_CODE_CACHE=0 turns it off; =debug says on stderr what became of it. Any problem
  *   with the cache only costs the speed-up.
  */
 import { isAscii } from 'node:buffer';
-import { closeSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -28,7 +29,8 @@ const bundle = path.join(__dirname, 'cli.cjs');
 // imports through this module's import() instead (src/util/dynamic-import.ts).
 (globalThis as Record<symbol, unknown>)[Symbol.for('codomyrmex-orchestrator.import')] = (specifier: string) => import(specifier);
 
-if (process.env.ORCHESTRATOR_CODE_CACHE === '0') {
+// Node maps stack traces of vm scripts to no source map: with --enable-source-maps, load it plainly.
+if (process.env.ORCHESTRATOR_CODE_CACHE === '0' || (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle is a CommonJS file on disk
   require(bundle);
 } else {
@@ -36,14 +38,26 @@ if (process.env.ORCHESTRATOR_CODE_CACHE === '0') {
 }
 
 function runCached(): void {
-  // esbuild writes ASCII (comments aside): decoding it as Latin-1 is 4x faster than as UTF-8.
-  const bytes = readFileSync(bundle);
+  // One open file for the bytes and the key, so a bundle replaced meanwhile cannot be cached under
+  // the other one's key.
+  const fd = openSync(bundle, 'r');
+  let bytes: Buffer;
+  let size: number;
+  try {
+    size = fstatSync(fd).size;
+    bytes = readFileSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  // esbuild writes ASCII (comments aside, escaped at build time): Latin-1 decodes 4x faster.
   let source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   // The shebang is not JavaScript inside the function wrapper; `//` keeps the length V8 checks.
   if (source.startsWith('#!')) source = `//${source.slice(2)}`;
-  const stat = statSync(bundle);
-  const key = `${process.version} ${process.arch} ${stat.size} ${stat.mtimeMs} ${stat.ino}`;
-  const file = cacheFile(process.argv[2] === 'run' ? 'run' : 'cli');
+  // V8 checks only the source's length: the key must tell builds apart. The build stamps a hash
+  // of the bundle's content on its last line (tsup.config.ts); size and Node as well.
+  const build = /\/\/ build ([0-9a-f]{16,})\n?$/.exec(source.slice(-80))?.[1] ?? 'unstamped';
+  const key = `${process.version} ${process.arch} ${build} ${size}`;
+  const file = cacheFile();
   const cachedData = file ? readCache(file, key) : undefined;
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: bundle,
@@ -62,47 +76,81 @@ function runCached(): void {
   fn.call(mod.exports, mod.exports, createRequire(bundle), mod, bundle, __dirname);
 }
 
-/** `<cache folder>/<bundle path hash>-<kind>.bin`, or undefined when there is no safe folder. */
-function cacheFile(kind: string): string | undefined {
+/**
+ * `<cache folder>/<install hash>-<kind>.bin`, or undefined when there is no safe folder. `run`
+ * (not its help) gets a cache of its own, and other V8 flags another file rather than turns of
+ * rejecting and rewriting one.
+ */
+function cacheFile(): string | undefined {
   const env = process.env;
   const uid = process.getuid?.() ?? -1;
-  const candidates = [
-    env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined,
-    safeHome() ? path.join(homedir(), '.cache') : undefined,
-    path.join(tmpdir(), `codomyrmex-orchestrator-${uid}`),
+  const args = process.argv.slice(2);
+  const kind = args[0] === 'run' && !args.includes('--help') && !args.includes('-h') ? 'run' : 'cli';
+  const flags = [...process.execArgv, env.NODE_OPTIONS ?? ''].join(' ').trim();
+  const name = `${hash(bundle)}${flags ? `-${hash(flags)}` : ''}-${kind}.bin`;
+  const home = safeHome();
+  // Each: the folder the cache root goes in, and the folders to make below it.
+  const candidates: [string | undefined, string[]][] = [
+    [env.XDG_CACHE_HOME && path.isAbsolute(env.XDG_CACHE_HOME) ? env.XDG_CACHE_HOME : undefined, ['codomyrmex-orchestrator', 'v8']],
+    [home ? path.join(home, '.cache') : undefined, ['codomyrmex-orchestrator', 'v8']],
+    [tmpdir(), [`codomyrmex-orchestrator-${uid}`, 'v8']],
   ];
-  const name = `${hash(bundle)}-${kind}.bin`;
-  for (const base of candidates) {
+  for (const [base, below] of candidates) {
     if (!base) continue;
-    const dir = base.endsWith(`-${uid}`) ? path.join(base, 'v8') : path.join(base, 'codomyrmex-orchestrator', 'v8');
-    if (privateDir(dir, uid)) return path.join(dir, name);
+    const dir = privatePath(base, below, uid, base === tmpdir());
+    if (dir) return path.join(dir, name);
   }
   return undefined;
 }
 
-/** FNV-1a of a path, in hex: names the cache of one installed bundle (node:crypto costs ms to load). */
+/** FNV-1a of a text, in hex (node:crypto costs milliseconds to load). */
 function hash(text: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
   return h.toString(16).padStart(8, '0');
 }
 
-function safeHome(): boolean {
+function safeHome(): string | undefined {
   try {
-    return homedir() !== '' && homedir() !== '/';
+    const home = homedir();
+    return path.isAbsolute(home) && home !== '/' ? home : undefined;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
-/** True when `dir` exists (made if need be, mode 700) as a real folder of this user that only they can write. */
-function privateDir(dir: string, uid: number): boolean {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+/**
+ * `base/below...`, made where missing (mode 700), when every folder on the way from `base` down is
+ * a real folder of this user's that no one else can write: no one else can then swap a folder or
+ * plant a link in it. `base` itself too, except the shared temp dir, whose sticky bit keeps
+ * others from moving what is ours.
+ */
+function privatePath(base: string, below: string[], uid: number, sharedBase: boolean): string | undefined {
+  const own = (dir: string): boolean => {
     const info = lstatSync(dir);
     return info.isDirectory() && (uid < 0 || info.uid === uid) && (info.mode & 0o022) === 0;
+  };
+  const make = (dir: string): void => {
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  };
+  try {
+    if (!sharedBase) {
+      make(base);
+      if (!own(base)) return undefined;
+    }
+    let dir = base;
+    for (const name of below) {
+      dir = path.join(dir, name);
+      make(dir);
+      if (!own(dir)) return undefined;
+    }
+    return dir;
   } catch {
-    return false;
+    return undefined;
   }
 }
 
@@ -110,8 +158,8 @@ function privateDir(dir: string, uid: number): boolean {
 function readCache(file: string, key: string): Buffer | undefined {
   let fd: number | undefined;
   try {
-    fd = openSync(file, 'r');
-    // Checked on the open file, not the path: the folder was checked, but a path can be swapped.
+    // Never through a link, and checked on the open file.
+    fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     const info = fstatSync(fd);
     const uid = process.getuid?.() ?? -1;
     if (!info.isFile() || (uid >= 0 && info.uid !== uid) || (info.mode & 0o022) !== 0) return undefined;
@@ -126,14 +174,22 @@ function readCache(file: string, key: string): Buffer | undefined {
   }
 }
 
-/** Written beside and renamed into place, so a reader never sees half a file. */
+/**
+ * Written to a new file beside (`wx`: made here, never through a link) and renamed into place, so
+ * a reader never sees half a file; a failed write leaves nothing behind.
+ */
 function writeCache(file: string, key: string, script: vm.Script): boolean {
+  const temp = `${file}.${process.pid}.tmp`;
   try {
-    const temp = `${file}.${process.pid}.tmp`;
-    writeFileSync(temp, Buffer.concat([Buffer.from(`${key}\n`), script.createCachedData()]), { mode: 0o600 });
+    writeFileSync(temp, Buffer.concat([Buffer.from(`${key}\n`), script.createCachedData()]), { mode: 0o600, flag: 'wx' });
     renameSync(temp, file);
     return true;
   } catch {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // not made, or already gone
+    }
     // No cache this time: the next start compiles again.
     return false;
   }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,9 +42,11 @@ describe('the orchestrator bin and its code cache', () => {
     expect(second.stderr).toMatch(/code cache: .*-cli\.bin: used/);
     expect(second.stderr).not.toMatch(/written/);
 
-    const run = cli(['run', '--help']);
-    expect(run.code).toBe(0);
-    expect(run.stderr).toMatch(/-run\.bin: none\ncode cache: written/);
+    // `run --help` is not a run: it shares the other commands' cache.
+    expect(cli(['run', '--help']).stderr).toMatch(/-cli\.bin: used/);
+    const run = cli(['run', 'nowhere']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/-run\.bin: none\n[^]*code cache: written/);
     expect(cacheFiles()).toHaveLength(2);
     // The folder and the files are the user's alone: cached code is code.
     expect(readdirSync(cacheDir()).every((f) => (statSync(path.join(cacheDir(), f)).mode & 0o077) === 0)).toBe(true);
@@ -56,16 +58,26 @@ describe('the orchestrator bin and its code cache', () => {
     const [file] = cacheFiles();
     const cache = path.join(cacheDir(), file as string);
 
-    // Same bundle, other mtime: the key no longer matches and the cache is made again.
-    const { atime, mtime } = statSync(BUNDLE);
-    try {
-      utimesSync(BUNDLE, atime, new Date(mtime.getTime() + 5000));
-      const changed = cli(['--version']);
-      expect(changed.code).toBe(0);
-      expect(changed.stderr).toMatch(/: none\ncode cache: written/);
-    } finally {
-      utimesSync(BUNDLE, atime, mtime);
-    }
+    // Another build of the same size (here: one byte of a comment changed, and its stamp): the
+    // key no longer matches and the cache is made again. V8 alone would accept it.
+    const original = readFileSync(BUNDLE, 'latin1');
+    const copy = path.join(home, 'pkg', 'bin');
+    mkdirSync(copy, { recursive: true });
+    cpSync(path.dirname(BUNDLE), copy, { recursive: true });
+    cpSync(fileURLToPath(new URL('../../package.json', import.meta.url)), path.join(home, 'package.json'));
+    const other = original.replace(/\/\/ build ([0-9a-f])/, (_m, c: string) => `// build ${c === '0' ? '1' : '0'}`);
+    expect(other.length).toBe(original.length);
+    expect(other).not.toBe(original);
+    writeFileSync(path.join(copy, 'cli.cjs'), other, 'latin1');
+    const stale = path.join(cacheDir(), cacheFiles()[0] as string);
+    const copyBin = path.join(copy, 'orchestrator.cjs');
+    const first = cli(['--version'], {}, copyBin);
+    expect(first.code, first.stderr).toBe(0);
+    // The copy has a cache file of its own (another path); give it this build's cache instead.
+    const copyCache = (/code cache: (\S+): none/.exec(first.stderr) ?? [])[1] as string;
+    cpSync(stale, copyCache);
+    const changed = cli(['--version'], {}, copyBin);
+    expect(changed.stderr).toMatch(/: none\ncode cache: written/);
 
     // The right key over data V8 cannot use: rejected, the CLI still works, the cache is remade.
     const key = readFileSync(cache, 'utf8').split('\n', 1)[0] as string;
@@ -89,6 +101,46 @@ describe('the orchestrator bin and its code cache', () => {
     // Falls back to the private folder in the temp dir, never the shared one.
     expect(result.stderr).not.toContain(cacheDir());
     expect(cacheFiles()).toHaveLength(0);
+  });
+
+  it('never uses a cache folder with a folder on the way others can write', () => {
+    mkdirSync(cacheDir(), { recursive: true });
+    chmodSync(path.dirname(cacheDir()), 0o777);
+    expect(cli(['--version']).stderr).not.toContain(cacheDir());
+    chmodSync(path.dirname(cacheDir()), 0o700);
+    chmodSync(path.join(home, 'cache'), 0o777);
+    expect(cli(['--version']).stderr).not.toContain(cacheDir());
+    chmodSync(path.join(home, 'cache'), 0o700);
+    expect(cli(['--version']).stderr).toContain(cacheDir());
+  });
+
+  it('never reads a cache through a link', () => {
+    cli(['--version']);
+    const cache = path.join(cacheDir(), cacheFiles()[0] as string);
+    const elsewhere = path.join(home, 'elsewhere.bin');
+    renameSync(cache, elsewhere);
+    symlinkSync(elsewhere, cache);
+    expect(cli(['--version']).stderr).toMatch(/: none\ncode cache: written/);
+    expect(lstatSync(cache).isSymbolicLink()).toBe(false);
+  });
+
+  it('runs from an install path with characters URLs encode (#, %41)', () => {
+    const install = path.join(home, 'in#stall %41', 'pkg');
+    mkdirSync(path.join(install, 'dist'), { recursive: true });
+    cpSync(path.dirname(BIN), path.join(install, 'dist', 'bin'), { recursive: true });
+    cpSync(fileURLToPath(new URL('../../package.json', import.meta.url)), path.join(install, 'package.json'));
+    symlinkSync(fileURLToPath(new URL('../../node_modules', import.meta.url)), path.join(install, 'node_modules'));
+    const bin = path.join(install, 'dist', 'bin', 'orchestrator.cjs');
+    const version = cli(['--version'], {}, bin);
+    expect(version.code, version.stderr).toBe(0);
+    expect(version.stdout.trim()).toMatch(/^\d+\.\d+\.\d+/);
+    // A run with its history: better-sqlite3 is loaded relative to the bundle's URL.
+    const project = path.join(home, 'project');
+    mkdirSync(path.join(project, '.git'), { recursive: true });
+    writeFileSync(path.join(project, 'wf.yaml'), 'name: w\nsteps:\n  - id: a\n    run: echo hi\n');
+    const run = cli(['run', 'wf.yaml', '--json', '-o', path.join(home, 'out')], {}, bin, project);
+    expect(run.code, run.stderr).toBe(0);
+    expect((JSON.parse(run.stdout) as { status: string }).status).toBe('succeeded');
   });
 
   it('never reads a cache file others can write', () => {
