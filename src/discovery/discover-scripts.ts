@@ -1,6 +1,7 @@
 import { statSync, type Stats } from 'node:fs';
 import { readdir, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isInside, realPathOf } from '../config/is-inside.js';
 import { compileNameMatcher, compilePatterns, type PatternMatcher } from './patterns.js';
 import { KIND_BY_EXTENSION, kindFromShebang, readShebangSync, SHEBANG_BYTES } from './shebang.js';
 import { DEFAULT_SKIP_DIRS, DEFAULT_SKIP_FILES } from './skip-lists.js';
@@ -28,8 +29,9 @@ export interface DiscoveryHooks {
 /**
  * Finds the scripts in a folder: files with a script extension, and executable files that start with
  * a shebang. It never runs anything: it reads folders, stats files and reads at most the first 256
- * bytes of each script. Odd entries (broken symlinks, symlink loops, unreadable or vanished folders)
- * become warnings. The scripts are sorted by relative path.
+ * bytes of each script. Symlinks are followed only when their real path stays inside the folder (or
+ * `projectRoot`). Odd entries (broken symlinks, symlink loops, symlinks that lead outside, unreadable
+ * or vanished folders) become warnings. The scripts are sorted by relative path.
  *
  * @throws {TypeError} When `folder` does not exist or is not a folder, or an option is invalid.
  * @example
@@ -42,6 +44,10 @@ export async function discoverScripts(folder: string, options: DiscoverOptions =
 
 interface Walk {
   readonly root: string;
+  /** Where symlinks may lead, as given (for messages): the project root, or else the root. */
+  readonly boundary: string;
+  /** Whether a real path is one a symlink may lead to. */
+  readonly allows: (real: string) => boolean;
   readonly maxDepth: number;
   readonly skipDirs: ReadonlySet<string>;
   readonly skipFile: (name: string) => boolean;
@@ -78,14 +84,31 @@ export async function discoverWithHooks(
   const subdirs = stringList('subdirs', options.subdirs)?.map(normalizeSubdir);
   const skipDirs = stringList('skipDirs', options.skipDirs) ?? DEFAULT_SKIP_DIRS;
   const skipFiles = stringList('skipFiles', options.skipFiles) ?? DEFAULT_SKIP_FILES;
+  const projectRootOption: unknown = options.projectRoot;
+  if (projectRootOption !== undefined && (typeof projectRootOption !== 'string' || projectRootOption === '')) {
+    throw new TypeError(
+      `Expected the \`projectRoot\` option to be a folder path, got \`${describe(projectRootOption)}\` (${typeof projectRootOption})`,
+    );
+  }
 
   const root = path.resolve(folder);
+  const projectRoot = projectRootOption === undefined ? root : path.resolve(projectRootOption);
+  if (!isInside(projectRoot, root)) {
+    throw new TypeError(
+      `Expected the \`projectRoot\` option to be "${root}" or one of its parents, got \`${projectRootOption}\` (string)`,
+    );
+  }
   await assertFolder(folder, root);
+  const rootReal = await realpath(root);
+  const projectReal = projectRoot === root ? rootReal : realPathOf(projectRoot);
 
   const isIncluded: PatternMatcher | undefined = include && compilePatterns(include);
   const isExcluded = compilePatterns(exclude);
   const walk: Walk = {
     root,
+    boundary: projectRoot,
+    // The folder being run may itself be a link out of the project: its own tree is what was asked for.
+    allows: (real) => isInside(rootReal, real) || isInside(projectReal, real),
     maxDepth,
     skipDirs: new Set(skipDirs),
     skipFile: compileNameMatcher(skipFiles),
@@ -98,7 +121,6 @@ export async function discoverWithHooks(
     warnings: [],
   };
 
-  const rootReal = await realpath(root);
   if (subdirs === undefined) {
     await walkFolder(walk, root, '', 0, rootReal, new Map([[rootReal, '.']]));
   } else {
@@ -164,6 +186,10 @@ async function walkSubdir(walk: Walk, subdir: string, rootReal: string): Promise
     warnFolderError(walk, absolute, error);
     return;
   }
+  if (!walk.allows(real)) {
+    warn(walk, absolute, `subdir "${subdir}" ${outsideMessage(walk, real)}`);
+    return;
+  }
   await walkFolder(walk, absolute, subdir, depth, real, ancestors);
 }
 
@@ -198,7 +224,7 @@ async function walkFolder(
         pending.push(walkFolder(walk, absolute, relativePath, depth + 1, real, below));
       }
     } else if (entry.isFile()) {
-      visitFile(walk, absolute, relativePath, entry.name, undefined);
+      visitFile(walk, absolute, relativePath, entry.name);
     }
     // Sockets, FIFOs and devices are not scripts; opening a FIFO would block.
   }
@@ -217,11 +243,7 @@ async function visitSymlink(
   try {
     stats = await stat(absolute);
   } catch (error) {
-    const code = errorCode(error);
-    if (code === 'ENOENT' || code === 'ENOTDIR') warn(walk, absolute, 'broken symlink: its target does not exist');
-    else if (code === 'ELOOP') warn(walk, absolute, 'symlink loop: the link cannot be resolved (ELOOP)');
-    else if (code !== undefined) warn(walk, absolute, `symlink cannot be followed (${code})`);
-    else throw error;
+    warnLinkError(walk, absolute, error);
     return;
   }
   if (stats.isDirectory()) {
@@ -233,6 +255,10 @@ async function visitSymlink(
       warnFolderError(walk, absolute, error);
       return;
     }
+    if (!walk.allows(real)) {
+      warn(walk, absolute, `symlink ${outsideMessage(walk, real)}`);
+      return;
+    }
     const loopsTo = ancestors.get(real);
     if (loopsTo !== undefined) {
       warn(walk, absolute, `symlink loop: points back to "${loopsTo}", not followed`);
@@ -240,8 +266,34 @@ async function visitSymlink(
     }
     await walkFolder(walk, absolute, relativePath, depth + 1, real, new Map([...ancestors, [real, relativePath]]));
   } else if (stats.isFile()) {
-    visitFile(walk, absolute, relativePath, name, stats);
+    // Only a link that could be a script is resolved and judged, so a link to a data file outside
+    // (no script extension, not executable) is left out quietly, as it always was.
+    if (!wantsFile(walk, relativePath, name) || !mayBeScript(name, stats)) return;
+    let real: string;
+    try {
+      real = await realpath(absolute);
+    } catch (error) {
+      warnLinkError(walk, absolute, error);
+      return;
+    }
+    if (!walk.allows(real)) {
+      warn(walk, absolute, `symlink ${outsideMessage(walk, real)}`);
+      return;
+    }
+    walk.candidates.push({ absolute, relativePath, name, stats });
   }
+}
+
+function outsideMessage(walk: Walk, real: string): string {
+  return `points outside "${walk.boundary}" (to "${real}"), not followed`;
+}
+
+function warnLinkError(walk: Walk, link: string, error: unknown): void {
+  const code = errorCode(error);
+  if (code === 'ENOENT' || code === 'ENOTDIR') warn(walk, link, 'broken symlink: its target does not exist');
+  else if (code === 'ELOOP') warn(walk, link, 'symlink loop: the link cannot be resolved (ELOOP)');
+  else if (code !== undefined) warn(walk, link, `symlink cannot be followed (${code})`);
+  else throw error;
 }
 
 function entersFolder(walk: Walk, name: string, depth: number): boolean {
@@ -256,16 +308,18 @@ interface Candidate {
   stats: Stats | undefined;
 }
 
-function visitFile(
-  walk: Walk,
-  absolute: string,
-  relativePath: string,
-  name: string,
-  stats: Stats | undefined,
-): void {
+function visitFile(walk: Walk, absolute: string, relativePath: string, name: string): void {
+  if (wantsFile(walk, relativePath, name)) walk.candidates.push({ absolute, relativePath, name, stats: undefined });
+}
+
+function wantsFile(walk: Walk, relativePath: string, name: string): boolean {
   // Declaration files are never scripts, even when the skip list no longer names `*.d.ts`.
-  if (name.endsWith('.d.ts') || walk.skipFile(name) || !walk.keep(relativePath, name)) return;
-  walk.candidates.push({ absolute, relativePath, name, stats });
+  return !name.endsWith('.d.ts') && !walk.skipFile(name) && walk.keep(relativePath, name);
+}
+
+/** The test `probeCandidate` applies before reading: a script extension, or an executable file. */
+function mayBeScript(name: string, stats: Stats): boolean {
+  return KIND_BY_EXTENSION.has(path.extname(name)) || (stats.mode & 0o111) !== 0;
 }
 
 async function probeCandidates(walk: Walk): Promise<void> {

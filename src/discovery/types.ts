@@ -42,4 +42,11 @@ export interface DiscoverOptions {
   skipDirs?: readonly string[];
   /** File names (or globs on file names) never returned. @default DEFAULT_SKIP_FILES */
   skipFiles?: readonly string[];
+  /**
+   * The folder symlinks may lead into: a link whose real path is outside it is not followed (a
+   * warning says so). It must be the discovered folder or one of its parents. Links into the
+   * discovered folder's own real tree are always fine.
+   * @default the discovered folder
+   */
+  projectRoot?: string;
 }

@@ -62,6 +62,8 @@ export async function folderToWorkflow(
     ...nonEmpty('exclude', [...(discovery.exclude ?? []), ...(settings.exclude ?? [])]),
     skipDirs: mergeSkipList(DEFAULT_SKIP_DIRS, discovery.skipDirs ?? []),
     skipFiles: mergeSkipList(DEFAULT_SKIP_FILES, discovery.skipFiles ?? []),
+    // Links may lead anywhere in the project (scripts/shared -> ../lib), never out of it.
+    projectRoot: config.projectRoot,
   });
   const steps = scripts.map((script) => scriptToStep(script, root, config, settings));
   const failFast = settings.failFast ?? config.run.failFast ?? false;

@@ -1,4 +1,5 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -40,6 +41,28 @@ describe('orchestrator run', () => {
     expect(result.stdout).toMatch(/b\/bad\.sh exited with code 4/);
     expect(result.stdout).toContain('4 passed, 1 failed');
     expect(result.stdout).not.toContain('\u001b[');
+  });
+
+  it('follows links that stay in the project, never one that leads out of it', async () => {
+    await rig.write('scripts/own.sh', 'echo own\n', true);
+    await rig.write('lib/shared.sh', 'echo shared\n', true);
+    const outside = mkdtempSync(path.join(tmpdir(), 'orch-outside-'));
+    try {
+      writeFileSync(path.join(outside, 'evil.sh'), 'echo evil\n', { mode: 0o755 });
+      symlinkSync(rig.path('lib'), rig.path('scripts', 'shared'));
+      symlinkSync(outside, rig.path('scripts', 'elsewhere'));
+      symlinkSync(path.join(outside, 'evil.sh'), rig.path('scripts', 'evil.sh'));
+      const result = await rig.run(['run', 'scripts', '--reporter', 'json']);
+      expect(result.code, result.stderr).toBe(0);
+      const [runDir] = await rig.runDirs();
+      const summary = await rig.summary(runDir as string);
+      expect(summary.steps.map((s) => s.id).sort()).toEqual(['own.sh', 'shared/shared.sh']);
+      const said = result.stdout + result.stderr;
+      expect(said).toContain(`${rig.path('scripts', 'elsewhere')}: symlink points outside`);
+      expect(said).toContain(`${rig.path('scripts', 'evil.sh')}: symlink points outside`);
+    } finally {
+      rmSync(outside, { recursive: true, force: true });
+    }
   });
 
   it('exits 0 when every script passes and skipped ones never count as failures', async () => {
