@@ -17,7 +17,7 @@
  *   with the cache only costs the speed-up.
  */
 import { isAscii } from 'node:buffer';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -30,7 +30,10 @@ const bundle = path.join(__dirname, 'cli.cjs');
 (globalThis as Record<symbol, unknown>)[Symbol.for('codomyrmex-orchestrator.import')] = (specifier: string) => import(specifier);
 
 // Node maps stack traces of vm scripts to no source map: with --enable-source-maps, load it plainly.
-if (process.env.ORCHESTRATOR_CODE_CACHE === '0' || (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true) {
+const sourceMaps =
+  (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true ||
+  [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => arg.includes('--enable-source-maps'));
+if (process.env.ORCHESTRATOR_CODE_CACHE === '0' || sourceMaps) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle is a CommonJS file on disk
   require(bundle);
 } else {
@@ -42,9 +45,9 @@ function runCached(): void {
   // the other one's key.
   const fd = openSync(bundle, 'r');
   let bytes: Buffer;
-  let size: number;
+  let info: { size: number; mtimeMs: number; ino: number };
   try {
-    size = fstatSync(fd).size;
+    info = fstatSync(fd);
     bytes = readFileSync(fd);
   } finally {
     closeSync(fd);
@@ -54,9 +57,11 @@ function runCached(): void {
   // The shebang is not JavaScript inside the function wrapper; `//` keeps the length V8 checks.
   if (source.startsWith('#!')) source = `//${source.slice(2)}`;
   // V8 checks only the source's length: the key must tell builds apart. The build stamps a hash
-  // of the bundle's content on its last line (tsup.config.ts); size and Node as well.
+  // of the bundle's content on its last line (tsup.config.ts), which a copy with the same size,
+  // mtime and inode (a tarball unpacked over an install) still changes.
   const build = /\/\/ build ([0-9a-f]{16,})\n?$/.exec(source.slice(-80))?.[1] ?? 'unstamped';
-  const key = `${process.version} ${process.arch} ${build} ${size}`;
+  // mtime and inode catch an edit by hand that keeps the length (and the stamp).
+  const key = `${process.version} ${process.arch} ${build} ${info.size} ${info.mtimeMs} ${info.ino}`;
   const file = cacheFile();
   const cachedData = file ? readCache(file, key) : undefined;
   const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
@@ -97,7 +102,7 @@ function cacheFile(): string | undefined {
   ];
   for (const [base, below] of candidates) {
     if (!base) continue;
-    const dir = privatePath(base, below, uid, base === tmpdir());
+    const dir = privatePath(base, below, uid);
     if (dir) return path.join(dir, name);
   }
   return undefined;
@@ -120,15 +125,23 @@ function safeHome(): string | undefined {
 }
 
 /**
- * `base/below...`, made where missing (mode 700), when every folder on the way from `base` down is
- * a real folder of this user's that no one else can write: no one else can then swap a folder or
- * plant a link in it. `base` itself too, except the shared temp dir, whose sticky bit keeps
- * others from moving what is ours.
+ * `base/below...`, made where missing (mode 700), when no one but this user (and root) can swap
+ * any folder on the way: every folder from `/` down to `base`'s parent (links resolved) is owned
+ * by root or this user and writable by no one else, or is sticky and root's (/tmp); `base` and
+ * the folders below it are this user's alone. So root running with another user's HOME or TMPDIR
+ * gets no cache there, and no one can plant a link for the write at exit.
  */
-function privatePath(base: string, below: string[], uid: number, sharedBase: boolean): string | undefined {
+function privatePath(base: string, below: string[], uid: number): string | undefined {
+  const trusted = (dir: string): boolean => {
+    const info = lstatSync(dir);
+    if (!info.isDirectory()) return false;
+    if (uid < 0) return true; // no uids (Windows): nothing to check against
+    if (info.uid !== 0 && info.uid !== uid) return false;
+    return (info.mode & 0o022) === 0 || ((info.mode & 0o1000) !== 0 && info.uid === 0);
+  };
   const own = (dir: string): boolean => {
     const info = lstatSync(dir);
-    return info.isDirectory() && (uid < 0 || info.uid === uid) && (info.mode & 0o022) === 0;
+    return info.isDirectory() && (uid < 0 || (info.uid === uid && (info.mode & 0o022) === 0));
   };
   const make = (dir: string): void => {
     try {
@@ -138,11 +151,24 @@ function privatePath(base: string, below: string[], uid: number, sharedBase: boo
     }
   };
   try {
-    if (!sharedBase) {
-      make(base);
-      if (!own(base)) return undefined;
+    // Links resolved (a ~/.cache linked to another disk is fine when its real path is).
+    let real: string;
+    try {
+      real = realpathSync(base);
+    } catch {
+      real = path.join(realpathSync(path.dirname(base)), path.basename(base));
     }
-    let dir = base;
+    for (let dir = path.dirname(real); ; dir = path.dirname(dir)) {
+      if (!trusted(dir)) return undefined;
+      if (path.dirname(dir) === dir) break;
+    }
+    let dir = real;
+    if (base !== tmpdir()) {
+      make(dir);
+      if (!own(dir)) return undefined;
+    } else if (!trusted(dir)) {
+      return undefined;
+    }
     for (const name of below) {
       dir = path.join(dir, name);
       make(dir);
@@ -184,11 +210,14 @@ function writeCache(file: string, key: string, script: vm.Script): boolean {
     writeFileSync(temp, Buffer.concat([Buffer.from(`${key}\n`), script.createCachedData()]), { mode: 0o600, flag: 'wx' });
     renameSync(temp, file);
     return true;
-  } catch {
-    try {
-      unlinkSync(temp);
-    } catch {
-      // not made, or already gone
+  } catch (error) {
+    // (EEXIST: the temp file is not ours to remove.)
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+      try {
+        unlinkSync(temp);
+      } catch {
+        // not made, or already gone
+      }
     }
     // No cache this time: the next start compiles again.
     return false;

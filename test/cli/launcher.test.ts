@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +78,14 @@ describe('the orchestrator bin and its code cache', () => {
     cpSync(stale, copyCache);
     const changed = cli(['--version'], {}, copyBin);
     expect(changed.stderr).toMatch(/: none\ncode cache: written/);
+    expect(cli(['--version'], {}, copyBin).stderr).toMatch(/: used/);
+    // An edit by hand that keeps the length and the stamp (patching an installed file).
+    const edited = other.replace('output the version number', 'output the VERSION number');
+    expect(edited.length).toBe(other.length);
+    writeFileSync(path.join(copy, 'cli.cjs'), edited, 'latin1');
+    const afterEdit = cli(['--help'], {}, copyBin);
+    expect(afterEdit.stderr).toMatch(/: none\ncode cache: written/);
+    expect(afterEdit.stdout).toContain('output the VERSION number');
 
     // The right key over data V8 cannot use: rejected, the CLI still works, the cache is remade.
     const key = readFileSync(cache, 'utf8').split('\n', 1)[0] as string;
@@ -112,6 +120,22 @@ describe('the orchestrator bin and its code cache', () => {
     expect(cli(['--version']).stderr).not.toContain(cacheDir());
     chmodSync(path.join(home, 'cache'), 0o700);
     expect(cli(['--version']).stderr).toContain(cacheDir());
+  });
+
+  it('uses a cache root that is a link to a private folder; never one inside a folder of another user', () => {
+    const real = path.join(home, 'real-cache');
+    mkdirSync(real, { mode: 0o700 });
+    symlinkSync(real, path.join(home, 'linked'));
+    const linked = cli(['--version'], { XDG_CACHE_HOME: path.join(home, 'linked') });
+    expect(linked.stderr).toContain(`code cache: ${path.join(real, 'codomyrmex-orchestrator', 'v8')}`);
+    if (process.getuid?.() !== 0) return; // making a folder of another user needs root
+    const other = path.join(home, 'other');
+    mkdirSync(other, { mode: 0o755 });
+    chownSync(other, 12345, 12345);
+    const result = cli(['--version'], { XDG_CACHE_HOME: path.join(other, 'cache') });
+    expect(result.code).toBe(0);
+    expect(result.stderr).not.toContain(other);
+    expect(existsSync(path.join(other, 'cache'))).toBe(false);
   });
 
   it('never reads a cache through a link', () => {
