@@ -29,10 +29,12 @@ const bundle = path.join(__dirname, 'cli.cjs');
 // imports through this module's import() instead (src/util/dynamic-import.ts).
 (globalThis as Record<symbol, unknown>)[Symbol.for('codomyrmex-orchestrator.import')] = (specifier: string) => import(specifier);
 
+/** Node's own flags, from the command line and NODE_OPTIONS. */
+const nodeFlags = [...process.execArgv, process.env.NODE_OPTIONS ?? ''].join(' ').trim();
+const uid = process.getuid?.() ?? -1;
+
 // Node maps stack traces of vm scripts to no source map: with --enable-source-maps, load it plainly.
-const sourceMaps =
-  (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true ||
-  [...process.execArgv, process.env.NODE_OPTIONS ?? ''].some((arg) => arg.includes('--enable-source-maps'));
+const sourceMaps = (process as { sourceMapsEnabled?: boolean }).sourceMapsEnabled === true || nodeFlags.includes('--enable-source-maps');
 if (process.env.ORCHESTRATOR_CODE_CACHE === '0' || sourceMaps) {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- the bundle is a CommonJS file on disk
   require(bundle);
@@ -88,11 +90,9 @@ function runCached(): void {
  */
 function cacheFile(): string | undefined {
   const env = process.env;
-  const uid = process.getuid?.() ?? -1;
   const args = process.argv.slice(2);
   const kind = args[0] === 'run' && !args.includes('--help') && !args.includes('-h') ? 'run' : 'cli';
-  const flags = [...process.execArgv, env.NODE_OPTIONS ?? ''].join(' ').trim();
-  const name = `${hash(bundle)}${flags ? `-${hash(flags)}` : ''}-${kind}.bin`;
+  const name = `${hash(bundle)}${nodeFlags ? `-${hash(nodeFlags)}` : ''}-${kind}.bin`;
   const home = safeHome();
   // Each: the folder the cache root goes in, and the folders to make below it.
   const candidates: [string | undefined, string[]][] = [
@@ -102,7 +102,7 @@ function cacheFile(): string | undefined {
   ];
   for (const [base, below] of candidates) {
     if (!base) continue;
-    const dir = privatePath(base, below, uid);
+    const dir = privatePath(base, below);
     if (dir) return path.join(dir, name);
   }
   return undefined;
@@ -131,7 +131,7 @@ function safeHome(): string | undefined {
  * the folders below it are this user's alone. So root running with another user's HOME or TMPDIR
  * gets no cache there, and no one can plant a link for the write at exit.
  */
-function privatePath(base: string, below: string[], uid: number): string | undefined {
+function privatePath(base: string, below: string[]): string | undefined {
   const trusted = (dir: string): boolean => {
     const info = lstatSync(dir);
     if (!info.isDirectory()) return false;
@@ -187,7 +187,6 @@ function readCache(file: string, key: string): Buffer | undefined {
     // Never through a link, and checked on the open file.
     fd = openSync(file, constants.O_RDONLY | constants.O_NOFOLLOW);
     const info = fstatSync(fd);
-    const uid = process.getuid?.() ?? -1;
     if (!info.isFile() || (uid >= 0 && info.uid !== uid) || (info.mode & 0o022) !== 0) return undefined;
     const data = readFileSync(fd);
     const newline = data.indexOf(10);
