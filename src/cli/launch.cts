@@ -17,7 +17,7 @@
  *   with the cache only costs the speed-up.
  */
 import { isAscii } from 'node:buffer';
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, readSync, realpathSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
@@ -43,6 +43,11 @@ if (process.env.ORCHESTRATOR_CODE_CACHE === '0' || sourceMaps) {
 }
 
 function runCached(): void {
+  // The CommonJS wrapper and the bundle are read into one buffer and decoded once: the source
+  // string is the only copy of the bundle left (V8 keeps it for lazily compiled functions), and
+  // every megabyte less makes each fork() of this process, one per step, cheaper.
+  const head = Buffer.from('(function (exports, require, module, __filename, __dirname) {');
+  const tail = Buffer.from('\n})');
   // One open file for the bytes and the key, so a bundle replaced meanwhile cannot be cached under
   // the other one's key.
   const fd = openSync(bundle, 'r');
@@ -50,29 +55,38 @@ function runCached(): void {
   let info: { size: number; mtimeMs: number; ino: number };
   try {
     info = fstatSync(fd);
-    bytes = readFileSync(fd);
+    bytes = Buffer.allocUnsafeSlow(head.length + info.size + tail.length);
+    head.copy(bytes, 0);
+    let read = 0;
+    while (read < info.size) {
+      const n = readSync(fd, bytes, head.length + read, info.size - read, read);
+      if (n === 0) throw new Error(`${bundle} was cut short while it was read`);
+      read += n;
+    }
+    tail.copy(bytes, head.length + info.size);
   } finally {
     closeSync(fd);
   }
-  // esbuild writes ASCII (comments aside, escaped at build time): Latin-1 decodes 4x faster.
-  let source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
   // The shebang is not JavaScript inside the function wrapper; `//` keeps the length V8 checks.
-  if (source.startsWith('#!')) source = `//${source.slice(2)}`;
+  if (bytes[head.length] === 0x23 && bytes[head.length + 1] === 0x21) bytes.write('//', head.length, 'latin1');
   // V8 checks only the source's length: the key must tell builds apart. The build stamps a hash
   // of the bundle's content on its last line (tsup.config.ts), which a copy with the same size,
   // mtime and inode (a tarball unpacked over an install) still changes.
-  const build = /\/\/ build ([0-9a-f]{16,})\n?$/.exec(source.slice(-80))?.[1] ?? 'unstamped';
+  const end = head.length + info.size;
+  const build = /\/\/ build ([0-9a-f]{16,})\n?$/.exec(bytes.toString('latin1', Math.max(head.length, end - 80), end))?.[1] ?? 'unstamped';
   // mtime and inode catch an edit by hand that keeps the length (and the stamp).
   const key = `${process.version} ${process.arch} ${build} ${info.size} ${info.mtimeMs} ${info.ino}`;
   const file = cacheFile();
-  const cachedData = file ? readCache(file, key) : undefined;
-  const script = new vm.Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
-    filename: bundle,
-    ...(cachedData ? { cachedData } : {}),
-  });
+  let cachedData = file ? readCache(file, key) : undefined;
+  // esbuild writes ASCII (comments aside, escaped at build time): Latin-1 decodes 4x faster.
+  const source = isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
+  bytes = Buffer.alloc(0);
+  const script = new vm.Script(source, { filename: bundle, ...(cachedData ? { cachedData } : {}) });
+  const state = cachedData === undefined ? 'none' : script.cachedDataRejected === true ? 'rejected' : 'used';
+  cachedData = undefined;
   const debug = process.env.ORCHESTRATOR_CODE_CACHE === 'debug';
-  if (debug) process.stderr.write(`code cache: ${file ?? 'no private folder'}: ${!cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'used'}\n`);
-  if (file && (!cachedData || script.cachedDataRejected)) {
+  if (debug) process.stderr.write(`code cache: ${file ?? 'no private folder'}: ${state}\n`);
+  if (file && state !== 'used') {
     process.once('exit', () => {
       const written = writeCache(file, key, script);
       if (debug) process.stderr.write(`code cache: ${written ? 'written' : 'not written'}\n`);

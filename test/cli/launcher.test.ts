@@ -53,6 +53,26 @@ describe('the orchestrator bin and its code cache', () => {
     expect(statSync(cacheDir()).mode & 0o077).toBe(0);
   });
 
+  it('runs a bundle that holds non-ASCII text (decoded as UTF-8), cached like any other', () => {
+    const copy = path.join(home, 'pkg', 'bin');
+    mkdirSync(copy, { recursive: true });
+    cpSync(path.dirname(BUNDLE), copy, { recursive: true });
+    cpSync(fileURLToPath(new URL('../../package.json', import.meta.url)), path.join(home, 'package.json'));
+    // (UTF-8 decoding instead of Latin-1; the shebang, kept from src/cli/bin.ts, becomes a comment
+    // inside the wrapper.)
+    const original = readFileSync(BUNDLE, 'utf8');
+    expect(original.startsWith('#!')).toBe(true);
+    writeFileSync(path.join(copy, 'cli.cjs'), `${original.replace('output the version number', 'output the version n\u00fcmber')}`);
+    const bin = path.join(copy, 'orchestrator.cjs');
+    const first = cli(['--help'], {}, bin);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('output the version n\u00fcmber');
+    expect(first.stderr).toMatch(/: none\ncode cache: written/);
+    const second = cli(['--help'], {}, bin);
+    expect(second.stdout).toBe(first.stdout);
+    expect(second.stderr).toMatch(/: used/);
+  });
+
   it('ignores a cache made for another build of the bundle, and one V8 rejects', () => {
     cli(['--version']);
     const [file] = cacheFiles();
