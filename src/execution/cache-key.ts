@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { glob } from 'tinyglobby';
 import type { StepSpec } from '../core/spec.js';
 
 const sha = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
@@ -48,6 +47,8 @@ export async function cacheComponents(
   }
   for (const name of step.cache?.env ?? []) parts[`env:${name}`] = sha(step.env[name] ?? env[name] ?? '<unset>');
   if (step.cache && step.cache.inputs.length > 0) {
+    // (Loaded here: only steps with declared input files need it, and it costs every start ~5 ms.)
+    const { glob } = await import('tinyglobby');
     const files = await glob(step.cache.inputs, { cwd: step.cwd, dot: true, onlyFiles: true });
     for (const file of files.sort()) {
       parts[`file:${file}`] = sha(await readFile(path.join(step.cwd, file)).catch(() => Buffer.from('<unreadable>')));

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ReportFormat } from '../../api/reports.js';
 import { EXIT_CODES, exitCodeFor } from '../../bridges/exit-code.js';
-import { githubAnnotations, groupLines, isGitHubActions, writeStepSummary } from '../../bridges/github-actions.js';
+import { isGitHubActions } from '../../bridges/ci-env.js';
 import type { FolderRunSettings } from '../../folder/folder-workflow.js';
 import { ConsoleReporter } from '../../reporters/console-reporter.js';
 import { toJsonSummary } from '../../reporters/json-report.js';
@@ -250,6 +250,7 @@ export async function runWithConsole(
     consoleReporter?.close();
     const { summary, runDir } = result;
     if (isGitHubActions(io.env)) {
+      const { githubAnnotations, groupLines, writeStepSummary } = await import('../../bridges/github-actions.js');
       const prefix = path.relative(io.env.GITHUB_WORKSPACE ?? io.cwd, how.annotateFrom);
       const out: string[] = [];
       for (const step of summary.steps) {
