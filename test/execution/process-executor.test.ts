@@ -72,6 +72,24 @@ describe('ProcessExecutor logs', () => {
   });
 });
 
+describe('ProcessExecutor environment', () => {
+  it('gives the step the run environment, its own variables over it (undefined unsets one), and its ids', async () => {
+    const executor = new ProcessExecutor();
+    const logPath = path.join(dir, 'logs', 'env.log');
+    const base = { PATH: process.env.PATH, KEEP: 'base', OVERRIDE: 'base', DROP: 'base' };
+    const step = commandStep('echo "[$KEEP] [$OVERRIDE] [${DROP-unset}] [$ORCHESTRATOR_STEP_ID] [$ORCHESTRATOR_TREE_ID]"; env | grep -c "^OVERRIDE="', {
+      id: 'env',
+      cwd: dir,
+      env: { OVERRIDE: 'step', DROP: undefined as unknown as string },
+    });
+    const result = await executor.execute(step, { ...context(logPath, 1), baseEnv: base });
+    expect(result.status).toBe('succeeded');
+    expect(result.stdoutTail).toMatch(/^\[base\] \[step\] \[unset\] \[env\] \[[0-9a-f-]{36}\]\n1\n$/);
+    // The run's environment object is not written to.
+    expect(base).toEqual({ PATH: process.env.PATH, KEEP: 'base', OVERRIDE: 'base', DROP: 'base' });
+  });
+});
+
 describe('ProcessExecutor escapees', () => {
   // The script's escapee redirected its output, so no pipe stays open to give it away when the
   // script exits: the per-step path does not look for it; flush() (once per run) does.
