@@ -1,10 +1,10 @@
 /**
  * Words a value the way diagnostics quote what they found: `"soon" (string)`, `3 (number)`,
- * `a list`, `a mapping`, `nothing (null)`.
+ * `a list` (`an empty list`), `a mapping`, `nothing (null)`.
  */
 export function describeValue(value: unknown): string {
   if (value === null || value === undefined) return 'nothing (null)';
-  if (Array.isArray(value)) return 'a list';
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty list' : 'a list';
   switch (typeof value) {
     case 'string':
       return `${JSON.stringify(value)} (string)`;

@@ -364,7 +364,16 @@ function checkOne(expression: string, fieldPath: FieldPath, needle: string, lead
       }
       continue;
     }
-    if (reference.context === 'needs' && !step.needs.has(reference.id)) {
+    if (reference.id === step.id) {
+      // (Adding it to `needs`, the advice below, would make a cycle.)
+      report.inside(
+        reference.context === 'needs' ? 'error' : 'warning',
+        fieldPath,
+        needle,
+        at,
+        `\`${written}\`: step "${step.id}" reads its own ${reference.context === 'needs' ? 'result, which is' : 'results, which are'} not known before it has run`,
+      );
+    } else if (reference.context === 'needs' && !step.needs.has(reference.id)) {
       report.inside('error', fieldPath, needle, at, `\`${written}\`: step "${step.id}" does not need "${reference.id}"; add it to \`needs\``);
     } else if (reference.context === 'steps' && !step.ancestors().has(reference.id)) {
       report.inside(

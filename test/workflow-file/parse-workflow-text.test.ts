@@ -72,7 +72,7 @@ describe('parseWorkflowText', () => {
       '2:6 env: expected a mapping of variable names to values, got a list',
       '3:8 steps: expected a list of steps, got a mapping',
     ]);
-    expect(brief(diagnose(lines('name: x', 'steps: []')))).toEqual(['2:8 steps: expected a non-empty list of steps, got a list']);
+    expect(brief(diagnose(lines('name: x', 'steps: []')))).toEqual(['2:8 steps: expected a non-empty list of steps, got an empty list']);
     expect(brief(diagnose(lines('name: x', 'steps:', '  - id: a', '    run: x', '    tags: [ok, 3]', '    continue_on_error: "no"')))).toEqual([
       '5:16 steps[0].tags[1]: expected a string, got 3 (number)',
       '6:24 steps[0].continue_on_error: expected true or false, got "no" (string)',
@@ -206,6 +206,22 @@ describe('parseWorkflowText', () => {
     expect(result.spec?.steps.map((step) => step.id)).toEqual(['a', 'b', 'c', 'd']);
   });
 
+  it('says a step cannot read its own results, instead of advising a `needs` that would be a cycle', () => {
+    const text = lines(
+      'name: x',
+      'steps:',
+      '  - id: a',
+      '    run: echo ${{ steps.a.outputs.v }}',
+      "    if: needs.a.result == 'success'",
+    );
+    const diagnostics = diagnose(text);
+    expect(brief(diagnostics)).toEqual([
+      '4:25 steps[0].run: `steps.a`: step "a" reads its own results, which are not known before it has run',
+      '5:15 steps[0].if: `needs.a`: step "a" reads its own result, which is not known before it has run',
+    ]);
+    expect(diagnostics.map((d) => d.severity)).toEqual(['warning', 'error']);
+  });
+
   it('rejects a condition that mixes text and ${{ }}', () => {
     const text = lines('name: x', 'steps:', '  - id: a', '    run: x', '    if: ${{ success() }} && ${{ true }}');
     expect(brief(diagnose(text))).toEqual([
@@ -306,7 +322,7 @@ describe('parseWorkflowText', () => {
     expect(brief(diagnose(text))).toEqual([
       '6:13 steps[0].matrix: matrix `exclude[0]` names "arch", which is not an axis (axes: "os")',
       '7:24 steps[0].concurrency_group: unknown concurrency group "dbb" (did you mean "db"?)',
-      '10:19 steps[1].matrix.os: expected a non-empty list of values, got a list',
+      '10:19 steps[1].matrix.os: expected a non-empty list of values, got an empty list',
       '10:28 steps[1].matrix.py[0]: expected a string, number or boolean, got a list',
       '11:24 steps[1].concurrency_group: unknown concurrency group "frontend"; list its limit under `concurrency_groups`',
     ]);
