@@ -47,7 +47,9 @@ export function describeFailure(facts: FailureFacts): string {
     case 'cancelled':
       return `cancelled${detail}`;
     case 'fail-fast':
-      return `not run: an earlier step failed and --fail-fast is set${detail}`;
+      // The policy comes from --fail-fast, the workflow's fail_fast or the default (no-new for a
+      // workflow file): name the policy, not the flag.
+      return `not run: another step failed, and after a failure nothing new starts (fail-fast policy no-new or kill)${detail}`;
     case 'dependency-failed':
       return `skipped: a dependency did not succeed${detail}`;
     case 'skipped-by-config':

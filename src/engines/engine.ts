@@ -5,7 +5,11 @@ import type { WorkflowSpec } from '../core/spec.js';
 export interface SubmitOptions {
   /** Run id; a new time-sortable one when unset. */
   runId?: string;
-  /** Aborting it cancels the run: every running process tree is killed. */
+  /**
+   * Aborting it cancels the run, as `RunHandle.cancel()` does: every running process tree is
+   * killed; cleanup steps (an `if` with a status function) still run. Call `cancel()` after it
+   * to end those too.
+   */
   signal?: AbortSignal;
   /** Folder for this run's files (logs under `logs/`). Unset: no logs are written. */
   runDir?: string;
@@ -69,7 +73,13 @@ export interface RunHandle {
   readonly result: Promise<RunSummary>;
   /** Subscribes to events; returns the unsubscribe function. */
   on(listener: RunListener): () => void;
-  /** Cancels the run: no new steps start and running ones are killed. */
+  /**
+   * Cancels the run: running steps are killed and no new steps start, except cleanup steps (an
+   * `if` with a status function: `always()`, `cancelled()`, ...), which run once their needs are
+   * done, with `cancelled()` true. Cancelling again (also after the `signal` or the run timeout)
+   * ends those too.
+   * @see docs/workflows.md#cleanup-steps-when-a-run-is-stopped
+   */
   cancel(reason?: string): void;
 }
 
@@ -77,7 +87,7 @@ export interface RunHandle {
 export interface Engine {
   readonly name: string;
   submit(spec: WorkflowSpec, options?: SubmitOptions): RunHandle;
-  /** Cancels what is still running and releases resources. Idempotent. */
+  /** Cancels what is still running, cleanup steps included, and releases resources. Idempotent. */
   close(): Promise<void>;
   [Symbol.asyncDispose](): Promise<void>;
 }

@@ -196,7 +196,7 @@ export function functionEnded(
   return result(startedAt, finishedAt, outputs, logText, {
     status: 'cancelled',
     reason: failFast ? 'fail-fast' : 'cancelled',
-    message: failFast ? 'stopped: another step failed (--fail-fast kill)' : 'stopped: the run was cancelled',
+    message: failFast ? 'stopped: another step failed (fail-fast policy kill)' : 'stopped: the run was cancelled',
   });
 }
 

@@ -394,7 +394,7 @@ function toAttemptResult(
   } else if (outcome.killReason === 'cancelled') {
     status = 'cancelled';
     reason = cause === 'fail-fast' ? 'fail-fast' : 'cancelled';
-    message = cause === 'fail-fast' ? 'killed: another step failed (--fail-fast kill)' : 'killed: the run was cancelled';
+    message = cause === 'fail-fast' ? 'killed: another step failed (fail-fast policy kill)' : 'killed: the run was cancelled';
   } else if (outcome.signal) {
     status = 'failed';
     reason = 'signal';

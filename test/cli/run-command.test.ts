@@ -184,6 +184,84 @@ describe('orchestrator run', () => {
     expect(await isAlive(pid)).toBe(false);
   });
 
+  it("SIGINT still runs a workflow's cleanup steps (if: cancelled(), always()), then writes the report and exits 130", async () => {
+    const pidFile = rig.path('s1.pid');
+    const cleaned = rig.path('cleaned');
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: canc',
+        'steps:',
+        '  - id: s1',
+        `    run: sleep 1000 & echo $! > "${pidFile}"; wait`,
+        '  - id: oncancel',
+        '    needs: s1',
+        '    if: cancelled()',
+        `    run: echo cleanup > "${cleaned}"`,
+        '  - id: always',
+        '    needs: s1',
+        '    if: always()',
+        '    run: echo always ran',
+        '  - id: deploy',
+        '    needs: s1',
+        `    run: touch "${rig.path('deployed')}"`,
+        '',
+      ].join('\n'),
+    );
+    const { child, done } = rig.start(['run', 'wf.yaml']);
+    const pid = Number(await waitForFile(pidFile));
+    child.kill('SIGINT');
+    const result = await done;
+    expect(result.code, result.stderr + result.stdout).toBe(130);
+    expect(await readFile(cleaned, 'utf8')).toBe('cleanup\n');
+    expect(existsSync(rig.path('deployed'))).toBe(false);
+    const summary = await rig.summary((await rig.runDirs(rig.path('output')))[0] as string);
+    expect(summary.steps.map((s) => [s.id, s.status, s.reason])).toEqual([
+      ['s1', 'cancelled', 'cancelled'],
+      ['oncancel', 'succeeded', null],
+      ['always', 'succeeded', null],
+      ['deploy', 'skipped', 'dependency-failed'],
+    ]);
+    expect(summary.steps.find((s) => s.id === 'always')?.stdoutTail).toBe('always ran\n');
+    expect(summary.status).toBe('cancelled');
+    expect(await isAlive(pid)).toBe(false);
+  });
+
+  it('a second Ctrl-C kills a cleanup step that the first one let run, and exits 130', async () => {
+    const pidFile = rig.path('s1.pid');
+    const cleanupPid = rig.path('cleanup.pid');
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: canc',
+        'steps:',
+        '  - id: s1',
+        `    run: sleep 1000 & echo $! > "${pidFile}"; wait`,
+        '  - id: cleanup',
+        '    needs: s1',
+        '    if: always()',
+        `    run: sleep 1000 & echo $! > "${cleanupPid}"; wait`,
+        '',
+      ].join('\n'),
+    );
+    const { child, done } = rig.start(['run', 'wf.yaml']);
+    await waitForFile(pidFile);
+    child.kill('SIGINT');
+    const pid = Number(await waitForFile(cleanupPid));
+    try {
+      child.kill('SIGINT');
+      const result = await done;
+      expect(result.code, result.stderr).toBe(130);
+      expect(await waitGone(pid, 5_000), `cleanup step process ${pid} still running 5 s after the CLI exited`).toBe(true);
+    } finally {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone, as it should be.
+      }
+    }
+  });
+
   it('a second Ctrl-C kills step trees that ignore SIGTERM before it exits', async () => {
     const pidFile = rig.path('pids');
     await rig.write('scripts/stubborn.sh', `trap '' TERM\nsleep 47 &\necho "$$ $!" > "${pidFile}"\nwait\n`);

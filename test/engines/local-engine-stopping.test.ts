@@ -268,7 +268,7 @@ describe('local engine: long chains finish without recursion', () => {
 describe('local engine: stopping with a large ready queue', () => {
   const WIDTH = 40_000;
 
-  it('cancel() with 40,000 steps queued cancels each of them and the cleanup steps that became ready', async () => {
+  it('cancel() with 40,000 steps queued cancels each of them; the always() step that became ready runs', async () => {
     let count = 0;
     const allRunning = deferred();
     const never = (): Promise<never> => {
@@ -284,9 +284,10 @@ describe('local engine: stopping with a large ready queue', () => {
     handle.cancel('user asked');
     const summary = await handle.result;
     expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'user asked' });
-    expect(summary.counts).toMatchObject({ cancelled: WIDTH + 5, total: WIDTH + 5 });
+    expect(summary.counts).toMatchObject({ cancelled: WIDTH + 4, succeeded: 1, total: WIDTH + 5 });
+    expect(byId(summary, 'cleanup')).toMatchObject({ status: 'succeeded', value: 1 });
     for (const step of summary.steps) {
-      if (step.reason !== 'cancelled') expect.fail(`${step.id}: ${JSON.stringify(step)}`);
+      if (step.id !== 'cleanup' && step.reason !== 'cancelled') expect.fail(`${step.id}: ${JSON.stringify(step)}`);
     }
   });
 
@@ -317,7 +318,7 @@ describe('local engine: stopping with a large ready queue', () => {
     expect(summary.status).toBe('failed');
   });
 
-  it('a listener that cancels while a fail-fast is finishing the queue: every step finishes once, cleanup steps cancelled', async () => {
+  it('a listener that cancels while a fail-fast is finishing the queue: every step finishes once, cleanup steps run after the cancel', async () => {
     const steps: StepSpec[] = [
       functionStep('bad', () => {
         throw new Error('bad broke');
@@ -330,10 +331,15 @@ describe('local engine: stopping with a large ready queue', () => {
       functionStep('cleanup-q0', () => 'b', { needs: ['q0'], if: 'always()' }),
     );
     const events: RunEvent[] = [];
+    let cancelled = false;
     const handle = engine.submit(workflowSpec(steps, { concurrency: 2, failurePolicy: 'kill' }), {
       onEvent: (e) => {
         events.push(e);
-        if (e.type === 'step-finished' && e.result.reason === 'fail-fast') handle.cancel('listener');
+        // Once: a second cancel would end the cleanup steps too.
+        if (e.type === 'step-finished' && e.result.reason === 'fail-fast' && !cancelled) {
+          cancelled = true;
+          handle.cancel('listener');
+        }
       },
     });
     const summary = await handle.result;
@@ -341,10 +347,15 @@ describe('local engine: stopping with a large ready queue', () => {
     expect(finished).toHaveLength(steps.length);
     expect(new Set(finished).size).toBe(steps.length);
     expect(events.at(-1)?.type).toBe('run-finished');
-    expect(byId(summary, 'cleanup-bad')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
-    expect(byId(summary, 'cleanup-q0')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(byId(summary, 'cleanup-bad')).toMatchObject({ status: 'succeeded', value: 'a' });
+    expect(byId(summary, 'cleanup-q0')).toMatchObject({ status: 'succeeded', value: 'b' });
     expect(summary).toMatchObject({ status: 'failed', cancelReason: 'listener' });
-    expect(events.filter((e) => e.type === 'step-started').map((e) => (e as { stepId: string }).stepId)).toEqual(['bad', 'running']);
+    expect(events.filter((e) => e.type === 'step-started').map((e) => (e as { stepId: string }).stepId)).toEqual([
+      'bad',
+      'running',
+      'cleanup-bad',
+      'cleanup-q0',
+    ]);
   });
 
   it('the first failure under no-new cancels the queued steps and runs a failure() step', async () => {

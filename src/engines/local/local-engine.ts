@@ -76,7 +76,8 @@ export class LocalEngine implements Engine {
   async close(): Promise<void> {
     this.#closed = true;
     const running = [...this.#runs];
-    for (const run of running) run.cancel('engine closed');
+    // Closing releases everything now: no cleanup step (`always()`, `cancelled()`) starts or goes on.
+    for (const run of running) run.halt('engine closed');
     await Promise.allSettled(running.map((run) => run.result));
   }
 
@@ -87,6 +88,17 @@ export class LocalEngine implements Engine {
 
 /** A step whose settings, once its templates are rendered, are not allowed (it fails, `invalid-config`). */
 class StepConfigError extends Error {}
+
+/** What stops a run, once something does. */
+interface Stopping {
+  cause: AbortCause | 'no-new';
+  message: string;
+  /**
+   * Cancelled again (or the engine closed): cleanup steps neither start nor go on. Until then they
+   * run after any stop, cancel and run timeout included, as in GitHub Actions.
+   */
+  forced: boolean;
+}
 
 /** A step as the scheduler tracks it; a class with every field set, so all of them share one shape. */
 class StepState {
@@ -113,12 +125,24 @@ class StepState {
   inline: FunctionStepContext | undefined = undefined;
   /** The next of its dependents to update while it is on `LocalRun#finishing`. */
   edge = 0;
+  /**
+   * The stop in force when it was started: a cleanup step is not ended by the stop it runs after,
+   * only by a stronger one (see `LocalRun#abortAtStart`).
+   */
+  startedUnder: Stopping | undefined = undefined;
+  /** Its `if` was evaluated with `cancelled()` true: a cancel does not evaluate it again. */
+  sawCancel = false;
+  /** The run of a sub-workflow step while it runs: a second cancel must reach it as one too. */
+  child: LocalRun | undefined = undefined;
 
   constructor(
     readonly spec: StepSpec,
     /** Its position in the run's steps (and in its graph). */
     readonly index: number,
-    /** Its `if` uses a status function, so it may run after a failure (cleanup, notifications). */
+    /**
+     * Its `if` uses a status function, so it may run after a failure, a cancel or the run timeout
+     * (cleanup, notifications).
+     */
     readonly afterFailure: boolean,
     readonly graph: Graph,
   ) {}
@@ -223,14 +247,15 @@ export class LocalRun implements RunHandle {
   #resolve!: (summary: RunSummary) => void;
   #running = 0;
   #deciding = 0;
-  #stopping: { cause: AbortCause | 'no-new'; message: string } | undefined;
+  #stopping: Stopping | undefined;
   #startedAt = Date.now();
   #resolver: InterpreterResolver;
   #runTimer: NodeJS.Timeout | undefined;
   #pumpScheduled = false;
   #done = false;
   #started = false;
-  #pendingCancel: string | undefined;
+  /** A cancel asked for before the run started (`forced`: twice, or by `halt`). */
+  #pendingCancel: { reason: string; forced: boolean } | undefined;
   #removeAbortListener: (() => void) | undefined;
   /** Steps whose dependents are being updated, innermost last (see `#finishStep`). */
   readonly #finishing: StepState[] = [];
@@ -339,12 +364,30 @@ export class LocalRun implements RunHandle {
     return this.#channel.on(listener);
   }
 
+  /**
+   * Cancels the run: running steps are killed and nothing new starts, except cleanup steps (an
+   * `if` with a status function), which run once their needs are done. Cancelling again (after a
+   * cancel, the signal or the run timeout) ends those too.
+   */
   cancel(reason = 'cancelled'): void {
     if (!this.#started) {
-      this.#pendingCancel ??= reason;
+      if (this.#pendingCancel) this.#pendingCancel.forced = true;
+      else this.#pendingCancel = { reason, forced: false };
       return;
     }
     this.#stop('cancelled', reason);
+  }
+
+  /**
+   * Cancels the run as a second cancel does: cleanup steps neither start nor go on. What
+   * `LocalEngine.close()` does; not part of `RunHandle`.
+   */
+  halt(reason: string): void {
+    if (!this.#started) {
+      this.#pendingCancel = { reason: this.#pendingCancel?.reason ?? reason, forced: true };
+      return;
+    }
+    this.#stop('cancelled', reason, true);
   }
 
   start(): void {
@@ -384,7 +427,8 @@ export class LocalRun implements RunHandle {
       });
     }
     const signal = this.#options.signal;
-    if (this.#pendingCancel !== undefined) this.#stop('cancelled', this.#pendingCancel);
+    const pending = this.#pendingCancel;
+    if (pending !== undefined) this.#stop('cancelled', pending.reason, pending.forced);
     else if (signal?.aborted) this.#stop('cancelled', abortMessage(signal));
     if (!this.#done) {
       if (signal) {
@@ -414,26 +458,43 @@ export class LocalRun implements RunHandle {
     this.#channel.emit(event);
   }
 
-  #stop(cause: AbortCause | 'no-new', message: string): void {
+  /**
+   * Stops the run. A stop only ever gets stronger: `no-new` < `fail-fast` < `cancelled` /
+   * `run-timeout` < forced. Each kills what runs (but `no-new`), cleanup steps of an earlier stop
+   * included; cleanup steps that start after it are left to run (see `#abortAtStart`). A cancel
+   * after a cancel or the run timeout forces: it keeps their status and reason, and ends the
+   * cleanup steps too. A run timeout after a cancel changes nothing.
+   */
+  #stop(cause: AbortCause | 'no-new', message: string, forced = false): void {
     if (this.#done) return;
-    const current = this.#stopping?.cause;
-    // A stop only ever gets stronger: `no-new` < `fail-fast` < `cancelled` / `run-timeout`. Cancel
-    // and the run timeout take over from a fail-fast, whose cleanup steps (`always()`,
-    // `failure()`) may be running; they are ended like any other step then.
-    if (current !== undefined && (cause === 'no-new' || current === 'cancelled' || current === 'run-timeout' || current === cause)) return;
-    this.#stopping = { cause, message };
+    const current = this.#stopping;
+    if (current?.forced === true) return;
+    let next: Stopping;
+    if (current !== undefined && (current.cause === 'cancelled' || current.cause === 'run-timeout')) {
+      if (cause !== 'cancelled') return;
+      next = { ...current, forced: true };
+    } else {
+      if (current !== undefined && (cause === 'no-new' || current.cause === cause)) return;
+      next = { cause, message, forced };
+    }
+    this.#stopping = next;
     if (cause !== 'no-new') {
       this.#emit({ type: 'run-cancelling', runId: this.id, time: Date.now(), reason: message });
+      const abortWith: AbortCause = next.forced ? 'cancelled' : cause;
       for (const state of this.#states) {
-        state.controller?.abort(cause);
+        // Before its signal: a sub-workflow would take that for a first cancel and start its own
+        // cleanup steps.
+        const child = state.child;
+        if (next.forced && child !== undefined) child.#stop('cancelled', message, true);
+        state.controller?.abort(abortWith);
         const inline = state.inline;
         // A function on the fast path ends now, whether or not it looks at its signal.
         if (inline !== undefined && !inline.over) {
-          inline.end(cause);
-          queueMicrotask(() => this.#inlineEnded(state, inline, cause));
+          inline.end(abortWith);
+          queueMicrotask(() => this.#inlineEnded(state, inline, abortWith));
         }
       }
-      this.#controller.abort(cause);
+      this.#controller.abort(abortWith);
     }
     this.#pump();
   }
@@ -470,16 +531,9 @@ export class LocalRun implements RunHandle {
     }
     let run = success;
     if (ifText !== undefined) {
-      try {
-        const value = (expressions as Expressions).evaluateCondition(ifText, this.#expressionContext(state, { ...this.#spec.env, ...step.env }, success));
-        // Like GitHub Actions: without a status function, `if` means `success() && (if)`.
-        run = STATUS_FUNCTION.test(ifText) ? value : success && value;
-      } catch (error) {
-        return {
-          ...this.#notRun(state, 'invalid-config', `\`if: ${step.if}\`: ${(error as Error).message}`),
-          status: 'failed',
-        };
-      }
+      const outcome = this.#evaluateIf(state, ifText, success);
+      if (typeof outcome !== 'boolean') return outcome;
+      run = outcome;
       if (!run) {
         const reason: FailureReason = !success && !STATUS_FUNCTION.test(ifText) ? 'dependency-failed' : 'condition-false';
         return this.#notRun(state, reason, reason === 'dependency-failed' ? this.#unmetNeeds(state) : `if: ${ifText}`);
@@ -507,6 +561,41 @@ export class LocalRun implements RunHandle {
       this.#pump();
     })();
     return undefined;
+  }
+
+  /** Whether a step's `if` holds, or the result it fails with when the `if` cannot be evaluated. */
+  #evaluateIf(state: StepState, ifText: string, success: boolean): boolean | StepResult {
+    const step = state.spec;
+    if (this.#cancelling()) state.sawCancel = true;
+    try {
+      const value = (expressions as Expressions).evaluateCondition(ifText, this.#expressionContext(state, { ...this.#spec.env, ...step.env }, success));
+      // Like GitHub Actions: without a status function, `if` means `success() && (if)`.
+      return STATUS_FUNCTION.test(ifText) ? value : success && value;
+    } catch (error) {
+      return {
+        ...this.#notRun(state, 'invalid-config', `\`if: ${step.if}\`: ${(error as Error).message}`),
+        status: 'failed',
+      };
+    }
+  }
+
+  /**
+   * A cleanup step queued before the run was cancelled, its `if` evaluated with `cancelled()`
+   * false: evaluated again, as GitHub Actions does on a cancel (`success() || failure()` no longer
+   * holds, `always()` still does). The result it finishes with when it no longer runs.
+   */
+  #reconsider(state: StepState): StepResult | undefined {
+    // A cleanup step has an `if` with a status function, so its value alone decides.
+    const ifText = state.spec.if as string;
+    const outcome = this.#evaluateIf(state, ifText, state.unmet === 0);
+    if (outcome === true) return undefined;
+    return outcome === false ? this.#notRun(state, 'condition-false', `if: ${ifText}`) : outcome;
+  }
+
+  /** Whether the run is being cancelled (a cancel, its signal, or the run timeout): what `cancelled()` says. */
+  #cancelling(): boolean {
+    const cause = this.#stopping?.cause;
+    return cause === 'cancelled' || cause === 'run-timeout';
   }
 
   #unmetNeeds(state: StepState): string {
@@ -537,7 +626,7 @@ export class LocalRun implements RunHandle {
       const base = need.spec.matrixOf;
       if (base !== undefined && this.#steps[base]) needs[base] = this.#steps[base];
     }
-    const cancelled = this.#stopping !== undefined && (this.#stopping.cause === 'cancelled' || this.#stopping.cause === 'run-timeout');
+    const cancelled = this.#cancelling();
     return {
       steps: this.#steps,
       needs,
@@ -545,7 +634,8 @@ export class LocalRun implements RunHandle {
       matrix: state.spec.matrix ?? {},
       workflow: { name: this.#spec.name },
       run: { id: this.id },
-      status: { success, failure: state.failedAbove, cancelled },
+      // As in GitHub Actions, `success()` is false once the run is being cancelled.
+      status: { success: success && !cancelled, failure: state.failedAbove, cancelled },
     };
   }
 
@@ -586,19 +676,22 @@ export class LocalRun implements RunHandle {
     let stopping = this.#stopping;
     while (stopping && this.#ready.length > this.#readyHead) {
       this.#compactReady();
-      // Nothing new starts, except cleanup steps (`always()`, `failure()`) after a failure. One
-      // pass that keeps those in place (no splice per step: a stop with 40,000 steps queued would
-      // take quadratic time). Finishing a step may queue a dependent at the end (a cleanup step of
-      // the step just cancelled): the pass reaches it too.
-      const mayRun = stopping.cause === 'no-new' || stopping.cause === 'fail-fast';
-      const reason: FailureReason = mayRun ? 'fail-fast' : 'cancelled';
-      const detail = reason === 'cancelled' ? stopping.message : '';
+      // Nothing new starts, except cleanup steps (an `if` with a status function: `always()`,
+      // `cancelled()`, `failure()`), after a failure as after a cancel or the run timeout, until
+      // the run is cancelled again. One pass that keeps those in place (no splice per step: a stop
+      // with 40,000 steps queued would take quadratic time). Finishing a step may queue a dependent
+      // at the end (a cleanup step of the step just cancelled): the pass reaches it too.
+      const cancelling = stopping.cause === 'cancelled' || stopping.cause === 'run-timeout';
+      const reason: FailureReason = cancelling ? 'cancelled' : 'fail-fast';
+      const detail = cancelling ? stopping.message : '';
       const ready = this.#ready;
       let kept = 0;
       for (let i = 0; i < ready.length; i++) {
         const state = ready[i] as StepState;
-        if (mayRun && state.afterFailure) {
-          ready[kept++] = state;
+        if (state.afterFailure && !stopping.forced) {
+          const result = cancelling && !state.sawCancel ? this.#reconsider(state) : undefined;
+          if (result === undefined) ready[kept++] = state;
+          else this.#finishStep(state, result);
           continue;
         }
         this.#finishStep(state, this.#notRun(state, reason, detail));
@@ -626,6 +719,7 @@ export class LocalRun implements RunHandle {
       const state = this.#takeReady();
       if (!state) break;
       this.#running += 1;
+      state.startedUnder = this.#stopping;
       const group = state.spec.concurrencyGroup;
       if (group !== undefined) this.#groupRunning.set(group, (this.#groupRunning.get(group) ?? 0) + 1);
       this.#startStep(state);
@@ -982,15 +1076,17 @@ export class LocalRun implements RunHandle {
   }
 
   /**
-   * Why a step that starts now is aborted at once, if it is: the run is being cancelled or timed
-   * out, or killed after a failure, except for a cleanup step (`always()`, `failure()`), which
-   * runs after a failure whatever the failure policy.
+   * Why a step attempt that starts now is aborted at once, if it is: the run is being cancelled or
+   * timed out, or killed after a failure. A cleanup step (`always()`, `cancelled()`, `failure()`)
+   * taken from the queue after that stop runs: the stop is what it reacts to. A stronger stop
+   * since (a cancel after a fail-fast, a second cancel) ends it; so does a stop that came while a
+   * step started before it was still getting ready (cache lookup).
    */
   #abortAtStart(state: StepState): AbortCause | undefined {
     const stopping = this.#stopping;
     if (stopping === undefined || stopping.cause === 'no-new') return undefined;
-    if (stopping.cause === 'fail-fast' && state.afterFailure) return undefined;
-    return stopping.cause;
+    if (state.afterFailure && state.startedUnder === stopping) return undefined;
+    return stopping.forced ? 'cancelled' : stopping.cause;
   }
 
   #env: NodeJS.ProcessEnv | undefined;
@@ -1035,6 +1131,9 @@ export class LocalRun implements RunHandle {
       },
       this.#executors,
     );
+    // Ended at once by a forced stop: its own cleanup steps must not run either.
+    if (cause !== undefined && this.#stopping?.forced === true) child.halt(this.#stopping.message);
+    state.child = child;
     const startedAt = Date.now();
     state.firstStartedAt = startedAt;
     this.#emit({ type: 'step-started', runId: this.id, stepId: step.id, attempt: 1, command: [], pid: null, time: startedAt });
@@ -1048,6 +1147,7 @@ export class LocalRun implements RunHandle {
           }, step.timeout)
         : undefined;
     const summary = await child.result;
+    state.child = undefined;
     if (timer) clearTimeout(timer);
     // Cut short by its own timeout or the run's: timed out, like any other step.
     const timedOut = ownTimeout || controller.signal.reason === 'run-timeout';
@@ -1315,7 +1415,7 @@ export class LocalRun implements RunHandle {
     if (result === this.#options.previous?.[state.spec.id]) return;
     const policy = this.#spec.failurePolicy;
     const why = `${state.spec.id} ${result?.message ?? 'failed'}`;
-    if (policy === 'no-new') this.#stopping = { cause: 'no-new', message: why };
+    if (policy === 'no-new') this.#stopping = { cause: 'no-new', message: why, forced: false };
     else if (policy === 'kill') this.#stop('fail-fast', why);
   }
 

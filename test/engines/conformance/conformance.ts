@@ -709,6 +709,88 @@ export function defineConformance(name: string, setup: () => Promise<Conformance
       });
     });
 
+    describe('cleanup steps when the run is cancelled or times out (GitHub Actions semantics)', () => {
+      it('28. after a cancel, always() and cancelled() steps run once their needs are done; failure() and plain dependents do not', async () => {
+        const pidFile = file('a.pid');
+        const controller = new AbortController();
+        const { handle } = submit(
+          workflowSpec(
+            [
+              sleeper('a', pidFile),
+              sh('oncancel', 'echo "cancelled=${{ cancelled() }}" >> "$ORCHESTRATOR_OUTPUT"', { needs: ['a'], if: 'cancelled()' }),
+              sh('always', 'echo "a=${{ needs.a.result }}" >> "$ORCHESTRATOR_OUTPUT"', { needs: ['a'], if: 'always()' }),
+              sh('onfailure', `touch ${q(file('onfailure-ran'))}`, { needs: ['a'], if: 'failure()' }),
+              sh('plain', `touch ${q(file('plain-ran'))}`, { needs: ['always'] }),
+            ],
+            { concurrency: 4 },
+          ),
+          { signal: controller.signal },
+        );
+        const pid = await readPidFile(pidFile);
+        controller.abort('user asked');
+        const summary = await handle.result;
+        await expectDead(pid);
+        expect(byId(summary, 'a')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+        expect(byId(summary, 'oncancel')).toMatchObject({ status: 'succeeded', outputs: { cancelled: 'true' } });
+        expect(byId(summary, 'always')).toMatchObject({ status: 'succeeded', outputs: { a: 'cancelled' } });
+        expect(byId(summary, 'onfailure')).toMatchObject({ status: 'skipped', reason: 'condition-false' });
+        expect(byId(summary, 'plain')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+        expect(existsSync(file('onfailure-ran')) || existsSync(file('plain-ran'))).toBe(false);
+        expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'user asked' });
+        expect(summary.counts).toMatchObject({ total: 5, succeeded: 2, cancelled: 2, skipped: 1 });
+        await expectNoProcessesOf(summary.runId);
+      });
+
+      it('29. after the run timeout, cleanup steps run past the deadline, each bounded by its own step timeout', async () => {
+        const pidFile = file('a.pid');
+        const { summary } = await run(
+          workflowSpec(
+            [
+              sleeper('a', pidFile),
+              sh('oncancel', 'echo ran=yes >> "$ORCHESTRATOR_OUTPUT"', { needs: ['a'], if: 'cancelled()' }),
+              sh('bounded', 'exec sleep 5', { needs: ['a'], if: 'always()', timeout: 300, killGrace: 200 }),
+            ],
+            { timeout: 300, concurrency: 4 },
+          ),
+        );
+        expect(byId(summary, 'a')).toMatchObject({ status: 'timed-out', reason: 'timed-out' });
+        expect(byId(summary, 'oncancel')).toMatchObject({ status: 'succeeded', outputs: { ran: 'yes' } });
+        const bounded = byId(summary, 'bounded');
+        expect(bounded).toMatchObject({ status: 'timed-out', reason: 'timed-out', timedOut: true });
+        expect(bounded.message, "ended by its own timeout, not the run's").toMatch(/^timed out after/);
+        expect(summary.status).toBe('timed-out');
+        const pid = await writtenPid(pidFile);
+        if (pid !== undefined) await expectDead(pid);
+        await expectNoProcessesOf(summary.runId);
+      });
+
+      it('30. cancelling again ends the cleanup steps the first cancel let run', async () => {
+        const pidFile = file('a.pid');
+        const cleanupPid = file('cleanup.pid');
+        const { handle } = submit(
+          workflowSpec(
+            [
+              sleeper('a', pidFile),
+              sleeper('cleanup', cleanupPid, { needs: ['a'], if: 'always()' }),
+              sh('late', `touch ${q(file('late-ran'))}`, { needs: ['cleanup'], if: 'always()' }),
+            ],
+            { concurrency: 4 },
+          ),
+        );
+        await readPidFile(pidFile);
+        handle.cancel('first');
+        const pid = await readPidFile(cleanupPid);
+        handle.cancel('second');
+        const summary = await handle.result;
+        await expectDead(pid);
+        expect(byId(summary, 'cleanup')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+        expect(byId(summary, 'late')).toMatchObject({ status: 'cancelled', reason: 'cancelled', startedAt: null });
+        expect(existsSync(file('late-ran'))).toBe(false);
+        expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'first' });
+        await expectNoProcessesOf(summary.runId);
+      });
+    });
+
     describe('regressions', () => {
       it('24. a resumed step shares a large output as a file, as on the first run', async () => {
         const spec = workflowSpec([

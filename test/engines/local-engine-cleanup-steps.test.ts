@@ -1,0 +1,275 @@
+/**
+ * Cleanup steps (an `if` with a status function) when a run is stopped, as in GitHub Actions: after
+ * a cancel (signal or `cancel()`) or the run timeout they still run once their needs are done, with
+ * `cancelled()` true and `success()` false; a second cancel ends them. A fail-fast is not a cancel.
+ * Steps are ordered by files they write (pids) and by the test's own calls, never by sleeping.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { RunEvent } from '../../src/core/events.js';
+import type { RunSummary, StepResult } from '../../src/core/result.js';
+import type { CommandStep, StepSpec } from '../../src/core/spec.js';
+import { LocalEngine } from '../../src/engines/local/local-engine.js';
+import { isProcessAlive, readPidFile, waitFor } from '../helpers/processes.js';
+import { commandStep, functionStep, workflowSpec } from '../helpers/step-factory.js';
+import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
+
+let engine: LocalEngine;
+let dir: string;
+beforeEach(async () => {
+  engine = new LocalEngine();
+  dir = await makeTmpDir('orch-cleanup-');
+});
+afterEach(async () => {
+  await engine.close();
+  await removeTmpDir(dir);
+});
+
+const file = (name: string): string => path.join(dir, name);
+/** Paths travel through `sh -c`: quote them. */
+const q = (text: string): string => `'${text.replace(/'/g, `'\\''`)}'`;
+
+function sh(id: string, command: string, overrides: Partial<CommandStep> = {}): CommandStep {
+  return commandStep(command, { cwd: dir, ...overrides, id });
+}
+
+/** Touches a file named after the step: whether it ran shows on disk. */
+function toucher(id: string, overrides: Partial<CommandStep> = {}): CommandStep {
+  return sh(id, `touch ${q(file(id))}`, overrides);
+}
+
+/** A step that starts `sleep 30` in the background, writes its pid to `pidFile`, and waits for it. */
+function sleeper(id: string, pidFile: string, overrides: Partial<CommandStep> = {}): CommandStep {
+  return sh(id, `sleep 30 & echo $! > ${q(pidFile)}; wait`, { killGrace: 200, ...overrides });
+}
+
+function byId(summary: RunSummary, id: string): StepResult {
+  const step = summary.steps.find((s) => s.id === id);
+  if (!step) throw new Error(`no step ${id}`);
+  return step;
+}
+
+async function expectDead(pid: number): Promise<void> {
+  await waitFor(`process ${pid} to exit`, () => (isProcessAlive(pid) ? undefined : true), 3000).catch(() => undefined);
+  expect(isProcessAlive(pid), `process ${pid} still alive`).toBe(false);
+}
+
+function cancellings(events: RunEvent[]): number {
+  return events.filter((e) => e.type === 'run-cancelling').length;
+}
+
+describe('local engine: cleanup steps when the run is cancelled', () => {
+  it('after an abort of the signal, always() and cancelled() steps run once their needs are done; success() is false', async () => {
+    const s1Pid = file('s1.pid');
+    const controller = new AbortController();
+    const events: RunEvent[] = [];
+    const handle = engine.submit(
+      workflowSpec(
+        [
+          sleeper('s1', s1Pid),
+          // Queued behind s1 (one slot) before the cancel: their `if` is evaluated again on it.
+          toucher('early-either', { if: 'success() || failure()' }),
+          sh('early-always', 'echo ran=yes >> "$ORCHESTRATOR_OUTPUT"', { if: 'always()' }),
+          sh('oncancel', 'echo "cancelled=${{ cancelled() }}" >> "$ORCHESTRATOR_OUTPUT"', { needs: ['s1'], if: 'cancelled()' }),
+          sh('always', 'echo "s1=${{ needs.s1.result }}" >> "$ORCHESTRATOR_OUTPUT"', { needs: ['s1'], if: 'always()' }),
+          toucher('onfailure', { needs: ['s1'], if: 'failure()' }),
+          // Dependents of a cleanup step that ran follow the usual rules.
+          toucher('after-plain', { needs: ['always'] }),
+          toucher('after-either', { needs: ['always'], if: 'success() || failure()' }),
+          sh('after-always', 'echo ran=yes >> "$ORCHESTRATOR_OUTPUT"', { needs: ['always'], if: 'always()' }),
+        ],
+        { concurrency: 1, failurePolicy: 'no-new' },
+      ),
+      { signal: controller.signal, onEvent: (e) => events.push(e) },
+    );
+    const pid = await readPidFile(s1Pid);
+    controller.abort('user asked');
+    const summary = await handle.result;
+    expect(byId(summary, 's1')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    await expectDead(pid);
+    expect(byId(summary, 'early-either')).toMatchObject({ status: 'skipped', reason: 'condition-false' });
+    expect(byId(summary, 'early-always')).toMatchObject({ status: 'succeeded', outputs: { ran: 'yes' } });
+    expect(byId(summary, 'oncancel')).toMatchObject({ status: 'succeeded', outputs: { cancelled: 'true' } });
+    expect(byId(summary, 'always')).toMatchObject({ status: 'succeeded', outputs: { s1: 'cancelled' } });
+    expect(byId(summary, 'onfailure')).toMatchObject({ status: 'skipped', reason: 'condition-false' });
+    expect(byId(summary, 'after-plain')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(byId(summary, 'after-either')).toMatchObject({ status: 'skipped', reason: 'condition-false' });
+    expect(byId(summary, 'after-always')).toMatchObject({ status: 'succeeded', outputs: { ran: 'yes' } });
+    for (const id of ['early-either', 'onfailure', 'after-plain', 'after-either']) expect(existsSync(file(id)), `${id} ran`).toBe(false);
+    expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'user asked' });
+    expect(summary.counts).toMatchObject({ total: 9, succeeded: 4, cancelled: 2, skipped: 3, failed: 0 });
+    expect(cancellings(events)).toBe(1);
+  });
+
+  it('cancel() again ends the cleanup steps the first cancel let run (process and in-process), and cancels those still to come', async () => {
+    const s1Pid = file('s1.pid');
+    const cleanupPid = file('cleanup.pid');
+    let fnStarted!: () => void;
+    const fnRunning = new Promise<void>((resolve) => (fnStarted = resolve));
+    const events: RunEvent[] = [];
+    const handle = engine.submit(
+      workflowSpec(
+        [
+          sleeper('s1', s1Pid),
+          sleeper('cleanup-sh', cleanupPid, { needs: ['s1'], if: 'always()' }),
+          // No step timeout: the fast path for functions, which the engine ends itself.
+          functionStep('cleanup-fn', () => {
+            fnStarted();
+            return new Promise(() => undefined);
+          }, { needs: ['s1'], if: 'cancelled()' }),
+          toucher('late', { needs: ['cleanup-sh'], if: 'always()' }),
+        ],
+        { concurrency: 4 },
+      ),
+      { onEvent: (e) => events.push(e) },
+    );
+    const s1 = await readPidFile(s1Pid);
+    handle.cancel('first');
+    const cleanup = await readPidFile(cleanupPid);
+    await fnRunning;
+    await expectDead(s1);
+    expect(isProcessAlive(cleanup), 'the first cancel must not kill a cleanup step that started after it').toBe(true);
+    handle.cancel('second');
+    const summary = await handle.result;
+    await expectDead(cleanup);
+    expect(byId(summary, 's1')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(byId(summary, 'cleanup-sh')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(byId(summary, 'cleanup-sh').startedAt).not.toBeNull();
+    expect(byId(summary, 'cleanup-fn')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(byId(summary, 'late')).toMatchObject({ status: 'cancelled', reason: 'cancelled', startedAt: null });
+    expect(existsSync(file('late'))).toBe(false);
+    // The first cancel gives the run its status and reason; the second is announced too.
+    expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'first' });
+    expect(cancellings(events)).toBe(2);
+  });
+
+  it('a cancelled sub-workflow runs its own cleanup steps, and a second cancel of the parent ends them', async () => {
+    const innerPid = file('inner.pid');
+    const cleanupPid = file('inner-cleanup.pid');
+    const inner = workflowSpec([sleeper('inner-s1', innerPid), sleeper('inner-cleanup', cleanupPid, { needs: ['inner-s1'], if: 'always()' })]);
+    const sub = { ...functionStep('w', () => undefined), kind: 'workflow', workflow: inner } as unknown as StepSpec;
+    const handle = engine.submit(workflowSpec([sub, toucher('after', { needs: ['w'], if: 'cancelled()' })]));
+    const s1 = await readPidFile(innerPid);
+    handle.cancel('first');
+    const cleanup = await readPidFile(cleanupPid);
+    await expectDead(s1);
+    handle.cancel('second');
+    const summary = await handle.result;
+    await expectDead(cleanup);
+    expect(byId(summary, 'w')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(byId(summary, 'after')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(summary.status).toBe('cancelled');
+  });
+
+  it('engine.close() cancels a run and starts none of its cleanup steps', async () => {
+    const s1Pid = file('s1.pid');
+    const handle = engine.submit(workflowSpec([sleeper('s1', s1Pid), toucher('cleanup', { needs: ['s1'], if: 'always()' })]));
+    const pid = await readPidFile(s1Pid);
+    await engine.close();
+    const summary = await handle.result;
+    await expectDead(pid);
+    expect(byId(summary, 'cleanup')).toMatchObject({ status: 'cancelled', reason: 'cancelled', startedAt: null });
+    expect(existsSync(file('cleanup'))).toBe(false);
+    expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'engine closed' });
+  });
+});
+
+describe('local engine: cleanup steps when the run times out', () => {
+  it('they run after the deadline with cancelled() true, each under its own step timeout; the run stays timed out', async () => {
+    const s1Pid = file('s1.pid');
+    const started = Date.now();
+    const summary = await engine.submit(
+      workflowSpec(
+        [
+          sleeper('s1', s1Pid),
+          sh('oncancel', 'echo ran=yes >> "$ORCHESTRATOR_OUTPUT"', { needs: ['s1'], if: 'cancelled()' }),
+          // A step timed out by the run's timeout is a failure, as any timed-out step is.
+          sh('onfailure', 'echo "s1=${{ needs.s1.status }}" >> "$ORCHESTRATOR_OUTPUT"', { needs: ['s1'], if: 'failure()' }),
+          sh('bounded', 'sleep 30', { needs: ['s1'], if: 'always()', timeout: 300, killGrace: 200 }),
+          toucher('plain', { needs: ['s1'] }),
+        ],
+        { timeout: 500, concurrency: 4 },
+      ),
+    ).result;
+    const elapsed = Date.now() - started;
+    expect(byId(summary, 's1')).toMatchObject({ status: 'timed-out', reason: 'timed-out' });
+    expect(byId(summary, 's1').message).toContain("run's timeout");
+    // Unwritten when the deadline came before s1 got that far (a loaded machine).
+    const s1 = await readPidFile(s1Pid, 500).catch(() => undefined);
+    if (s1 !== undefined) await expectDead(s1);
+    expect(byId(summary, 'oncancel')).toMatchObject({ status: 'succeeded', outputs: { ran: 'yes' } });
+    expect(byId(summary, 'onfailure')).toMatchObject({ status: 'succeeded', outputs: { s1: 'timed-out' } });
+    const bounded = byId(summary, 'bounded');
+    expect(bounded).toMatchObject({ status: 'timed-out', reason: 'timed-out', timedOut: true });
+    expect(bounded.message, 'ended by its own timeout, not the run\'s').toMatch(/^timed out after/);
+    expect(Date.parse(bounded.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(byId(summary, 's1').finishedAt as string));
+    expect(byId(summary, 'plain')).toMatchObject({ status: 'skipped', reason: 'dependency-failed' });
+    expect(existsSync(file('plain'))).toBe(false);
+    expect(summary.status).toBe('timed-out');
+    expect(summary.cancelReason).toContain('timeout');
+    expect(summary.counts).toMatchObject({ total: 5, succeeded: 2, 'timed-out': 2, skipped: 1 });
+    expect(elapsed, `expected the run to end well before s1's 30 s sleep, took ${elapsed} ms`).toBeLessThan(10_000);
+  });
+
+  it('cancel() after the run timeout ends its cleanup steps; the run stays timed out', async () => {
+    const s1Pid = file('s1.pid');
+    const cleanupPid = file('cleanup.pid');
+    const handle = engine.submit(
+      workflowSpec([sleeper('s1', s1Pid), sleeper('cleanup', cleanupPid, { needs: ['s1'], if: 'always()' })], { timeout: 300 }),
+    );
+    const cleanup = await readPidFile(cleanupPid);
+    handle.cancel('enough');
+    const summary = await handle.result;
+    await expectDead(cleanup);
+    expect(byId(summary, 's1')).toMatchObject({ status: 'timed-out', reason: 'timed-out' });
+    expect(byId(summary, 'cleanup')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(summary.status).toBe('timed-out');
+    expect(summary.cancelReason).toContain('timeout');
+  });
+});
+
+describe('local engine: cleanup steps after a fail-fast', () => {
+  it('under kill, always() and failure() steps run; cancelled() is false: the run is failing, not being cancelled', async () => {
+    const siblingPid = file('sibling.pid');
+    const summary = await engine.submit(
+      workflowSpec(
+        [
+          sleeper('sibling', siblingPid),
+          sh('bad', `while [ ! -s ${q(siblingPid)} ]; do sleep 0.02; done; exit 3`),
+          toucher('queued'),
+          toucher('oncancel', { needs: ['sibling'], if: 'cancelled()' }),
+          sh('always', 'echo "sibling=${{ needs.sibling.result }}" >> "$ORCHESTRATOR_OUTPUT"', { needs: ['sibling'], if: 'always()' }),
+          sh('onfailure', 'echo "bad=${{ needs.bad.status }}" >> "$ORCHESTRATOR_OUTPUT"', { needs: ['bad'], if: 'failure()' }),
+          toucher('sibling-failure', { needs: ['sibling'], if: 'failure()' }),
+          toucher('plain', { needs: ['bad'] }),
+        ],
+        { failurePolicy: 'kill', concurrency: 2 },
+      ),
+    ).result;
+    expect(byId(summary, 'bad')).toMatchObject({ status: 'failed', exitCode: 3 });
+    const sibling = byId(summary, 'sibling');
+    expect(sibling).toMatchObject({ status: 'cancelled', reason: 'fail-fast' });
+    expect(sibling.message).not.toContain('--fail-fast');
+    expect(isProcessAlive(await readPidFile(siblingPid))).toBe(false);
+    const queued = byId(summary, 'queued');
+    expect(queued).toMatchObject({ status: 'cancelled', reason: 'fail-fast', startedAt: null });
+    expect(queued.message, 'names no flag the user may not have given').not.toContain('--fail-fast');
+    expect(byId(summary, 'oncancel')).toMatchObject({ status: 'skipped', reason: 'condition-false' });
+    expect(byId(summary, 'always')).toMatchObject({ status: 'succeeded', outputs: { sibling: 'cancelled' } });
+    expect(byId(summary, 'onfailure')).toMatchObject({ status: 'succeeded', outputs: { bad: 'failed' } });
+    expect(byId(summary, 'sibling-failure')).toMatchObject({ status: 'skipped', reason: 'condition-false' });
+    expect(byId(summary, 'plain')).toMatchObject({ status: 'skipped', reason: 'dependency-failed' });
+    for (const id of ['queued', 'oncancel', 'sibling-failure', 'plain']) expect(existsSync(file(id)), `${id} ran`).toBe(false);
+    expect(summary.status).toBe('failed');
+    expect(summary.cancelReason).toBeUndefined();
+    expect(summary.counts).toMatchObject({ total: 8, failed: 1, cancelled: 2, succeeded: 2, skipped: 3 });
+  });
+
+  it('under no-new (the default of a workflow file), a step that never started says why without naming a CLI flag', async () => {
+    const summary = await engine.submit(workflowSpec([sh('bad', 'exit 1'), toucher('later')], { failurePolicy: 'no-new', concurrency: 1 })).result;
+    const later = byId(summary, 'later');
+    expect(later).toMatchObject({ status: 'cancelled', reason: 'fail-fast' });
+    expect(later.message).toBe('not run: another step failed, and after a failure nothing new starts (fail-fast policy no-new or kill)');
+  });
+});
