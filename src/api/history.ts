@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { RunEvent } from '../core/events.js';
 import type { RunSummary, StepResult } from '../core/result.js';
@@ -14,6 +15,13 @@ export interface StoredPlan {
   runDir: string;
   outputDir: string;
   projectRoot: string;
+  /** The config files a folder run's plan was built with (workflow files are in `spec` already). */
+  configFiles?: string[];
+  /**
+   * When the plan was read from its files (ISO). A rerun's plan keeps it: it is still the plan
+   * read then. Unset in runs recorded before it was: the run's start stands in for it.
+   */
+  plannedAt?: string;
 }
 
 export function planToJson(plan: StoredPlan): string {
@@ -130,6 +138,48 @@ export function recordToResult(record: StepRecord): StepResult {
 export type RerunMode = { kind: 'resume' } | { kind: 'failed' } | { kind: 'step'; step: string; downstream: boolean };
 
 /**
+ * Why a resume or rerun would run nothing, or `undefined` when it would run something. A run that
+ * succeeded is finished: there is nothing to resume (resuming it would only rewrite its record).
+ * `rerun --failed` has nothing to do when every step succeeded, came from the cache, or was
+ * skipped for a reason of its own (a skipped dependent of a failed step runs again). `rerun --step`
+ * always has its step.
+ */
+export function nothingToRerun(record: RunRecord, steps: readonly StepRecord[], spec: WorkflowSpec, mode: RerunMode): string | undefined {
+  if (mode.kind === 'resume') return record.status === 'succeeded' ? 'it succeeded' : undefined;
+  if (mode.kind === 'step') return undefined;
+  const byId = new Map(steps.map((step) => [step.stepId, step]));
+  const done = spec.steps.every((step) => {
+    const last = byId.get(step.id);
+    if (last === undefined) return false;
+    return last.status === 'succeeded' || last.status === 'cached' || (last.status === 'skipped' && last.reason !== 'dependency-failed');
+  });
+  return done ? 'every step succeeded, came from the cache or was skipped' : undefined;
+}
+
+/**
+ * The files a stored plan was read from that were modified since: the workflow file and the
+ * workflow files it runs as steps, or a folder run's config files. Resume and rerun run the stored
+ * plan, not these files as they are now; the CLI says so when this is not empty. A file that is
+ * gone or cannot be read is left out.
+ */
+export async function planFilesChangedSince(plan: StoredPlan, since: Date): Promise<string[]> {
+  const files = new Set<string>(plan.configFiles ?? []);
+  const addSources = (spec: WorkflowSpec): void => {
+    if (spec.source !== undefined) files.add(spec.source);
+    for (const step of spec.steps) if (step.kind === 'workflow') addSources(step.workflow);
+  };
+  addSources(plan.spec);
+  const changed: string[] = [];
+  for (const file of files) {
+    // A folder run's source is its folder: its mtime says a file was added or renamed, not that
+    // the plan is out of date (scripts are read when they run).
+    const info = await stat(file).catch(() => undefined);
+    if (info?.isFile() && info.mtimeMs > since.getTime()) changed.push(file);
+  }
+  return changed;
+}
+
+/**
  * The earlier results a new attempt of a run keeps (the engine's `previous`, which reuses only
  * succeeded ones and continues the attempt numbers of the rest): for `resume` and
  * `rerun --failed`, every step that succeeded (and for `resume` the attempt counts of the
@@ -178,7 +228,9 @@ export function downstreamOf(steps: readonly StepSpec[], id: string): Set<string
  * Library twin of `orchestrator resume` / `orchestrator rerun`: runs a stored run again, keeping
  * what succeeded (with `--step`, everything but the named steps). `resume` continues the same run
  * (same id and folder) and first claims it (`RunStore#claimRun`): it fails when another process
- * has it (`run X is already being resumed by pid N`); the others start a new run. Events go to
+ * has it (`run X is already being resumed by pid N`); the others start a new run. A run with
+ * nothing to run again (see `nothingToRerun`: a resume of a run that succeeded, a `failed` rerun of
+ * one whose steps all succeeded) throws a `TypeError` and is left as it is. Events go to
  * `onEvent`; record them with `storeListener(store)` to keep the history complete (without it a
  * resumed run's record still gets its final status).
  */
@@ -194,6 +246,10 @@ export async function rerunStoredRun(
   if (!plan) throw new TypeError(`Expected run ${record.id} to have a stored plan, got none`);
   if (mode.kind === 'step' && !plan.spec.steps.some((step) => step.id === mode.step)) {
     throw new TypeError(`Expected a step of run ${record.id}, got \`${mode.step}\` (no such step)`);
+  }
+  const nothing = nothingToRerun(record, store.getSteps(record.id), plan.spec, mode);
+  if (nothing !== undefined) {
+    throw new TypeError(`Expected a run with something to ${mode.kind === 'resume' ? 'resume' : 'rerun'}, got run ${record.id}: ${nothing}`);
   }
   if (mode.kind === 'resume') {
     const claim = store.claimRun(record.id);

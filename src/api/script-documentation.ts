@@ -6,18 +6,25 @@ import type { ScriptDocEntry } from '../reporters/script-docs.js';
 import { runScripts } from './run-scripts.js';
 
 export interface ScriptDocumentationOptions extends FolderRunSettings {
-  /** Run each script with `--help` to include its usage. @default true */
+  /**
+   * Also run each script (not skipped by config) with `--help` and include its output. Off by
+   * default: a script that does not handle `--help` runs for real (a deploy script deploys).
+   * `concurrency` sets how many run at once.
+   * @default false
+   */
   runHelp?: boolean;
-  /** Milliseconds each `--help` may take. @default 5000 */
+  /** With `runHelp`: milliseconds each `--help` may take. @default 5000 */
   helpTimeout?: number;
   title?: string;
 }
 
 /**
  * Writes Markdown documentation of a folder's scripts: each script's header docstring or comment
- * and its `--help` output, grouped by folder, with a contents list. Scripts skipped by config are
- * documented but never run. Returns the Markdown; writes it to `outputFile` when given.
+ * (and, with `runHelp`, its `--help` output), grouped by folder, with a contents list. Without
+ * `runHelp` nothing is run; scripts skipped by config are never run. Returns the Markdown; writes
+ * it to `outputFile` when given.
  * camelCase twin of the Python `generate_script_documentation(scripts_dir, output_file)`.
+ * @see docs/reports.md
  */
 export async function generateScriptDocumentation(
   scriptsDir: string,
@@ -26,7 +33,7 @@ export async function generateScriptDocumentation(
 ): Promise<string> {
   const plan = await folderToWorkflow(scriptsDir, options);
   const helpById = new Map<string, { help?: string; helpError?: string }>();
-  if (options.runHelp !== false) {
+  if (options.runHelp === true) {
     const runnable = plan.scripts.filter((_, i) => !plan.spec.steps[i]?.skip);
     const summary = await runScripts(runnable, {
       args: ['--help'],

@@ -40,12 +40,17 @@ function defaultFolder(cwd: string): string {
   return existsSync(scripts) ? scripts : cwd;
 }
 
-function addSelectionOptions(command: Command): Command {
+/** Which scripts of a folder: every command that discovers scripts. */
+function addDiscoveryOptions(command: Command): Command {
   return command
     .option('-s, --subdirs <names>', 'only these subfolders (comma-separated, repeatable)', listOption)
     .option('-f, --filter <glob>', 'only scripts matching (glob, or a substring without glob characters; repeatable)', listOption)
     .option('--exclude <glob>', 'leave out scripts matching (repeatable)', listOption)
-    .option('--max-depth <n>', 'folder levels to search below the folder (default 2)', nonNegativeInt)
+    .option('--max-depth <n>', 'folder levels to search below the folder (default 2)', nonNegativeInt);
+}
+
+function addSelectionOptions(command: Command): Command {
+  return addDiscoveryOptions(command)
     .option('-t, --timeout <duration>', 'per-script timeout: seconds or 90s, 2m (default 60s; config `scripts` rules beat it)', durationOption)
     .option('--kill-grace <duration>', 'time between SIGTERM and SIGKILL (default 5s)', durationOption)
     .option('-j, --concurrency <n>', 'scripts at once (default: number of CPUs)', positiveInt)
@@ -142,15 +147,20 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       exitCode = await validateCommand(folder ?? defaultFolder(ctx.cwd), flags, ctx);
     });
 
-  addSelectionOptions(
+  // No --timeout or --kill-grace: docs runs nothing unless --run-help is given, and then each
+  // `--help` gets --help-timeout. Offered, they would be accepted and do nothing.
+  addDiscoveryOptions(
     program
       .command('docs')
-      .description("write Markdown documentation of the scripts (docstrings and --help output)")
+      .description('write Markdown documentation of the scripts from their docstrings and leading comments; runs nothing unless --run-help')
       .argument('[folder]', 'folder of scripts (default: ./scripts if it exists, else .)'),
   )
     .option('-o, --output <file>', 'the Markdown file to write (default: stdout)')
-    .option('--help-timeout <duration>', 'how long each `--help` may take (default 5s)', durationOption)
-    .option('--no-run-help', 'do not run scripts with --help; docstrings only')
+    .option('--run-help', 'also run each script with --help and include its output (a script that ignores --help runs for real)')
+    .option('--no-run-help', 'do not run scripts with --help (the default)')
+    .option('--help-timeout <duration>', 'with --run-help: how long each `--help` may take (default 5s)', durationOption)
+    .option('-j, --concurrency <n>', 'with --run-help: scripts run with --help at once (default: number of CPUs)', positiveInt)
+    .option('--project-root <dir>', 'where config lookup stops (default: nearest .git, package.json or pyproject.toml)')
     .action(async (folder: string | undefined, flags: RunFlags & { output?: string; helpTimeout?: number; runHelp?: boolean }) => {
       const { docsCommand } = await import('./commands/docs.js');
       exitCode = await docsCommand(folder ?? defaultFolder(ctx.cwd), flags, ctx);

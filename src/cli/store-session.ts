@@ -70,7 +70,7 @@ export async function recordRun(store: RunStore, io: CliIo, options: RecordingOp
   let poll: NodeJS.Timeout | undefined;
   let runId: string | undefined;
   return {
-    onStart(run: { runId: string; runDir: string; spec: WorkflowSpec; outputDir: string }): void {
+    onStart(run: { runId: string; runDir: string; spec: WorkflowSpec; outputDir: string; configFiles?: string[]; plannedAt?: string }): void {
       runId = run.runId;
       try {
         store.beginRun({
@@ -84,7 +84,14 @@ export async function recordRun(store: RunStore, io: CliIo, options: RecordingOp
           host: hostname(),
           pid: process.pid,
           pidStartTime: ownStartTime(),
-          specJson: planToJson({ spec: run.spec, runDir: run.runDir, outputDir: run.outputDir, projectRoot: options.projectRoot }),
+          specJson: planToJson({
+            spec: run.spec,
+            runDir: run.runDir,
+            outputDir: run.outputDir,
+            projectRoot: options.projectRoot,
+            ...(run.configFiles !== undefined ? { configFiles: run.configFiles } : {}),
+            plannedAt: run.plannedAt ?? new Date().toISOString(),
+          }),
         });
       } catch (error) {
         // The history is a record, never a reason for the run to fail (a full disk right now, say):

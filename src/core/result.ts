@@ -60,6 +60,14 @@ export interface StepResult {
 
 export type StatusCounts = Record<RunStatus, number> & { total: number };
 
+/**
+ * A step that failed or timed out but has `continue_on_error`: it is counted as what it was, but
+ * neither fails the run nor makes the exit code 1.
+ */
+export function isContinuedFailure(step: Pick<StepResult, 'status' | 'continuedOnError'>): boolean {
+  return step.continuedOnError === true && (step.status === 'failed' || step.status === 'timed-out');
+}
+
 /** The summary of a whole run: what `run()` resolves to and what `summary.json` holds. */
 export interface RunSummary {
   /** Version of this shape in `summary.json`. */

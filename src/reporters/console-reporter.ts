@@ -3,12 +3,12 @@ import pc from 'picocolors';
 import { useColor } from '../util/use-color.js';
 import { formatDuration } from '../core/duration.js';
 import type { RunEvent } from '../core/events.js';
-import type { RunSummary, StepResult } from '../core/result.js';
+import { isContinuedFailure, type RunSummary, type StepResult } from '../core/result.js';
 import { unreachable } from '../util/unreachable.js';
 import { countByGroup, groupVerdict } from './group-counts.js';
 import { lastLines } from './last-lines.js';
 import { stripControlCharacters } from './strip-control-characters.js';
-import { slowestSteps, stepMessage } from './step-message.js';
+import { continuedCount, plural, slowestSteps, stepMessage, withContinued } from './step-message.js';
 
 type Colors = ReturnType<typeof pc.createColors>;
 
@@ -143,15 +143,19 @@ export class ConsoleReporter {
   #finishedLine(step: StepResult): string {
     const c = this.#colors;
     const duration = formatDuration(step.durationMs);
+    // A failure the run goes on from is yellow and says why, so it does not read as the red one
+    // that fails the run.
+    const continued = isContinuedFailure(step);
+    const bad = continued ? c.yellow : c.red;
     switch (step.status) {
       case 'succeeded': {
         const attempts = step.attempts > 1 ? c.dim(` after ${step.attempts} attempts`) : '';
         return `${c.green('✓')} ${step.id} ${c.dim(duration)}${attempts}`;
       }
       case 'failed':
-        return `${c.red('✗')} ${step.id} ${c.red(stepMessage(step))} ${c.dim(`(${duration})`)}`;
+        return `${bad('✗')} ${step.id} ${bad(stepMessage(step))} ${c.dim(`(${duration}${continued ? ', continue_on_error' : ''})`)}`;
       case 'timed-out':
-        return `${c.red('⏱')} ${step.id} ${c.red(stepMessage(step))}`;
+        return `${bad('⏱')} ${step.id} ${bad(stepMessage(step))}${continued ? c.dim(' (continue_on_error)') : ''}`;
       case 'skipped':
         return `${c.dim('-')} ${step.id} ${c.dim(skippedMessage(step))}`;
       case 'cancelled':
@@ -311,20 +315,26 @@ const SUMMARY_STDERR_LINES = 5;
 
 /**
  * The end-of-run text: a totals line, `PASS`/`FAIL`/`CANCELLED succeeded/ran` per folder (skipped
- * steps are not counted as ran; a folder with a cancelled step and no failure is `CANCELLED`), the
- * five slowest steps, each failure with its reason, the last five lines of stderr and the log path, and a last line like `12 passed, 1 failed, 1 timed out, 1 skipped in 3.40s`.
+ * steps are not counted as ran; a folder with a cancelled step and no failure is `CANCELLED`; one
+ * whose steps were all skipped is `SKIPPED`), the five slowest steps that ran, each failure with
+ * its reason, the last five lines of stderr and the log path, and a last line like
+ * `12 passed, 1 failed, 1 timed out, 1 skipped in 3.40s`. Failures of steps with
+ * `continue_on_error` are counted and listed with `(continue_on_error)`, and do not make a folder
+ * `FAIL`, as they do not fail the run.
  */
 export function renderFinalSummary(summary: RunSummary, options: FinalSummaryOptions = {}): string {
   const c = pc.createColors(options.color ?? false);
   const { counts } = summary;
+  const continuedFailed = continuedCount(summary.steps, 'failed');
+  const continuedTimedOut = continuedCount(summary.steps, 'timed-out');
   const out: string[] = [];
   const statusColor =
     summary.status === 'succeeded' ? c.green : summary.status === 'cancelled' ? c.yellow : c.red;
   out.push(
     `${c.bold(`Run ${summary.name}`)} ${statusColor(summary.status)} in ${formatDuration(summary.durationMs)}: ` +
-      `${counts.total} steps, ${counts.succeeded} succeeded, ${counts.cached > 0 ? `${counts.cached} cached, ` : ''}` +
-      `${counts.failed} failed, ` +
-      `${counts['timed-out']} timed out, ${counts.cancelled} cancelled, ${counts.skipped} skipped`,
+      `${plural(counts.total, 'step')}, ${counts.succeeded} succeeded, ${counts.cached > 0 ? `${counts.cached} cached, ` : ''}` +
+      `${withContinued(counts.failed, continuedFailed, 'failed')}, ` +
+      `${withContinued(counts['timed-out'], continuedTimedOut, 'timed out')}, ${counts.cancelled} cancelled, ${counts.skipped} skipped`,
   );
   if (summary.cancelReason !== undefined) out.push(c.yellow(`Run cancelled: ${summary.cancelReason}`));
 
@@ -333,10 +343,21 @@ export function renderFinalSummary(summary: RunSummary, options: FinalSummaryOpt
     out.push('', c.bold('Folders'));
     for (const [group, g] of groups) {
       const name = groupVerdict(g);
-      const verdict = name === 'FAIL' ? c.red(name) : name === 'CANCELLED' ? c.yellow(name) : c.green(name);
-      // A cached step counts as success: it is in "succeeded/ran" and said apart.
-      const cached = g.cached > 0 ? ` (${g.cached} cached)` : '';
-      out.push(`  ${verdict} ${group} ${g.succeeded + g.cached}/${g.total - g.skipped}${cached}`);
+      const verdict =
+        name === 'FAIL' ? c.red(name) : name === 'CANCELLED' ? c.yellow(name) : name === 'SKIPPED' ? c.dim(name) : c.green(name);
+      if (name === 'SKIPPED') {
+        // Nothing ran: "0/0" would read like a pass.
+        out.push(`  ${verdict} ${group} (${plural(g.skipped, 'step')} skipped)`);
+        continue;
+      }
+      // A cached step counts as success: it is in "succeeded/ran" and said apart. A failure with
+      // continue_on_error is in "ran" but not "succeeded", and said apart too.
+      const notes = [
+        ...(g.cached > 0 ? [`${g.cached} cached`] : []),
+        ...(g.continuedOnError > 0 ? [`${g.continuedOnError} failed with continue_on_error`] : []),
+      ];
+      const noted = notes.length > 0 ? ` (${notes.join(', ')})` : '';
+      out.push(`  ${verdict} ${group} ${g.succeeded + g.cached}/${g.total - g.skipped}${noted}`);
     }
   }
 
@@ -349,10 +370,12 @@ export function renderFinalSummary(summary: RunSummary, options: FinalSummaryOpt
 
   const failures = summary.steps.filter((s) => s.status === 'failed' || s.status === 'timed-out');
   if (failures.length > 0) {
-    out.push('', c.bold(c.red('Failures')));
+    out.push('', c.bold((failures.every(isContinuedFailure) ? c.yellow : c.red)('Failures')));
     for (const step of failures) {
       const symbol = step.status === 'timed-out' ? '⏱' : '✗';
-      out.push(`  ${c.red(symbol)} ${step.id} ${c.red(stepMessage(step))}`);
+      const continued = isContinuedFailure(step);
+      const bad = continued ? c.yellow : c.red;
+      out.push(`  ${bad(symbol)} ${step.id} ${bad(stepMessage(step))}${continued ? c.dim(' (continue_on_error: the run went on)') : ''}`);
       const stderr = stripControlCharacters(lastLines(step.stderrTail, SUMMARY_STDERR_LINES)).replace(/\r?\n$/, '');
       if (stderr.trim() !== '') {
         for (const line of stderr.split(/\r?\n/)) out.push(`    ${c.dim('│')} ${line}`);
@@ -363,8 +386,14 @@ export function renderFinalSummary(summary: RunSummary, options: FinalSummaryOpt
 
   const parts = [c.green(`${counts.succeeded} passed`)];
   if (counts.cached > 0) parts.push(c.green(`${counts.cached} cached`));
-  if (counts.failed > 0) parts.push(c.red(`${counts.failed} failed`));
-  if (counts['timed-out'] > 0) parts.push(c.red(`${counts['timed-out']} timed out`));
+  // Red only when some of them failed the run.
+  if (counts.failed > 0) {
+    parts.push((continuedFailed === counts.failed ? c.yellow : c.red)(withContinued(counts.failed, continuedFailed, 'failed')));
+  }
+  if (counts['timed-out'] > 0) {
+    const timedOut = withContinued(counts['timed-out'], continuedTimedOut, 'timed out');
+    parts.push((continuedTimedOut === counts['timed-out'] ? c.yellow : c.red)(timedOut));
+  }
   if (counts.cancelled > 0) parts.push(c.yellow(`${counts.cancelled} cancelled`));
   if (counts.skipped > 0) parts.push(c.dim(`${counts.skipped} skipped`));
   out.push('', `${parts.join(', ')} in ${formatDuration(summary.durationMs)}`);

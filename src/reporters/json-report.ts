@@ -152,7 +152,7 @@ const isoTime = { type: 'string', format: 'date-time' } as const;
 const GROUP_COUNTS_SCHEMA = {
   type: 'object',
   additionalProperties: false,
-  required: ['total', 'succeeded', 'failed', 'timed-out', 'cancelled', 'skipped', 'cached'],
+  required: ['total', 'succeeded', 'failed', 'timed-out', 'cancelled', 'skipped', 'cached', 'continuedOnError'],
   properties: {
     total: count,
     succeeded: count,
@@ -161,6 +161,7 @@ const GROUP_COUNTS_SCHEMA = {
     cancelled: count,
     skipped: count,
     cached: count,
+    continuedOnError: { ...count, description: 'Of the failed and timed-out steps, those with `continue_on_error`.' },
   },
 } as const;
 

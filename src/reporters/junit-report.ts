@@ -1,5 +1,5 @@
 import { stripVTControlCharacters } from 'node:util';
-import type { RunSummary, StepResult } from '../core/result.js';
+import { isContinuedFailure, type RunSummary, type StepResult } from '../core/result.js';
 import { unreachable } from '../util/unreachable.js';
 import { countByGroup } from './group-counts.js';
 import { lastLines } from './last-lines.js';
@@ -58,19 +58,22 @@ function junitTimestamp(iso: string | null | undefined): string | undefined {
  * Renders the run as JUnit XML in the common Jenkins-style schema, which GitHub test-report
  * actions, GitLab and Jenkins all read: one `<testsuite>` per folder and one `<testcase>` per step.
  * Failed and timed-out steps get `<failure>` (`type` is the failure reason, e.g. `exit-non-zero` or
- * `timed-out`); skipped and cancelled steps get `<skipped>`. `errors` is always 0.
+ * `timed-out`); skipped and cancelled steps get `<skipped>`, and so do failures of steps with
+ * `continue_on_error` (the message says they failed), so `failures` counts exactly the steps that
+ * fail the run. `errors` is always 0.
  * @see docs/reports.md
  */
 export function renderJUnit(summary: RunSummary): string {
   const { counts } = summary;
+  const continued = summary.steps.filter(isContinuedFailure).length;
   const out: string[] = ['<?xml version="1.0" encoding="UTF-8"?>'];
   out.push(
     `<testsuites${attributes({
       name: summary.name,
       tests: counts.total,
-      failures: counts.failed + counts['timed-out'],
+      failures: counts.failed + counts['timed-out'] - continued,
       errors: 0,
-      skipped: counts.skipped + counts.cancelled,
+      skipped: counts.skipped + counts.cancelled + continued,
       time: seconds(summary.durationMs),
       timestamp: junitTimestamp(summary.startedAt),
     })}>`,
@@ -86,9 +89,9 @@ export function renderJUnit(summary: RunSummary): string {
       `  <testsuite${attributes({
         name: group,
         tests: c.total,
-        failures: c.failed + c['timed-out'],
+        failures: c.failed + c['timed-out'] - c.continuedOnError,
         errors: 0,
-        skipped: c.skipped + c.cancelled,
+        skipped: c.skipped + c.cancelled + c.continuedOnError,
         time: seconds(steps.reduce((sum, step) => sum + step.durationMs, 0)),
         timestamp: junitTimestamp(started ?? summary.startedAt),
         id: id++,
@@ -113,6 +116,13 @@ function renderTestCase(step: StepResult): string[] {
   switch (step.status) {
     case 'failed':
     case 'timed-out': {
+      if (isContinuedFailure(step)) {
+        // Not <failure>: CI test views fail the build on any failure, and this step did not fail
+        // the run. <skipped> keeps it visible (GitHub, GitLab and Jenkins list skipped tests with
+        // their message) without turning a green run red; its output stays in system-out/err.
+        children.push(`      <skipped${attributes({ message: `${step.status} (continue_on_error): ${message}` })}/>`);
+        break;
+      }
       const details = [
         `${step.id} ${message}`,
         `exit: ${exitDescription(step)}`,

@@ -1,11 +1,11 @@
 import { renderGantt, renderMermaidDag } from './timeline.js';
 import { formatDuration } from '../core/duration.js';
-import type { RunSummary, StepResult } from '../core/result.js';
+import { isContinuedFailure, type RunSummary, type StepResult } from '../core/result.js';
 import type { FinalStatus } from '../core/status.js';
 import { countByGroup, groupVerdict, type GroupVerdict } from './group-counts.js';
 import { lastLines } from './last-lines.js';
 import { escapeMarkdownText, fencedBlock, inlineCode, table } from './markdown-syntax.js';
-import { exitDescription, slowestSteps, stepMessage } from './step-message.js';
+import { continuedCount, exitDescription, slowestSteps, stepMessage, withContinued } from './step-message.js';
 import { writeReportFile } from './write-report-file.js';
 
 /** Lines of stderr shown for each failure. */
@@ -26,12 +26,14 @@ const VERDICT_ICONS: Record<GroupVerdict, string> = {
   PASS: STATUS_ICONS.succeeded,
   FAIL: STATUS_ICONS.failed,
   CANCELLED: STATUS_ICONS.cancelled,
+  SKIPPED: STATUS_ICONS.skipped,
 };
 
 /**
  * Renders the run as Markdown (GitHub-flavoured): title with the run's name and status, totals,
- * one row per folder, the five slowest steps, each failure with its stderr tail and log path, and
- * the cancelled and skipped steps with their reasons. This is also the GitHub step summary.
+ * one row per folder, the five slowest steps that ran, each failure with its stderr tail and log
+ * path (failures of steps with `continue_on_error` in a section of their own), and the cancelled
+ * and skipped steps with their reasons. This is also the GitHub step summary.
  * @see docs/reports.md
  */
 /** Above this many steps the timeline is left out: a Gantt chart of thousands of bars helps nobody. */
@@ -66,8 +68,8 @@ export function renderMarkdownReport(summary: RunSummary): string {
           String(counts.total),
           String(counts.succeeded),
           ...cachedCell(counts),
-          String(counts.failed),
-          String(counts['timed-out']),
+          withContinued(counts.failed, continuedCount(summary.steps, 'failed')),
+          withContinued(counts['timed-out'], continuedCount(summary.steps, 'timed-out')),
           String(counts.cancelled),
           String(counts.skipped),
           formatDuration(summary.durationMs),
@@ -79,17 +81,20 @@ export function renderMarkdownReport(summary: RunSummary): string {
 
   const groups = countByGroup(summary.steps);
   if (groups.size > 0) {
-    const rows = [...groups].map(([group, c]) => [
-      inlineCode(group),
-      `${VERDICT_ICONS[groupVerdict(c)]} ${groupVerdict(c)}`,
-      String(c.total),
-      String(c.succeeded),
-      ...cachedCell(c),
-      String(c.failed),
-      String(c['timed-out']),
-      String(c.cancelled),
-      String(c.skipped),
-    ]);
+    const rows = [...groups].map(([group, c]) => {
+      const own = c.continuedOnError > 0 ? summary.steps.filter((step) => step.group === group) : [];
+      return [
+        inlineCode(group),
+        `${VERDICT_ICONS[groupVerdict(c)]} ${groupVerdict(c)}`,
+        String(c.total),
+        String(c.succeeded),
+        ...cachedCell(c),
+        withContinued(c.failed, continuedCount(own, 'failed')),
+        withContinued(c['timed-out'], continuedCount(own, 'timed-out')),
+        String(c.cancelled),
+        String(c.skipped),
+      ];
+    });
     out.push(
       '## Folders',
       table(
@@ -126,10 +131,16 @@ export function renderMarkdownReport(summary: RunSummary): string {
     out.push('## Timeline', fencedBlock(renderGantt(summary).trimEnd(), 'mermaid'));
   }
 
-  const failures = summary.steps.filter((s) => s.status === 'failed' || s.status === 'timed-out');
+  const failures = summary.steps.filter((s) => (s.status === 'failed' || s.status === 'timed-out') && !isContinuedFailure(s));
   if (failures.length > 0) {
     out.push('## Failures');
     for (const step of failures) out.push(...renderFailure(step));
+  }
+  // Apart from the failures: these did not fail the run, but their details are still wanted.
+  const continued = summary.steps.filter(isContinuedFailure);
+  if (continued.length > 0) {
+    out.push('## Continued on error', 'These steps failed but have `continue_on_error`: the run did not fail for them.');
+    for (const step of continued) out.push(...renderFailure(step));
   }
 
   const cancelled = summary.steps.filter((s) => s.status === 'cancelled');

@@ -182,6 +182,22 @@ describe('run history API', () => {
       ]);
     });
 
+    it('refuses to resume a run that succeeded, or to rerun --failed one with nothing that failed, and leaves its record alone', async () => {
+      const work = path.join(dir, 'work');
+      mkdirSync(work);
+      const { summary } = await recordedRun(workflowSpec([commandStep('echo ran >> step.count', { id: 'step', cwd: work })]), work);
+      const before = store.getRun(summary.runId);
+      await expect(rerunStoredRun(store, summary.runId, { kind: 'resume' })).rejects.toThrow(
+        new TypeError(`Expected a run with something to resume, got run ${summary.runId}: it succeeded`),
+      );
+      await expect(rerunStoredRun(store, summary.runId, { kind: 'failed' })).rejects.toThrow(
+        `Expected a run with something to rerun, got run ${summary.runId}: every step succeeded, came from the cache or was skipped`,
+      );
+      expect(runsOf(path.join(work, 'step.count'))).toBe(1);
+      expect(store.getRun(summary.runId)).toEqual(before);
+      expect(store.listRuns()).toHaveLength(1);
+    });
+
     it('refuses to resume a run another live process has claimed, naming it, and resumes it once that process is gone', async () => {
       const work = path.join(dir, 'work');
       mkdirSync(work);

@@ -17,6 +17,14 @@ describe('exitCodeFor', () => {
     expect(exitCodeFor(timedOut)).toBe(1);
   });
 
+  it('is 0 when the only failures are of steps with continue_on_error, and 1 when another step failed too', () => {
+    const optional = makeStep({ id: 'optional.sh', status: 'failed', reason: 'exit-non-zero', exitCode: 5, continuedOnError: true });
+    const slow = makeStep({ id: 'slow.sh', status: 'timed-out', reason: 'timed-out', timedOut: true, continuedOnError: true });
+    expect(exitCodeFor(makeSummary([optional, slow, makeStep({ id: 'next.sh' })], { status: 'succeeded' }))).toBe(0);
+    const bad = makeStep({ id: 'bad.sh', status: 'failed', reason: 'exit-non-zero', exitCode: 1 });
+    expect(exitCodeFor(makeSummary([optional, bad]))).toBe(1);
+  });
+
   it('is 1 when the run was cancelled by its own timeout', () => {
     const summary = makeSummary([makeStep({ id: 'a.sh', status: 'cancelled', reason: 'cancelled' })], {
       status: 'cancelled',

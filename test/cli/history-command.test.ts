@@ -164,6 +164,120 @@ describe('run history', () => {
   });
 });
 
+describe('resume, rerun and logs: nothing to do, changed files, cached and sub-workflow steps', () => {
+  it('runs and runs show count every status, cached and running steps too, so the numbers add up', async () => {
+    await rig.write('c.yaml', 'name: c\nsteps:\n  - id: a\n    run: echo a\n    cache: true\n  - id: b\n    run: echo b\n');
+    for (let i = 0; i < 2; i += 1) expect((await rig.run(['run', 'c.yaml', '--reporter', 'json'])).code).toBe(0);
+    const [cached] = await runs();
+    expect(cached?.counts).toMatchObject({ succeeded: 1, cached: 1 });
+    expect((await rig.run(['runs'])).stdout.split('\n')[0]).toMatch(/ {2}1 passed, 1 cached$/);
+    expect((await rig.run(['runs', 'show', cached?.id ?? ''])).stdout).toContain(', 1 passed, 1 cached\n');
+
+    const ready = rig.path('ready');
+    const gate = rig.path('gate');
+    await rig.write('g.yaml', `name: g\nsteps:\n  - id: wait\n    run: echo 1 > "${ready}"; while [ ! -f "${gate}" ]; do sleep 0.05; done\n  - id: after\n    needs: wait\n    run: "true"\n`);
+    const { done } = rig.start(['run', 'g.yaml', '--reporter', 'json']);
+    try {
+      await waitForFile(ready);
+      // The store commits a running run's events in batches: wait until the start is in it.
+      const deadline = Date.now() + 10_000;
+      let running: RunJson | undefined;
+      while (running?.counts.running !== 1) {
+        if (Date.now() > deadline) throw new Error(`Expected the run's step to be recorded running within 10 s; got ${JSON.stringify(running?.counts)}`);
+        [running] = await runs();
+      }
+      expect((await rig.run(['runs'])).stdout.split('\n')[0]).toMatch(/ {2}0 passed, 1 running, 1 pending$/);
+    } finally {
+      await rig.write('gate', '');
+    }
+    expect((await done).code).toBe(0);
+  });
+
+  it('resume of a run that succeeded is refused, and leaves the run record as it was', async () => {
+    await rig.write('ok.yaml', 'name: ok\nsteps:\n  - id: a\n    run: echo a\n');
+    expect((await rig.run(['run', 'ok.yaml', '--reporter', 'json'])).code).toBe(0);
+    const [run] = await runs();
+    const before = await show(run?.id ?? '');
+    const resumed = await rig.run(['resume', run?.id ?? '']);
+    expect(resumed.code, resumed.stdout + resumed.stderr).toBe(2);
+    expect(resumed.stderr).toContain(`error: run ${run?.id ?? ''} has nothing to resume: it succeeded`);
+    expect(resumed.stderr).toContain('orchestrator run ok.yaml');
+    expect(resumed.stdout).toBe('');
+    expect(await show(run?.id ?? '')).toEqual(before);
+  });
+
+  it('rerun --failed of a run whose steps all succeeded or came from the cache starts no new run', async () => {
+    await rig.write('c.yaml', 'name: c\nsteps:\n  - id: a\n    run: echo a\n    cache: true\n  - id: b\n    run: echo b\n');
+    for (let i = 0; i < 2; i += 1) expect((await rig.run(['run', 'c.yaml', '--reporter', 'json'])).code).toBe(0);
+    const [latest] = await runs();
+    for (const args of [['--failed'], []]) {
+      const rerun = await rig.run(['rerun', latest?.id ?? '', ...args]);
+      expect(rerun.code, rerun.stdout + rerun.stderr).toBe(2);
+      expect(rerun.stderr).toContain(`run ${latest?.id ?? ''} has nothing to rerun: every step succeeded, came from the cache or was skipped`);
+    }
+    expect(await runs()).toHaveLength(2);
+  });
+
+  it('rerun says when the workflow file changed since the run, and still runs the stored plan', async () => {
+    const out = rig.path('out');
+    await rig.write('wf.yaml', `name: wf\nsteps:\n  - id: build\n    run: echo old >> "${out}"; exit 1\n`);
+    expect((await rig.run(['run', 'wf.yaml', '--reporter', 'json'])).code).toBe(1);
+    const [first] = await runs();
+    const unchanged = await rig.run(['rerun', first?.id ?? '', '--failed', '--reporter', 'json']);
+    expect(unchanged.code).toBe(1);
+    expect(unchanged.stderr).not.toContain('note:');
+
+    await rig.write('wf.yaml', `name: wf\nsteps:\n  - id: build\n    run: echo new >> "${out}"\n`);
+    // A rerun of the rerun too: its plan is still the one read before the edit.
+    const [second] = await runs();
+    for (const id of [first?.id ?? '', second?.id ?? '']) {
+      const rerun = await rig.run(['rerun', id, '--failed', '--reporter', 'json']);
+      expect(rerun.code, 'the stored plan ran: it still fails').toBe(1);
+      expect(rerun.stderr).toContain(`note: wf.yaml was modified after the plan of run ${id} was read; rerun runs that stored plan`);
+      expect(rerun.stderr).toContain('To run the current version: orchestrator run wf.yaml');
+    }
+    expect((await readFile(out, 'utf8')).split('\n').filter(Boolean)).toEqual(['old', 'old', 'old', 'old']);
+  });
+
+  it('rerun of a folder run says when one of its config files changed since the run', async () => {
+    await rig.write('scripts/a.sh', 'exit 1\n');
+    await rig.write('scripts/orchestrator.yaml', 'defaults:\n  timeout: 30\n');
+    expect((await rig.run(['run', 'scripts', '--reporter', 'json'])).code).toBe(1);
+    const [run] = await runs();
+    await rig.write('scripts/orchestrator.yaml', 'defaults:\n  timeout: 10\n');
+    const rerun = await rig.run(['rerun', run?.id ?? '', '--reporter', 'json']);
+    expect(rerun.code).toBe(1);
+    expect(rerun.stderr).toContain(`note: scripts/orchestrator.yaml was modified after the plan of run ${run?.id ?? ''} was read`);
+    expect(rerun.stderr).toContain('orchestrator run scripts');
+  });
+
+  it('logs of a cached step point to the run its result came from, not to a log that cannot exist', async () => {
+    await rig.write('c.yaml', 'name: c\nsteps:\n  - id: a\n    run: echo from-a\n    cache: true\n');
+    for (let i = 0; i < 2; i += 1) expect((await rig.run(['run', 'c.yaml', '--reporter', 'json'])).code).toBe(0);
+    const [cached, original] = await runs();
+    const logs = await rig.run(['logs', cached?.id ?? '', 'a']);
+    expect(logs.code, logs.stderr).toBe(0);
+    expect(logs.stdout).not.toContain('(no log at');
+    expect(logs.stdout).toContain(`its result came from the cache, made by run ${original?.id ?? ''}; its log: orchestrator logs ${original?.id ?? ''} a`);
+  });
+
+  it('logs of a sub-workflow step print the logs of its steps', async () => {
+    await rig.write('inner.yaml', 'name: inner\nsteps:\n  - id: one\n    run: echo inner-one\n  - id: two\n    run: echo inner-two >&2\n');
+    await rig.write('wf.yaml', 'name: outer\nsteps:\n  - id: sub\n    workflow: inner.yaml\n');
+    expect((await rig.run(['run', 'wf.yaml', '--reporter', 'json'])).code).toBe(0);
+    const [run] = await runs();
+    for (const args of [['sub'], []]) {
+      const logs = await rig.run(['logs', run?.id ?? '', ...args]);
+      expect(logs.code, logs.stderr).toBe(0);
+      expect(logs.stdout).not.toContain('(no log at');
+      expect(logs.stdout).toContain('==> sub › one <==');
+      expect(logs.stdout).toContain('inner-one');
+      expect(logs.stdout).toContain('==> sub › two <==');
+      expect(logs.stdout).toContain('inner-two');
+    }
+  });
+});
+
 describe('history commands: bad input, huge logs, live logs', () => {
   it('prune --older-than needs a unit: a bare number is a usage error that deletes nothing', async () => {
     await rig.write('scripts/a.sh', 'exit 0\n');

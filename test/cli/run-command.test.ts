@@ -367,6 +367,33 @@ describe('orchestrator run', () => {
     expect(result.stderr).toContain('does not exist');
   });
 
+  it('a failing step with continue_on_error neither fails the run nor its exit code, and every report agrees', async () => {
+    await rig.write(
+      'coe.yaml',
+      'name: coe\nsteps:\n  - id: optional\n    run: exit 5\n    continue_on_error: true\n  - id: next\n    needs: optional\n    run: echo next\n',
+    );
+    const result = await rig.run(['run', 'coe.yaml']);
+    expect(result.code, result.stdout + result.stderr).toBe(0);
+    expect(result.stdout).toContain('Run coe succeeded');
+    expect(result.stdout).toContain('  PASS . 1/2 (1 failed with continue_on_error)');
+    expect(result.stdout).not.toMatch(/^ {2}FAIL /m);
+    expect(result.stdout).toContain('1 passed, 1 failed (continue_on_error) in');
+    const [runDir = ''] = await rig.runDirs(rig.path('output'));
+    const summary = await rig.summary(runDir);
+    expect(summary.status).toBe('succeeded');
+    expect(summary.steps.map((s) => [s.id, s.status])).toEqual([
+      ['optional', 'failed'],
+      ['next', 'succeeded'],
+    ]);
+    const junit = await readFile(path.join(runDir, 'junit.xml'), 'utf8');
+    expect(junit).toMatch(/<testsuites [^>]*failures="0"/);
+    expect(junit).toContain('<skipped message="failed (continue_on_error): exited with code 5"/>');
+    const markdown = await readFile(path.join(runDir, 'summary.md'), 'utf8');
+    expect(markdown).toContain('| `.` | ✅ PASS |');
+    expect(markdown).toContain('## Continued on error');
+    expect(markdown).not.toContain('## Failures');
+  });
+
   it('writes no colour codes to a stream that is not a terminal, even where CI is set', async () => {
     // picocolors' global colours turn on whenever CI is in the environment; messages must decide by their stream.
     const result = await rig.run(['run', 'nope'], { NO_COLOR: undefined, CI: 'true' });
@@ -387,13 +414,13 @@ describe('orchestrator validate, list and docs', () => {
     expect((await rig.run(['validate', 'scripts'])).code).toBe(0);
   });
 
-  it('docs writes Markdown with docstrings and --help output, grouped by folder', async () => {
+  it('docs --run-help writes Markdown with docstrings and --help output, grouped by folder', async () => {
     await rig.write(
       'scripts/etl/load.py',
       '"""Load the warehouse tables."""\nimport sys\nif "--help" in sys.argv:\n    print("usage: load.py [--full]")\n',
     );
     await rig.write('scripts/ops/clean.sh', '#!/bin/sh\n# Remove temporary files.\necho "usage: clean.sh"\n');
-    const result = await rig.run(['docs', 'scripts', '-o', 'SCRIPTS.md']);
+    const result = await rig.run(['docs', 'scripts', '-o', 'SCRIPTS.md', '--run-help']);
     expect(result.code, result.stderr).toBe(0);
     const markdown = await readFile(rig.path('SCRIPTS.md'), 'utf8');
     expect(markdown).toContain('Load the warehouse tables.');

@@ -377,6 +377,48 @@ describe('renderFinalSummary', () => {
     expect(cached.at(-2)).toBe('1 passed, 1 cached in 1.20s');
   });
 
+  it('a failure with continue_on_error is said apart everywhere, and its folder passes', () => {
+    const lines = renderFinalSummary(
+      makeSummary(
+        [
+          makeStep({ id: 'optional.sh', status: 'failed', reason: 'exit-non-zero', message: 'exited with code 5', exitCode: 5, continuedOnError: true }),
+          makeStep({ id: 'next.sh' }),
+        ],
+        { status: 'succeeded', durationMs: 1200 },
+      ),
+    ).split('\n');
+    expect(lines[0]).toBe('Run nightly succeeded in 1.20s: 2 steps, 1 succeeded, 1 failed (continue_on_error), 0 timed out, 0 cancelled, 0 skipped');
+    expect(lines).toContain('  PASS . 1/2 (1 failed with continue_on_error)');
+    expect(lines).toContain('  ✗ optional.sh exited with code 5 (continue_on_error: the run went on)');
+    expect(lines.at(-2)).toBe('1 passed, 1 failed (continue_on_error) in 1.20s');
+  });
+
+  it('says "1 step", not "1 steps"', () => {
+    const one = renderFinalSummary(makeSummary([makeStep({ id: 'a.sh' })], { durationMs: 1200 })).split('\n');
+    expect(one[0]).toBe('Run nightly succeeded in 1.20s: 1 step, 1 succeeded, 0 failed, 0 timed out, 0 cancelled, 0 skipped');
+  });
+
+  it('shows a folder whose steps were all skipped as SKIPPED, not as a pass of 0/0', () => {
+    const folders = renderFinalSummary(
+      makeSummary([
+        makeStep({ id: 'legacy/a.sh', status: 'skipped', reason: 'skipped-by-config', startedAt: null, durationMs: 0 }),
+        makeStep({ id: 'legacy/b.sh', status: 'skipped', reason: 'skipped-by-config', startedAt: null, durationMs: 0 }),
+        makeStep({ id: 'main/c.sh' }),
+      ]),
+    )
+      .split('\n')
+      .filter((line) => /^ {2}[A-Z]+ /.test(line));
+    expect(folders).toEqual(['  SKIPPED legacy (2 steps skipped)', '  PASS main 1/1']);
+  });
+
+  it('leaves cached steps out of the slowest list: they did not run', () => {
+    const lines = renderFinalSummary(
+      makeSummary([makeStep({ id: 'restored.sh', status: 'cached', durationMs: 0 }), makeStep({ id: 'ran.sh', durationMs: 30 })]),
+    ).split('\n');
+    const start = lines.indexOf('Slowest');
+    expect(lines.slice(start + 1, lines.indexOf('', start))).toEqual(['  30ms  ran.sh']);
+  });
+
   it('is short for a run that passed and coloured when asked', () => {
     const ok = renderFinalSummary(makeSummary([makeStep({ id: 'a.sh' })], { durationMs: 1200 }), { color: true });
     expect(ok).toMatch(ANSI);

@@ -52,8 +52,8 @@ describe('toJsonSummary', () => {
 
   it('counts each folder in byGroup', () => {
     expect(toJsonSummary(mixedSummary()).byGroup).toEqual({
-      etl: { total: 3, succeeded: 1, failed: 1, 'timed-out': 1, cancelled: 0, skipped: 0, cached: 0 },
-      reports: { total: 3, succeeded: 1, failed: 0, 'timed-out': 0, cancelled: 1, skipped: 1, cached: 0 },
+      etl: { total: 3, succeeded: 1, failed: 1, 'timed-out': 1, cancelled: 0, skipped: 0, cached: 0, continuedOnError: 0 },
+      reports: { total: 3, succeeded: 1, failed: 0, 'timed-out': 0, cancelled: 1, skipped: 1, cached: 0, continuedOnError: 0 },
     });
   });
 
@@ -63,9 +63,18 @@ describe('toJsonSummary', () => {
       makeStep({ id: 'ok.sh' }),
     ]);
     expect(toJsonSummary(summary).byGroup['.']).toEqual({
-      total: 2, succeeded: 1, failed: 0, 'timed-out': 0, cancelled: 0, skipped: 1, cached: 0,
+      total: 2, succeeded: 1, failed: 0, 'timed-out': 0, cancelled: 0, skipped: 1, cached: 0, continuedOnError: 0,
     });
     expect(toJsonSummary(summary).status).toBe('succeeded');
+  });
+
+  it('counts the failures of steps with continue_on_error in byGroup, apart', () => {
+    const summary = makeSummary(
+      [makeStep({ id: 'optional.sh', status: 'failed', reason: 'exit-non-zero', exitCode: 5, continuedOnError: true }), makeStep({ id: 'ok.sh' })],
+      { status: 'succeeded' },
+    );
+    expect(toJsonSummary(summary).byGroup['.']).toMatchObject({ failed: 1, continuedOnError: 1 });
+    expect(toJsonSummary(summary).steps[0]?.continuedOnError).toBe(true);
   });
 
   it('writes null for unset optional fields', () => {

@@ -124,6 +124,23 @@ describe('renderJUnit', () => {
     expect(ok?.children).toEqual([]);
   });
 
+  it('reports a failure with continue_on_error as <skipped> saying it failed, so CI does not count it as a failure', async () => {
+    const summary = makeSummary(
+      [
+        makeStep({ id: 'optional.sh', status: 'failed', reason: 'exit-non-zero', message: 'exited with code 5', exitCode: 5, continuedOnError: true, stderrTail: 'flaky mirror\n' }),
+        makeStep({ id: 'next.sh' }),
+      ],
+      { status: 'succeeded' },
+    );
+    const root = await parseXml(renderJUnit(summary), 'continued.xml');
+    expect(root.attrs).toMatchObject({ tests: '2', failures: '0', skipped: '1' });
+    expect(root.children[0]?.attrs).toMatchObject({ tests: '2', failures: '0', skipped: '1' });
+    const optional = root.children[0]?.children[0];
+    expect(child(optional, 'failure')).toBeUndefined();
+    expect(child(optional, 'skipped')?.attrs).toEqual({ message: 'failed (continue_on_error): exited with code 5' });
+    expect(child(optional, 'system-err')?.text).toBe('flaky mirror\n');
+  });
+
   it('survives every character XML 1.0 forbids, in text and in attributes', async () => {
     let nasty = '';
     for (let code = 0; code < 0x20; code++) nasty += String.fromCharCode(code);

@@ -84,7 +84,8 @@ describe('renderMarkdownReport', () => {
     expect(rows.map((row) => cells(row).slice(0, 2))).toEqual([
       ['`build`', '⊘ CANCELLED'],
       ['`lint`', '❌ FAIL'],
-      ['`test`', '✅ PASS'],
+      // Nothing in it ran: not a pass either.
+      ['`test`', '⏭️ SKIPPED'],
     ]);
   });
 
@@ -118,6 +119,36 @@ describe('renderMarkdownReport', () => {
       '`reports/x.sh`',
       '`etl/bad.sh`',
     ]);
+  });
+
+  it('leaves cached steps out of the slowest steps: they did not run', () => {
+    const report = renderMarkdownReport(
+      makeSummary([makeStep({ id: 'restored.sh', status: 'cached', durationMs: 0 }), makeStep({ id: 'ran.sh', durationMs: 30 })]),
+    );
+    const rows = section(report, 'Slowest steps').split('\n').filter((line) => line.startsWith('| `'));
+    expect(rows.map((row) => cells(row)[0])).toEqual(['`ran.sh`']);
+  });
+
+  it('a failure with continue_on_error: its folder passes, the counts say so, and it is listed apart from the failures', () => {
+    const report = renderMarkdownReport(
+      makeSummary(
+        [
+          makeStep({ id: 'optional.sh', status: 'failed', reason: 'exit-non-zero', message: 'exited with code 5', exitCode: 5, continuedOnError: true, stderrTail: 'flaky mirror\n' }),
+          makeStep({ id: 'next.sh' }),
+        ],
+        { status: 'succeeded' },
+      ),
+    );
+    expect(report.split('\n')[0]).toBe('# ✅ nightly: succeeded');
+    const totals = section(report, 'Totals').split('\n').filter((line) => line.startsWith('|'));
+    expect(cells(totals[2] ?? '').slice(0, 3)).toEqual(['2', '1', '1 (continue_on_error)']);
+    const folders = section(report, 'Folders').split('\n').filter((line) => line.startsWith('| `'));
+    expect(folders.map((row) => cells(row).slice(0, 5))).toEqual([['`.`', '✅ PASS', '2', '1', '1 (continue_on_error)']]);
+    expect(report).not.toContain('## Failures');
+    const continued = section(report, 'Continued on error');
+    expect(continued).toContain('### `optional.sh`');
+    expect(continued).toContain('- **Reason:** exited with code 5');
+    expect(continued).toContain('flaky mirror');
   });
 
   it('escapes pipes so every table row keeps its column count', () => {

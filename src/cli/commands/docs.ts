@@ -14,7 +14,8 @@ export async function docsCommand(
   if (!folder) return EXIT_CODES.usage;
   const markdown = await generateScriptDocumentation(folder, undefined, {
     ...settingsFromFlags(flags),
-    runHelp: flags.runHelp !== false,
+    // Opt-in: a script that does not know --help just runs, and nothing runs code it was not asked to.
+    runHelp: flags.runHelp === true,
     ...(flags.helpTimeout !== undefined ? { helpTimeout: flags.helpTimeout } : {}),
   });
   if (flags.output) {

@@ -1,12 +1,13 @@
 import { colorsFor } from '../colors.js';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { keptResults, planFromRecord, type RerunMode } from '../../api/history.js';
+import { keptResults, nothingToRerun, planFilesChangedSince, planFromRecord, type RerunMode, type StoredPlan } from '../../api/history.js';
 import { runSpec } from '../../api/run-spec.js';
 import { createRunDir } from '../../api/run-dir.js';
 import { EXIT_CODES } from '../../bridges/exit-code.js';
 import { findProjectRoot } from '../../config/find-project-root.js';
 import { formatDuration } from '../../core/duration.js';
+import type { WorkflowSpec } from '../../core/spec.js';
 import type { RunRecord, RunRecordStatus, RunStore, StepRecordStatus } from '../../store/run-store.js';
 import { followLog, printFile, printTail, readRange, SectionPrinter } from '../log-view.js';
 import { openRunStore, recoverAndReport } from '../store-session.js';
@@ -54,14 +55,20 @@ function findRun(store: RunStore, id: string, io: CliIo): RunRecord | undefined 
   return undefined;
 }
 
+/**
+ * Steps by status, every status that has any (so the numbers add up to the run's steps): a cached
+ * step is not a passed one, and a running run has running steps.
+ */
 function countsText(record: RunRecord): string {
   const c = record.counts;
   const parts = [`${c.succeeded} passed`];
+  if (c.cached) parts.push(`${c.cached} cached`);
   if (c.failed) parts.push(`${c.failed} failed`);
   if (c['timed-out']) parts.push(`${c['timed-out']} timed out`);
   if (c.cancelled) parts.push(`${c.cancelled} cancelled`);
   if (c.skipped) parts.push(`${c.skipped} skipped`);
   if (c.interrupted) parts.push(`${c.interrupted} interrupted`);
+  if (c.running) parts.push(`${c.running} running`);
   if (c.pending) parts.push(`${c.pending} pending`);
   return parts.join(', ');
 }
@@ -133,12 +140,12 @@ export async function logsCommand(
     const run = findRun(store, id, io);
     if (!run) return EXIT_CODES.usage;
     const plan = planFromRecord(run);
-    let steps: { stepId: string; status: StepRecordStatus; logPath: string | null }[] = store
+    let steps: { stepId: string; status: StepRecordStatus; logPath: string | null; cacheKey: string | null }[] = store
       .getSteps(run.id)
       .filter((s) => stepId === undefined || s.stepId === stepId);
     if (stepId !== undefined && steps.length === 0 && plan?.spec.steps.some((s) => s.id === stepId)) {
       // A running run records its events in batches: a step of its plan may not be in the store yet.
-      steps = [{ stepId, status: 'pending', logPath: null }];
+      steps = [{ stepId, status: 'pending', logPath: null, cacheKey: null }];
     }
     if (stepId !== undefined && steps.length === 0) {
       io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no step "${stepId}"\n`);
@@ -147,6 +154,23 @@ export async function logsCommand(
     for (const step of steps) {
       const logPath = step.logPath ?? (plan ? path.join(plan.runDir, 'logs', `${step.stepId}.log`) : undefined);
       if (steps.length > 1) io.stdout.write(`${colorsFor(io.stdout, io).bold(`==> ${step.stepId} (${step.status}) <==`)}\n`);
+      if (step.status === 'cached') {
+        // Nothing ran in this run, so there is no log here: the log is that of the run that made
+        // the cache entry.
+        io.stdout.write(cachedStepNote(store, run.id, step.stepId, step.cacheKey));
+        continue;
+      }
+      const specStep = plan?.spec.steps.find((s) => s.id === step.stepId);
+      if (plan && specStep?.kind === 'workflow') {
+        // A sub-workflow step has no log of its own: its steps log under workflows/<step id>/.
+        const dir = path.join(plan.runDir, 'workflows', step.stepId);
+        if (flags.follow && steps.length === 1) {
+          io.stderr.write(`${colorsFor(io.stderr, io).yellow('note:')} --follow follows one script's log; these are the logs of the steps of sub-workflow ${step.stepId} as they are now\n`);
+        }
+        io.stdout.write(`(${step.stepId} runs workflow ${specStep.workflow.name}: the logs of its steps are in ${path.join(dir, 'logs')})\n`);
+        await printSubWorkflowLogs(io, dir, specStep.workflow, step.stepId, flags.tail);
+        continue;
+      }
       if (!logPath) {
         io.stdout.write('(no log)\n');
         continue;
@@ -161,6 +185,33 @@ export async function logsCommand(
     }
     return EXIT_CODES.ok;
   });
+}
+
+/**
+ * Where a cached step's log is: with the run whose result it restored, when the store still has
+ * that run, else only that it came from the cache.
+ */
+function cachedStepNote(store: RunStore, runId: string, stepId: string, cacheKey: string | null): string {
+  const entry = cacheKey === null ? undefined : store.getCacheEntry(cacheKey);
+  if (entry !== undefined && entry.runId !== runId && store.getRun(entry.runId) !== undefined) {
+    return `(${stepId} did not run: its result came from the cache, made by run ${entry.runId}; its log: orchestrator logs ${entry.runId} ${entry.stepId})\n`;
+  }
+  return `(${stepId} did not run: its result was restored from the cache, so it has no log in this run)\n`;
+}
+
+/** The log of every step of a sub-workflow (and of its own sub-workflows), each under a header. */
+async function printSubWorkflowLogs(io: CliIo, dir: string, workflow: WorkflowSpec, label: string, tail: number | undefined): Promise<void> {
+  for (const inner of workflow.steps) {
+    const name = `${label} › ${inner.id}`;
+    if (inner.kind === 'workflow') {
+      await printSubWorkflowLogs(io, path.join(dir, 'workflows', inner.id), inner.workflow, name, tail);
+      continue;
+    }
+    const logPath = path.join(dir, 'logs', `${inner.id}.log`);
+    io.stdout.write(`${colorsFor(io.stdout, io).bold(`==> ${name} <==`)}\n`);
+    const printed = tail !== undefined ? await printTail(io.stdout, logPath, tail) : await printFile(io.stdout, logPath);
+    if (printed === undefined) io.stdout.write(`(no log at ${logPath})\n`);
+  }
 }
 
 /** `logs <id> <step> --follow`: what is in the log (or its tail), then what comes until the run ends. */
@@ -216,6 +267,15 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
       io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no step "${stepId}"\n`);
       return EXIT_CODES.usage;
     }
+    // Refused before the claim: a resume that ran nothing would still rewrite the run's record.
+    const nothing = nothingToRerun(run, store.getSteps(run.id), plan.spec, mode);
+    if (nothing !== undefined) {
+      const verb = mode.kind === 'resume' ? 'resume' : 'rerun';
+      const source = run.source ?? plan.spec.source;
+      const again = `${source ? `orchestrator run ${shownPath(io, source)}, or ` : ''}one step of it: orchestrator rerun ${run.id} --step <id>`;
+      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has nothing to ${verb}: ${nothing}. To run it again: ${again}\n`);
+      return EXIT_CODES.usage;
+    }
     if (mode.kind === 'resume') {
       // Atomic: of two resumes started at once, exactly one gets the run.
       const claim = store.claimRun(run.id);
@@ -229,6 +289,7 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
   } finally {
     store.close();
   }
+  await noteChangedFiles(io, run, plan, mode);
   const previous = keptResults(steps, plan.spec, mode);
   // `rerun --step` keeps every other step's result as it is; the others keep successes only.
   const kept = mode.kind === 'step' ? Object.keys(previous).length : Object.values(previous).filter((r) => r.status === 'succeeded').length;
@@ -248,9 +309,43 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
         outputDir: plan.outputDir,
         projectRoot: plan.projectRoot,
         resume: { ...resumeTarget, previous, ...(mode.kind === 'step' ? { final: true } : {}) },
-        onStart: (started) => common.onStart({ ...started, spec: plan.spec, outputDir: plan.outputDir }),
+        // The plan is the one read then: a rerun of this rerun compares the files with that time.
+        onStart: (started) =>
+          common.onStart({
+            ...started,
+            spec: plan.spec,
+            outputDir: plan.outputDir,
+            plannedAt: plan.plannedAt ?? run.startedAt,
+            ...(plan.configFiles ? { configFiles: plan.configFiles } : {}),
+          }),
       }),
   });
+}
+
+/** A path as the user would type it: relative to the cwd when it is below it. */
+function shownPath(io: CliIo, file: string): string {
+  const relative = path.relative(io.cwd, file);
+  return relative !== '' && !relative.startsWith('..') && !path.isAbsolute(relative) ? relative : file;
+}
+
+/**
+ * Says on stderr when a file the stored plan was read from changed after it was read. Resume and
+ * rerun run the stored plan (as documented), so "fix the YAML, rerun --failed" would otherwise
+ * run the old command without a word.
+ */
+async function noteChangedFiles(io: CliIo, run: RunRecord, plan: StoredPlan, mode: RerunMode): Promise<void> {
+  const since = new Date(plan.plannedAt ?? run.startedAt);
+  if (Number.isNaN(since.getTime())) return;
+  const changed = await planFilesChangedSince(plan, since);
+  if (changed.length === 0) return;
+  const names = changed.map((file) => shownPath(io, file));
+  const listed = names.length === 1 ? `${names[0] ?? ''} was` : `${names.slice(0, -1).join(', ')} and ${names.at(-1) ?? ''} were`;
+  const source = run.source ?? plan.spec.source;
+  io.stderr.write(
+    `${colorsFor(io.stderr, io).yellow('note:')} ${listed} modified after the plan of run ${run.id} was read; ` +
+      `${mode.kind === 'resume' ? 'resume' : 'rerun'} runs that stored plan, not the file${names.length === 1 ? '' : 's'} as ${names.length === 1 ? 'it is' : 'they are'} now` +
+      `${source ? `. To run the current version: orchestrator run ${shownPath(io, source)}` : ''}\n`,
+  );
 }
 
 /** `orchestrator cancel <id>`: asks the orchestrator running it (in another terminal) to stop. */

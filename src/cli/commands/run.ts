@@ -91,8 +91,12 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
     return EXIT_CODES.ok;
   }
 
+  // Taken before any file is read: `rerun` and `resume` compare the files' mtimes with it, to say
+  // when the stored plan is older than the file.
+  const plannedAt = new Date().toISOString();
   const { findProjectRoot } = await import('../../config/find-project-root.js');
   const projectRoot = settings.projectRoot ?? (await findProjectRoot(target.kind === 'file' ? path.dirname(folder) : folder));
+  let configFiles: string[] | undefined;
   return runWithConsole(io, flags, {
     kind: target.kind === 'file' ? 'workflow' : 'folder',
     source: folder,
@@ -107,7 +111,7 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
           ...common,
           outputDir,
           projectRoot,
-          onStart: (run) => common.onStart({ ...run, spec, outputDir: path.resolve(outputDir) }),
+          onStart: (run) => common.onStart({ ...run, spec, outputDir: path.resolve(outputDir), plannedAt }),
         });
       }
       const { runFolder } = await import('../../api/run-folder.js');
@@ -115,8 +119,9 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
         ...settings,
         ...common,
         projectRoot,
-        onStart: (run) => common.onStart(run),
+        onStart: (run) => common.onStart({ ...run, plannedAt, ...(configFiles ? { configFiles } : {}) }),
         onPlan: (plan) => {
+          configFiles = plan.config.files.map((file) => file.path);
           for (const warning of plan.warnings) human.write(`${colorsFor(human, io, flags.color).yellow('warning:')} ${warning.path}: ${warning.message}\n`);
           if (plan.spec.steps.length === 0) {
             // Said as a warning, with the selection that matched nothing: a typo in a CI job's
@@ -144,7 +149,8 @@ export interface CommonRunOptions {
   signal: AbortSignal;
   emitOutput: boolean;
   onEvent: (event: RunEvent) => void;
-  onStart: (run: { runId: string; runDir: string; spec: WorkflowSpec; outputDir: string }) => void;
+  /** `configFiles` and `plannedAt` go into the stored plan (see `StoredPlan`). */
+  onStart: (run: { runId: string; runDir: string; spec: WorkflowSpec; outputDir: string; configFiles?: string[]; plannedAt?: string }) => void;
   cache?: StepCache;
   cacheAll?: boolean;
 }
