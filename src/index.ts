@@ -37,10 +37,10 @@ export { parseDuration, formatDuration } from './core/duration.js';
 // Discovery and config
 export { discoverScripts, describeScript, DEFAULT_SKIP_DIRS, DEFAULT_SKIP_FILES, mergeSkipList } from './discovery/index.js';
 export type { DiscoveredScript, DiscoverOptions, DiscoveryResult, DiscoveryWarning } from './discovery/index.js';
+export { loadConfig } from './folder/load-config.js';
+export { validateConfig } from './folder/validate-config.js';
 export {
-  loadConfig,
   getScriptConfig,
-  validateConfig,
   parseConfigText,
   findProjectRoot,
   formatDiagnostic,

@@ -1,9 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findProjectRoot } from './find-project-root.js';
-import { parseConfigText } from './parse-config-text.js';
+import { parseConfigFile } from './parse-config-text.js';
 import { isInside } from './is-inside.js';
-import type { ConfigFile, Diagnostic, DiscoveryConfig, LoadedConfig, RunConfig } from './types.js';
+import type { ConfigFile, Diagnostic, DiscoveryConfig, RunConfig } from './types.js';
 
 /** Config file names, in the order they are read when (wrongly) more than one exists. */
 export const CONFIG_FILE_NAMES = ['orchestrator.yaml', 'orchestrator.yml', 'orchestrator.json'] as const;
@@ -16,7 +16,6 @@ export interface LoadConfigOptions {
   projectRoot?: string;
 }
 
-
 async function configNamesIn(dir: string): Promise<string[]> {
   let entries: string[];
   try {
@@ -25,10 +24,55 @@ async function configNamesIn(dir: string): Promise<string[]> {
     // A missing or unreadable folder has no config; discovery reports the folder itself.
     return [];
   }
+  return configNamesAmong(entries);
+}
+
+/** The config file names among a folder's entries, in `CONFIG_FILE_NAMES` order. */
+export function configNamesAmong(entries: readonly string[]): string[] {
   return CONFIG_FILE_NAMES.filter((name) => entries.includes(name));
 }
 
-function mergeDiscovery(files: readonly ConfigFile[]): DiscoveryConfig {
+/**
+ * Reads and parses the config files `names` of one folder (more than one is an error). `runFolder`
+ * is set for a folder below the folder being run: see `parseConfigFile`.
+ */
+export async function readConfigFolder(
+  dir: string,
+  names: readonly string[],
+  projectRoot: string,
+  runFolder?: string,
+): Promise<{ files: ConfigFile[]; diagnostics: Diagnostic[] }> {
+  const files: ConfigFile[] = [];
+  const diagnostics: Diagnostic[] = [];
+  if (names.length > 1) {
+    diagnostics.push({
+      severity: 'error',
+      file: path.join(dir, names[1] ?? ''),
+      line: 1,
+      column: 1,
+      field: '',
+      message: `found both ${names.join(' and ')} in ${dir}; keep only one`,
+    });
+  }
+  for (const name of names) {
+    const file = path.join(dir, name);
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (error: unknown) {
+      const message = error instanceof Error ? error.message : String(error);
+      diagnostics.push({ severity: 'error', file, line: 1, column: 1, field: '', message: `cannot read the file: ${message}` });
+      continue;
+    }
+    const parsed = parseConfigFile(text, file, projectRoot, runFolder);
+    diagnostics.push(...parsed.diagnostics);
+    if (parsed.file !== undefined) files.push(parsed.file);
+  }
+  return { files, diagnostics };
+}
+
+/** The `discovery` settings of the files, root-most first: nearer files win, lists are concatenated. */
+export function mergeDiscovery(files: readonly ConfigFile[]): DiscoveryConfig {
   const merged: DiscoveryConfig = {};
   for (const { discovery } of files) {
     if (discovery.maxDepth !== undefined) merged.maxDepth = discovery.maxDepth;
@@ -40,7 +84,8 @@ function mergeDiscovery(files: readonly ConfigFile[]): DiscoveryConfig {
   return merged;
 }
 
-function mergeRun(files: readonly ConfigFile[]): RunConfig {
+/** The `run` settings of the files, root-most first: nearer files win. */
+export function mergeRun(files: readonly ConfigFile[]): RunConfig {
   const merged: RunConfig = {};
   for (const { run } of files) {
     if (run.concurrency !== undefined) merged.concurrency = run.concurrency;
@@ -52,13 +97,14 @@ function mergeRun(files: readonly ConfigFile[]): RunConfig {
 }
 
 /**
- * Reads every config file from the project root down to `folder` and collects all diagnostics.
- * `config` is set only when there is no error. Shared by `loadConfig` and `validateConfig`.
+ * Reads every config file from the project root down to `folder` (not below it: see
+ * `folder/scan-folder.ts`) and collects all diagnostics. `files` holds the files that parsed without
+ * errors, root-most first, even when another file has one, so a caller can go on and report more.
  */
 export async function collectConfig(
   folder: string,
   options: LoadConfigOptions = {},
-): Promise<{ config?: LoadedConfig; diagnostics: Diagnostic[] }> {
+): Promise<{ folder: string; projectRoot: string; files: ConfigFile[]; diagnostics: Diagnostic[] }> {
   const dir = path.resolve(folder);
   const projectRoot = options.projectRoot === undefined ? await findProjectRoot(dir) : path.resolve(options.projectRoot);
   if (!isInside(projectRoot, dir)) {
@@ -75,36 +121,9 @@ export async function collectConfig(
   const files: ConfigFile[] = [];
   const diagnostics: Diagnostic[] = [];
   for (const current of dirs) {
-    const names = await configNamesIn(current);
-    if (names.length > 1) {
-      diagnostics.push({
-        severity: 'error',
-        file: path.join(current, names[1] ?? ''),
-        line: 1,
-        column: 1,
-        field: '',
-        message: `found both ${names.join(' and ')} in ${current}; keep only one`,
-      });
-    }
-    for (const name of names) {
-      const file = path.join(current, name);
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (error: unknown) {
-        const message = error instanceof Error ? error.message : String(error);
-        diagnostics.push({ severity: 'error', file, line: 1, column: 1, field: '', message: `cannot read the file: ${message}` });
-        continue;
-      }
-      const parsed = parseConfigText(text, file, projectRoot);
-      diagnostics.push(...parsed.diagnostics);
-      if (parsed.file !== undefined) files.push(parsed.file);
-    }
+    const read = await readConfigFolder(current, await configNamesIn(current), projectRoot);
+    files.push(...read.files);
+    diagnostics.push(...read.diagnostics);
   }
-
-  if (diagnostics.some((diagnostic) => diagnostic.severity === 'error')) return { diagnostics };
-  return {
-    config: { folder: dir, projectRoot, files, discovery: mergeDiscovery(files), run: mergeRun(files) },
-    diagnostics,
-  };
+  return { folder: dir, projectRoot, files, diagnostics };
 }

@@ -3,12 +3,10 @@ export type { LoadConfigOptions } from './collect-config.js';
 export { ConfigError } from './config-error.js';
 export { findProjectRoot, PROJECT_ROOT_MARKERS } from './find-project-root.js';
 export { formatDiagnostic } from './format-diagnostic.js';
-export { loadConfig } from './load-config.js';
 export { matchesPattern } from './matches-pattern.js';
 export { DEFAULT_SKIP_REASON, parseConfigText } from './parse-config-text.js';
 export { CONFIG_SCHEMA_ID, configJsonSchema, configSchema } from './schema.js';
 export { getScriptConfig } from './script-config.js';
-export { validateConfig } from './validate-config.js';
 export type {
   ConfigFile,
   Diagnostic,

@@ -169,6 +169,20 @@ export function parseConfigText(
   file: string,
   projectRoot: string,
 ): { file?: ConfigFile; diagnostics: Diagnostic[] } {
+  return parseConfigFile(text, file, projectRoot);
+}
+
+/**
+ * `parseConfigText`, for a file found by a run. `runFolder` is the folder being run when the file
+ * lies below it: its `run` settings are then ignored, which is said as a warning at the `run` key
+ * (they apply to a whole run, so only the run folder and its parents give them).
+ */
+export function parseConfigFile(
+  text: string,
+  file: string,
+  projectRoot: string,
+  runFolder?: string,
+): { file?: ConfigFile; diagnostics: Diagnostic[] } {
   const filePath = path.resolve(file);
   const dir = path.dirname(filePath);
   const root = path.resolve(projectRoot);
@@ -193,6 +207,17 @@ export function parseConfigText(
     if (result.success) raw = result.data;
     else diagnostics.push(...issueDiagnostics(result.error.issues, locator, file));
     checkPaths(value, dir, root, add);
+    if (runFolder !== undefined && isRecord(value) && isRecord(value.run)) {
+      const keys = Object.keys(value.run);
+      if (keys.length > 0) {
+        add(
+          'warning',
+          ['run'],
+          'key',
+          `ignored (${keys.join(', ')}): \`run\` settings apply to a whole run, so they come only from the folder being run (${runFolder}) and its parents; run ${dir} to use them`,
+        );
+      }
+    }
   }
 
   diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);

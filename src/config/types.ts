@@ -79,13 +79,20 @@ export interface RunConfig {
   outputDir?: string;
 }
 
-/** Every config file that applies to a folder, the root-most first, the folder's own last. */
+/**
+ * Every config file that applies to the scripts of a folder: the root-most first, then the folder's
+ * own, then those of its subfolders by path (a folder's file always comes before its subfolders').
+ */
 export interface LoadedConfig {
   /** The folder the config was loaded for. */
   folder: string;
   projectRoot: string;
   files: ConfigFile[];
-  /** Merged discovery and run settings (nearer files win). */
+  /**
+   * Discovery settings merged from the folder's file and its parents' (nearer files win, lists are
+   * concatenated). A subfolder's file changes discovery only below itself, so it is not in here.
+   */
   discovery: DiscoveryConfig;
+  /** Run settings merged from the folder's file and its parents'; subfolders' files never set them. */
   run: RunConfig;
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { isInside, realPathOf } from '../config/is-inside.js';
 import { compileNameMatcher, compilePatterns, type PatternMatcher } from './patterns.js';
 import { KIND_BY_EXTENSION, kindFromShebang, readShebangSync, SHEBANG_BYTES } from './shebang.js';
-import { DEFAULT_SKIP_DIRS, DEFAULT_SKIP_FILES } from './skip-lists.js';
+import { DEFAULT_SKIP_DIRS, DEFAULT_SKIP_FILES, mergeSkipList } from './skip-lists.js';
 import type {
   DiscoveredScript,
   DiscoverOptions,
@@ -20,10 +20,41 @@ import type {
  */
 const PROBE_BATCH = 128;
 
-/** Points in the walk where a test can change the tree. */
+/**
+ * Rules for one folder's subtree, given by a caller while the walk is under way: how config files in
+ * subfolders change discovery below themselves (see `DiscoveryHooks.folderRules`).
+ */
+export interface FolderRules {
+  /** Levels searched below this folder (0: its own files only), replacing the limit from above. */
+  maxDepth?: number;
+  /** Added to the inherited skip list for this subtree; `!name` removes an entry (as `mergeSkipList`). */
+  skipDirs?: readonly string[];
+  /** Added to the inherited skip list for this subtree; `!name` removes an entry (as `mergeSkipList`). */
+  skipFiles?: readonly string[];
+  /**
+   * Pattern lists as for `include`/`exclude`, each matched against the script's path relative to
+   * `base`: this folder or one of its parents (a config file above the discovered folder).
+   */
+  patterns?: readonly { base: string; include?: readonly string[]; exclude?: readonly string[] }[];
+}
+
+/** Points in the walk where a caller can step in: folder runs read nested config files, tests change the tree. */
 export interface DiscoveryHooks {
   /** Called with the absolute path of each folder just before it is read. */
   beforeReadDir?: (folder: string) => void | Promise<void>;
+  /**
+   * Called once for each folder the walk enters, the root included, with the names in it, before any
+   * of them is looked at. The rules it returns apply to that folder and everything below it, on top
+   * of the rules inherited from above. The names let a caller look for a file without a stat of its own.
+   */
+  folderRules?: (folder: {
+    path: string;
+    /** Relative to the discovered folder, `/` separators; `''` for the root itself. */
+    relativePath: string;
+    names: readonly string[];
+  }) => FolderRules | undefined | Promise<FolderRules | undefined>;
+  /** `false`: only walk (for callers that want `folderRules` calls and no scripts); `scripts` is empty. @default true */
+  probe?: boolean;
 }
 
 /**
@@ -48,10 +79,10 @@ interface Walk {
   readonly boundary: string;
   /** Whether a real path is one a symlink may lead to. */
   readonly allows: (real: string) => boolean;
-  readonly maxDepth: number;
-  readonly skipDirs: ReadonlySet<string>;
-  readonly skipFile: (name: string) => boolean;
-  readonly keep: (relativePath: string, name: string) => boolean;
+  /** The rules from the options, before any `folderRules`. */
+  readonly rootScope: Scope;
+  /** Each folder's rules by absolute path, so overlapping subdirs ask `folderRules` once per folder. */
+  readonly scopes: Map<string, Promise<Scope>>;
   readonly hooks: DiscoveryHooks;
   /** Files that passed the name checks, probed once the walk is over. */
   readonly candidates: Candidate[];
@@ -62,8 +93,30 @@ interface Walk {
 /** Real paths of the folders from the root down to the current one, mapped to their relative paths. */
 type Ancestors = ReadonlyMap<string, string>;
 
-// Exported for testing: the hooks let a test remove a folder at an exact point of the walk, without
-// sleeps or mocks.
+/** The rules in force in one folder; its subfolders inherit them unless `folderRules` adds some. */
+interface Scope {
+  /** Deepest level searched, counted from the root (the root's files are level 0). */
+  readonly depthLimit: number;
+  readonly skipDirList: readonly string[];
+  readonly skipDirs: ReadonlySet<string>;
+  readonly skipFileList: readonly string[];
+  readonly skipFile: (name: string) => boolean;
+  /** A script is kept when no exclude list matches and, if there are include lists, one of them does. */
+  readonly includes: readonly ScopedPatterns[];
+  readonly excludes: readonly ScopedPatterns[];
+}
+
+interface ScopedPatterns {
+  readonly matches: PatternMatcher;
+  /** The script's path (relative to the root) as the patterns see it: relative to their own base. */
+  readonly local: (relativePath: string) => string;
+}
+
+const SAME_PATH = (relativePath: string): string => relativePath;
+
+// Exported for folder runs, which read config files in subfolders through `folderRules`, and for
+// testing: `beforeReadDir` lets a test remove a folder at an exact point of the walk, without sleeps
+// or mocks.
 export async function discoverWithHooks(
   folder: string,
   options: DiscoverOptions,
@@ -102,19 +155,22 @@ export async function discoverWithHooks(
   const rootReal = await realpath(root);
   const projectReal = projectRoot === root ? rootReal : realPathOf(projectRoot);
 
-  const isIncluded: PatternMatcher | undefined = include && compilePatterns(include);
-  const isExcluded = compilePatterns(exclude);
   const walk: Walk = {
     root,
     boundary: projectRoot,
     // The folder being run may itself be a link out of the project: its own tree is what was asked for.
     allows: (real) => isInside(rootReal, real) || isInside(projectReal, real),
-    maxDepth,
-    skipDirs: new Set(skipDirs),
-    skipFile: compileNameMatcher(skipFiles),
-    // Exclude wins over include.
-    keep: (relativePath, name) =>
-      !isExcluded(relativePath, name) && (isIncluded === undefined || isIncluded(relativePath, name)),
+    rootScope: {
+      depthLimit: maxDepth,
+      skipDirList: skipDirs,
+      skipDirs: new Set(skipDirs),
+      skipFileList: skipFiles,
+      skipFile: compileNameMatcher(skipFiles),
+      // An empty `include` keeps nothing, as it always did.
+      includes: include === undefined ? [] : [{ matches: compilePatterns(include), local: SAME_PATH }],
+      excludes: exclude.length === 0 ? [] : [{ matches: compilePatterns(exclude), local: SAME_PATH }],
+    },
+    scopes: new Map(),
     hooks,
     candidates: [],
     scripts: [],
@@ -122,11 +178,11 @@ export async function discoverWithHooks(
   };
 
   if (subdirs === undefined) {
-    await walkFolder(walk, root, '', 0, rootReal, new Map([[rootReal, '.']]));
+    await walkFolder(walk, root, '', 0, rootReal, new Map([[rootReal, '.']]), walk.rootScope);
   } else {
     await Promise.all([...new Set(subdirs)].map((subdir) => walkSubdir(walk, subdir, rootReal)));
   }
-  await probeCandidates(walk);
+  if (hooks.probe !== false) await probeCandidates(walk);
   return {
     scripts: uniqueSorted(walk.scripts, (script) => script.relativePath),
     warnings: uniqueSorted(walk.warnings, (warning) => `${warning.path}\0${warning.message}`),
@@ -150,13 +206,12 @@ async function assertFolder(folder: string, root: string): Promise<void> {
 
 async function walkSubdir(walk: Walk, subdir: string, rootReal: string): Promise<void> {
   const absolute = path.join(walk.root, ...subdir.split('/'));
-  const depth = subdir.split('/').length;
-  if (depth > walk.maxDepth) {
-    warn(
-      walk,
-      absolute,
-      `subdir "${subdir}" is ${depth} levels deep, deeper than maxDepth ${walk.maxDepth}; it was not searched`,
-    );
+  const parts = subdir.split('/');
+  const depth = parts.length;
+  // Without folderRules the limit is known before anything is read, and a subdir that is too deep is
+  // reported as such even when it does not exist.
+  if (walk.hooks.folderRules === undefined && depth > walk.rootScope.depthLimit) {
+    warnTooDeep(walk, absolute, subdir, walk.rootScope.depthLimit);
     return;
   }
   try {
@@ -175,12 +230,13 @@ async function walkSubdir(walk: Walk, subdir: string, rootReal: string): Promise
   // Seed the loop check with every folder between the root and the subdir, so a link back to any of
   // them is caught.
   const ancestors = new Map([[rootReal, '.']]);
-  const parts = subdir.split('/');
+  const reals = [rootReal];
   let real = rootReal;
   try {
     for (let length = 1; length <= parts.length; length++) {
       real = await realpath(path.join(walk.root, ...parts.slice(0, length)));
       ancestors.set(real, parts.slice(0, length).join('/'));
+      reals.push(real);
     }
   } catch (error) {
     warnFolderError(walk, absolute, error);
@@ -190,7 +246,100 @@ async function walkSubdir(walk: Walk, subdir: string, rootReal: string): Promise
     warn(walk, absolute, `subdir "${subdir}" ${outsideMessage(walk, real)}`);
     return;
   }
-  await walkFolder(walk, absolute, subdir, depth, real, ancestors);
+  // The folders between the root and the subdir are not searched, but their rules (nested config
+  // files) apply below them all the same: the subdir gets the rules a full walk would give it.
+  let scope = walk.rootScope;
+  const { folderRules } = walk.hooks;
+  for (let length = 0; folderRules !== undefined && length < parts.length; length++) {
+    // A folder on the way that is a link out of the project lends the subdir nothing.
+    if (!walk.allows(reals[length] ?? rootReal)) continue;
+    const folder = path.join(walk.root, ...parts.slice(0, length));
+    scope = await scopeFor(walk, folderRules, folder, parts.slice(0, length).join('/'), length, scope, () => namesIn(folder));
+  }
+  if (depth > scope.depthLimit) {
+    warnTooDeep(walk, absolute, subdir, scope.depthLimit);
+    return;
+  }
+  await walkFolder(walk, absolute, subdir, depth, real, ancestors, scope);
+}
+
+function warnTooDeep(walk: Walk, absolute: string, subdir: string, limit: number): void {
+  const depth = subdir.split('/').length;
+  warn(walk, absolute, `subdir "${subdir}" is ${depth} levels deep, deeper than maxDepth ${limit}; it was not searched`);
+}
+
+async function namesIn(folder: string): Promise<string[]> {
+  try {
+    return await readdir(folder);
+  } catch {
+    // Whatever went wrong is reported when the walk reaches the folder (or the subdir below it).
+    return [];
+  }
+}
+
+/**
+ * The rules of one folder: its parent's, plus what `folderRules` says for it. Asked once per folder
+ * path; `names` is only called when the folder has not been seen yet.
+ */
+function scopeFor(
+  walk: Walk,
+  folderRules: NonNullable<DiscoveryHooks['folderRules']>,
+  folder: string,
+  relativeFolder: string,
+  depth: number,
+  parent: Scope,
+  names: () => readonly string[] | Promise<readonly string[]>,
+): Promise<Scope> {
+  let scope = walk.scopes.get(folder);
+  if (scope === undefined) {
+    scope = (async () => {
+      const rules = await folderRules({ path: folder, relativePath: relativeFolder, names: await names() });
+      return rules === undefined ? parent : applyRules(walk, parent, rules, folder, depth);
+    })();
+    walk.scopes.set(folder, scope);
+  }
+  return scope;
+}
+
+function applyRules(walk: Walk, parent: Scope, rules: FolderRules, folder: string, depth: number): Scope {
+  const skipDirList =
+    rules.skipDirs === undefined || rules.skipDirs.length === 0 ? parent.skipDirList : mergeSkipList(parent.skipDirList, rules.skipDirs);
+  const skipFileList =
+    rules.skipFiles === undefined || rules.skipFiles.length === 0
+      ? parent.skipFileList
+      : mergeSkipList(parent.skipFileList, rules.skipFiles);
+  const includes = [...parent.includes];
+  const excludes = [...parent.excludes];
+  for (const { base, include, exclude } of rules.patterns ?? []) {
+    const local = localPath(walk.root, folder, base);
+    // An empty list sets nothing: `include: []` in a config file does not mean "keep nothing".
+    if (include !== undefined && include.length > 0) includes.push({ matches: compilePatterns(include), local });
+    if (exclude !== undefined && exclude.length > 0) excludes.push({ matches: compilePatterns(exclude), local });
+  }
+  return {
+    depthLimit: rules.maxDepth === undefined ? parent.depthLimit : depth + rules.maxDepth,
+    skipDirList,
+    skipDirs: skipDirList === parent.skipDirList ? parent.skipDirs : new Set(skipDirList),
+    skipFileList,
+    skipFile: skipFileList === parent.skipFileList ? parent.skipFile : compileNameMatcher(skipFileList),
+    includes,
+    excludes,
+  };
+}
+
+/** Turns a path relative to the root into one relative to `base`, which is `folder` or one of its parents. */
+function localPath(root: string, folder: string, base: string): (relativePath: string) => string {
+  const resolved = path.resolve(base);
+  if (!isInside(resolved, folder)) {
+    throw new TypeError(`Expected the \`base\` of folder rules to be "${folder}" or one of its parents, got "${base}"`);
+  }
+  if (isInside(root, resolved)) {
+    const prefix = path.relative(root, resolved).split(path.sep).join('/');
+    // Rules only ever apply below their own folder, so every path they see starts with the prefix.
+    return prefix === '' ? SAME_PATH : (relativePath) => relativePath.slice(prefix.length + 1);
+  }
+  const prefix = path.relative(resolved, root).split(path.sep).join('/');
+  return (relativePath) => `${prefix}/${relativePath}`;
 }
 
 async function walkFolder(
@@ -200,6 +349,7 @@ async function walkFolder(
   depth: number,
   folderReal: string,
   ancestors: Ancestors,
+  parentScope: Scope,
 ): Promise<void> {
   let entries;
   try {
@@ -209,6 +359,12 @@ async function walkFolder(
     warnFolderError(walk, folder, error);
     return;
   }
+  const listed = entries;
+  const { folderRules } = walk.hooks;
+  const scope =
+    folderRules === undefined
+      ? parentScope
+      : await scopeFor(walk, folderRules, folder, relativeFolder, depth, parentScope, () => listed.map((entry) => entry.name));
   const pending: Promise<void>[] = [];
   for (const entry of entries) {
     // Hidden files and folders are never scripts, whatever the skip lists say.
@@ -216,15 +372,15 @@ async function walkFolder(
     const absolute = path.join(folder, entry.name);
     const relativePath = relativeFolder === '' ? entry.name : `${relativeFolder}/${entry.name}`;
     if (entry.isSymbolicLink()) {
-      pending.push(visitSymlink(walk, absolute, relativePath, entry.name, depth, ancestors));
+      pending.push(visitSymlink(walk, scope, absolute, relativePath, entry.name, depth, ancestors));
     } else if (entry.isDirectory()) {
-      if (entersFolder(walk, entry.name, depth + 1)) {
+      if (entersFolder(scope, entry.name, depth + 1)) {
         const real = path.join(folderReal, entry.name);
         const below = new Map([...ancestors, [real, relativePath]]);
-        pending.push(walkFolder(walk, absolute, relativePath, depth + 1, real, below));
+        pending.push(walkFolder(walk, absolute, relativePath, depth + 1, real, below, scope));
       }
     } else if (entry.isFile()) {
-      visitFile(walk, absolute, relativePath, entry.name);
+      visitFile(walk, scope, absolute, relativePath, entry.name);
     }
     // Sockets, FIFOs and devices are not scripts; opening a FIFO would block.
   }
@@ -233,6 +389,7 @@ async function walkFolder(
 
 async function visitSymlink(
   walk: Walk,
+  scope: Scope,
   absolute: string,
   relativePath: string,
   name: string,
@@ -247,7 +404,7 @@ async function visitSymlink(
     return;
   }
   if (stats.isDirectory()) {
-    if (!entersFolder(walk, name, depth + 1)) return;
+    if (!entersFolder(scope, name, depth + 1)) return;
     let real: string;
     try {
       real = await realpath(absolute);
@@ -264,11 +421,11 @@ async function visitSymlink(
       warn(walk, absolute, `symlink loop: points back to "${loopsTo}", not followed`);
       return;
     }
-    await walkFolder(walk, absolute, relativePath, depth + 1, real, new Map([...ancestors, [real, relativePath]]));
+    await walkFolder(walk, absolute, relativePath, depth + 1, real, new Map([...ancestors, [real, relativePath]]), scope);
   } else if (stats.isFile()) {
     // Only a link that could be a script is resolved and judged, so a link to a data file outside
     // (no script extension, not executable) is left out quietly, as it always was.
-    if (!wantsFile(walk, relativePath, name) || !mayBeScript(name, stats)) return;
+    if (!wantsFile(scope, relativePath, name) || !mayBeScript(name, stats)) return;
     let real: string;
     try {
       real = await realpath(absolute);
@@ -296,8 +453,8 @@ function warnLinkError(walk: Walk, link: string, error: unknown): void {
   else throw error;
 }
 
-function entersFolder(walk: Walk, name: string, depth: number): boolean {
-  return depth <= walk.maxDepth && !walk.skipDirs.has(name) && !name.endsWith('.egg-info');
+function entersFolder(scope: Scope, name: string, depth: number): boolean {
+  return depth <= scope.depthLimit && !scope.skipDirs.has(name) && !name.endsWith('.egg-info');
 }
 
 interface Candidate {
@@ -308,13 +465,19 @@ interface Candidate {
   stats: Stats | undefined;
 }
 
-function visitFile(walk: Walk, absolute: string, relativePath: string, name: string): void {
-  if (wantsFile(walk, relativePath, name)) walk.candidates.push({ absolute, relativePath, name, stats: undefined });
+function visitFile(walk: Walk, scope: Scope, absolute: string, relativePath: string, name: string): void {
+  if (wantsFile(scope, relativePath, name)) walk.candidates.push({ absolute, relativePath, name, stats: undefined });
 }
 
-function wantsFile(walk: Walk, relativePath: string, name: string): boolean {
+function wantsFile(scope: Scope, relativePath: string, name: string): boolean {
   // Declaration files are never scripts, even when the skip list no longer names `*.d.ts`.
-  return !name.endsWith('.d.ts') && !walk.skipFile(name) && walk.keep(relativePath, name);
+  return !name.endsWith('.d.ts') && !scope.skipFile(name) && keeps(scope, relativePath, name);
+}
+
+function keeps(scope: Scope, relativePath: string, name: string): boolean {
+  // Exclude wins over include.
+  if (scope.excludes.some((patterns) => patterns.matches(patterns.local(relativePath), name))) return false;
+  return scope.includes.length === 0 || scope.includes.some((patterns) => patterns.matches(patterns.local(relativePath), name));
 }
 
 /** The test `probeCandidate` applies before reading: a script extension, or an executable file. */

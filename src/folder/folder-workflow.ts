@@ -2,15 +2,11 @@ import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry.js';
 import type { FailurePolicy, ScriptStep, WorkflowSpec } from '../core/spec.js';
-import { getScriptConfig, loadConfig } from '../config/index.js';
-import type { LoadedConfig, ScriptConfig } from '../config/types.js';
-import {
-  DEFAULT_SKIP_DIRS,
-  DEFAULT_SKIP_FILES,
-  discoverScripts,
-  mergeSkipList,
-} from '../discovery/index.js';
+import { ConfigError } from '../config/config-error.js';
+import { getScriptConfig } from '../config/script-config.js';
+import type { ConfigFile, Diagnostic, LoadedConfig, ScriptConfig } from '../config/types.js';
 import type { DiscoveredScript, DiscoveryWarning } from '../discovery/types.js';
+import { scanFolder } from './scan-folder.js';
 
 /** Built-in defaults, the lowest layer of the precedence. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -39,33 +35,37 @@ export interface FolderRunSettings {
 
 export interface FolderWorkflow {
   spec: WorkflowSpec;
+  /** Every config file that applies to the scripts, those of subfolders included. */
   config: LoadedConfig;
   scripts: DiscoveredScript[];
+  /**
+   * Config warnings first (`path` is then `file:line:column` and `message` starts with the field),
+   * then discovery warnings.
+   */
   warnings: DiscoveryWarning[];
 }
 
 /**
  * Turns a folder into a workflow: discovery plus config give one script step per file, with no
- * dependencies. Never runs anything. Throws `ConfigError` (every diagnostic at once) on bad config.
+ * dependencies. Config files in subfolders apply to the scripts below them. Never runs anything.
+ * Throws `ConfigError` (every diagnostic of every file at once) on bad config.
  */
 export async function folderToWorkflow(
   folder: string,
   settings: FolderRunSettings = {},
 ): Promise<FolderWorkflow> {
   const root = path.resolve(folder);
-  const config = await loadConfig(root, settings.projectRoot ? { projectRoot: settings.projectRoot } : {});
-  const discovery = config.discovery;
-  const { scripts, warnings } = await discoverScripts(root, {
-    maxDepth: settings.maxDepth ?? discovery.maxDepth ?? 2,
-    ...(settings.subdirs && settings.subdirs.length > 0 ? { subdirs: settings.subdirs } : {}),
-    ...nonEmpty('include', [...(discovery.include ?? []), ...(settings.include ?? [])]),
-    ...nonEmpty('exclude', [...(discovery.exclude ?? []), ...(settings.exclude ?? [])]),
-    skipDirs: mergeSkipList(DEFAULT_SKIP_DIRS, discovery.skipDirs ?? []),
-    skipFiles: mergeSkipList(DEFAULT_SKIP_FILES, discovery.skipFiles ?? []),
-    // Links may lead anywhere in the project (scripts/shared -> ../lib), never out of it.
-    projectRoot: config.projectRoot,
+  const scan = await scanFolder(root, {
+    ...(settings.projectRoot ? { projectRoot: settings.projectRoot } : {}),
+    ...(settings.maxDepth !== undefined ? { maxDepth: settings.maxDepth } : {}),
+    ...(settings.subdirs ? { subdirs: settings.subdirs } : {}),
+    ...(settings.include ? { include: settings.include } : {}),
+    ...(settings.exclude ? { exclude: settings.exclude } : {}),
   });
-  const steps = scripts.map((script) => scriptToStep(script, root, config, settings));
+  const { config, scripts } = scan;
+  if (config === undefined) throw new ConfigError(scan.diagnostics);
+  const resolve = scriptConfigResolver(config, settings);
+  const steps = scripts.map((script) => stepFromConfig(script, resolve(script, root)));
   const failFast = settings.failFast ?? config.run.failFast ?? false;
   const spec: WorkflowSpec = {
     name: path.basename(root),
@@ -75,11 +75,15 @@ export async function folderToWorkflow(
     failurePolicy: failFast === true ? 'no-new' : failFast === false ? 'continue' : failFast,
     timeout: settings.runTimeout ?? config.run.timeout ?? 0,
   };
+  // Config warnings go with the discovery ones, so every surface that shows a plan shows them: a
+  // setting that is ignored must never be ignored silently.
+  const warnings = [...scan.diagnostics.map(asWarning), ...scan.warnings];
   return { spec, config, scripts, warnings };
 }
 
-function nonEmpty<K extends string>(key: K, list: string[]): Partial<Record<K, string[]>> {
-  return list.length > 0 ? ({ [key]: list } as Record<K, string[]>) : {};
+function asWarning(diagnostic: Diagnostic): DiscoveryWarning {
+  const { file, line, column, field, message } = diagnostic;
+  return { path: `${file}:${line}:${column}`, message: field === '' ? message : `${field}: ${message}` };
 }
 
 /**
@@ -93,19 +97,49 @@ export function resolveScriptConfig(
   config: LoadedConfig,
   settings: FolderRunSettings = {},
 ): ScriptConfig {
-  const defaultsOnly: LoadedConfig = { ...config, files: config.files.map((f) => ({ ...f, scripts: [], skip: [] })) };
-  const rulesOnly: LoadedConfig = { ...config, files: config.files.map((f) => ({ ...f, defaults: {} })) };
-  const fromDefaults = getScriptConfig(script.path, scriptsDir, defaultsOnly);
-  const fromRules = getScriptConfig(script.path, scriptsDir, rulesOnly);
+  return scriptConfigResolver(config, settings)(script, scriptsDir);
+}
+
+/**
+ * `resolveScriptConfig` for many scripts. The files that apply to a folder are picked once per
+ * folder, by walking up from it: a tree with a config file in each of its folders would otherwise
+ * cost scripts × files.
+ */
+function scriptConfigResolver(
+  config: LoadedConfig,
+  settings: FolderRunSettings,
+): (script: Pick<DiscoveredScript, 'path'>, scriptsDir: string) => ScriptConfig {
+  const filesByDir = new Map<string, ConfigFile[]>();
+  for (const file of config.files) filesByDir.set(file.dir, [...(filesByDir.get(file.dir) ?? []), file]);
+  const byFolder = new Map<string, { defaultsOnly: LoadedConfig; rulesOnly: LoadedConfig }>();
   const fromSettings: ScriptConfig = {
     ...(settings.timeout !== undefined ? { timeout: settings.timeout } : {}),
     ...(settings.killGrace !== undefined ? { killGrace: settings.killGrace } : {}),
   };
-  return {
-    ...fromDefaults,
-    ...fromSettings,
-    ...fromRules,
-    env: { ...settings.env, ...fromDefaults.env, ...fromRules.env },
+  return (script, scriptsDir) => {
+    const absolute = path.resolve(scriptsDir, script.path);
+    const folder = path.dirname(absolute);
+    let layers = byFolder.get(folder);
+    if (layers === undefined) {
+      const files: ConfigFile[] = [];
+      for (let dir = folder; ; dir = path.dirname(dir)) {
+        files.unshift(...(filesByDir.get(dir) ?? []));
+        if (dir === config.projectRoot || path.dirname(dir) === dir) break;
+      }
+      layers = {
+        defaultsOnly: { ...config, files: files.map((f) => ({ ...f, scripts: [], skip: [] })) },
+        rulesOnly: { ...config, files: files.map((f) => ({ ...f, defaults: {} })) },
+      };
+      byFolder.set(folder, layers);
+    }
+    const fromDefaults = getScriptConfig(absolute, folder, layers.defaultsOnly);
+    const fromRules = getScriptConfig(absolute, folder, layers.rulesOnly);
+    return {
+      ...fromDefaults,
+      ...fromSettings,
+      ...fromRules,
+      env: { ...settings.env, ...fromDefaults.env, ...fromRules.env },
+    };
   };
 }
 

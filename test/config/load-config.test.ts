@@ -1,6 +1,8 @@
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigError, findProjectRoot, formatDiagnostic, loadConfig, validateConfig } from '../../src/config/index.js';
+import { ConfigError, findProjectRoot, formatDiagnostic } from '../../src/config/index.js';
+import { loadConfig } from '../../src/folder/load-config.js';
+import { validateConfig } from '../../src/folder/validate-config.js';
 import { createConfigRig } from './config-rig.js';
 import type { ConfigRig } from './config-rig.js';
 

@@ -8,7 +8,9 @@ import { Ajv } from 'ajv';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDuration } from '../../src/core/duration.js';
-import { configJsonSchema, loadConfig, parseConfigText, validateConfig } from '../../src/config/index.js';
+import { configJsonSchema, parseConfigText } from '../../src/config/index.js';
+import { loadConfig } from '../../src/folder/load-config.js';
+import { validateConfig } from '../../src/folder/validate-config.js';
 import { DURATION_PATTERN } from '../../src/config/schema.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');

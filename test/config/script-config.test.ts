@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { getScriptConfig, loadConfig, matchesPattern } from '../../src/config/index.js';
+import { getScriptConfig, matchesPattern } from '../../src/config/index.js';
+import { loadConfig } from '../../src/folder/load-config.js';
 import type { LoadedConfig } from '../../src/config/index.js';
 import { createConfigRig } from './config-rig.js';
 import type { ConfigRig } from './config-rig.js';
