@@ -8,6 +8,11 @@ export interface StepContextEntry {
   status: string;
   /** GitHub-like result: `success`, `failure`, `cancelled` or `skipped`. */
   result: string;
+  /**
+   * What a `function` or `python` step returned (JSON: numbers, strings, lists, mappings), when
+   * it returned something.
+   */
+  value?: unknown;
 }
 
 /**

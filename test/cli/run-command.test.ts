@@ -394,6 +394,34 @@ describe('orchestrator run', () => {
     expect(markdown).not.toContain('## Failures');
   });
 
+  it("a python step's return value is read by later steps as needs.<id>.value and steps.<id>.value", async () => {
+    await rig.write('lib/calc.py', 'def stats(xs):\n    return {"sum": sum(xs), "names": ["a", "b"]}\n');
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: values',
+        'steps:',
+        '  - id: py',
+        '    python: { target: "calc:stats", args: [[20, 30]], python_path: [lib] }',
+        '  - id: big',
+        '    needs: py',
+        '    if: needs.py.value.sum > 40',
+        '    run: echo "sum=${{ needs.py.value.sum }} first=${{ steps.py.value.names[0] }}"',
+        '  - id: small',
+        '    needs: py',
+        '    if: needs.py.value.sum <= 40',
+        '    run: echo never',
+      ].join('\n'),
+    );
+    const result = await rig.run(['run', 'wf.yaml', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const summary = JSON.parse(result.stdout) as { steps: { id: string; status: string; stdoutTail: string }[] };
+    const byId = Object.fromEntries(summary.steps.map((s) => [s.id, s]));
+    expect(byId.big).toMatchObject({ status: 'succeeded' });
+    expect(byId.big?.stdoutTail).toBe('sum=50 first=a\n');
+    expect(byId.small).toMatchObject({ status: 'skipped' });
+  });
+
   it('writes no colour codes to a stream that is not a terminal, even where CI is set', async () => {
     // picocolors' global colours turn on whenever CI is in the environment; messages must decide by their stream.
     const result = await rig.run(['run', 'nope'], { NO_COLOR: undefined, CI: 'true' });

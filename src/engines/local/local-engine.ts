@@ -1378,18 +1378,23 @@ export class LocalRun implements RunHandle {
   #record(state: StepState, result: StepResult): void {
     state.result = result;
     if (this.#usesExpressions) {
-      this.#steps[state.spec.id] = { outputs: result.outputs, status: result.status, result: githubResult(result) };
+      const entry: StepContextEntry = { outputs: result.outputs, status: result.status, result: githubResult(result) };
+      if (result.value !== undefined) entry.value = result.value;
+      this.#steps[state.spec.id] = entry;
       const base = state.spec.matrixOf;
       // A matrix is also visible under its base id, like a matrix job in GitHub Actions: failed if
-      // any combination failed, outputs of the combination that finished last.
+      // any combination failed, outputs (and value) of the combination that finished last.
       if (base !== undefined) {
         const previous = this.#steps[base];
         const worse = previous !== undefined && previous.result === 'failure';
-        this.#steps[base] = {
+        const merged: StepContextEntry = {
           outputs: { ...previous?.outputs, ...result.outputs },
           status: worse ? (previous.status) : result.status,
           result: worse ? previous.result : githubResult(result),
         };
+        const value = result.value !== undefined ? result.value : previous?.value;
+        if (value !== undefined) merged.value = value;
+        this.#steps[base] = merged;
       }
     }
     if (this.#channel.active) {
