@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { appendFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { RunSummary, StepResult } from '../core/result.js';
+import { isContinuedFailure, type RunSummary, type StepResult } from '../core/result.js';
 import { lastLines } from '../reporters/last-lines.js';
 import { renderMarkdownReport } from '../reporters/markdown-report.js';
 import { openFence } from '../reporters/markdown-syntax.js';
@@ -35,7 +35,7 @@ export interface GitHubAnnotationOptions {
 
 /**
  * One workflow command per step that did not succeed: `::error` for failed and timed-out steps,
- * `::warning` for cancelled ones (skipped steps get none). The title is the step id and its reason
+ * `::warning` for cancelled ones and for failures with `continue_on_error` (skipped steps get none). The title is the step id and its reason
  * message; the message adds the exit, log path and the end of stderr.
  * @see docs/ci.md
  */
@@ -47,7 +47,8 @@ export function githubAnnotations(summary: RunSummary, options: GitHubAnnotation
   const lines: string[] = [];
   for (const step of summary.steps) {
     let command: 'error' | 'warning';
-    if (step.status === 'failed' || step.status === 'timed-out') command = 'error';
+    // A failure the run went on from (continue_on_error) does not fail the job: a warning.
+    if (step.status === 'failed' || step.status === 'timed-out') command = isContinuedFailure(step) ? 'warning' : 'error';
     else if (step.status === 'cancelled') command = 'warning';
     else continue;
     const message = stepMessage(step);

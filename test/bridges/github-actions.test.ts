@@ -93,6 +93,16 @@ describe('githubAnnotations', () => {
     expect(githubAnnotations(summary)[1]).toMatch(/^::error title=cmd exited with code 2::/);
   });
 
+  it('writes ::warning, not ::error, for a failure the run went on from (continue_on_error)', () => {
+    const summary = makeSummary([
+      makeStep({ id: 'optional', status: 'failed', reason: 'exit-non-zero', exitCode: 5, continuedOnError: true }),
+      makeStep({ id: 'next' }),
+    ]);
+    const [line, ...rest] = githubAnnotations(summary);
+    expect(rest).toEqual([]);
+    expect(line).toMatch(/^::warning file=scripts\/optional,title=optional /);
+  });
+
   it('writes nothing for a run that passed', () => {
     expect(githubAnnotations(makeSummary([makeStep({ id: 'ok.sh' })]))).toEqual([]);
   });

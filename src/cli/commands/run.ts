@@ -203,7 +203,8 @@ export async function runWithConsole(
       process.exit(signal === 'SIGINT' ? EXIT_CODES.sigint : EXIT_CODES.sigterm);
     }
     interruptedBy = signal;
-    human.write(`\n${signal} received: killing running scripts and writing the report...\n`);
+    // (Cleanup steps, `if: always()` or `cancelled()`, still run after this one.)
+    human.write(`\n${signal} received: killing running steps and writing the report (a second ${signal === 'SIGINT' ? 'Ctrl-C' : 'SIGTERM'} stops at once, cleanup steps included)...\n`);
     controller.abort(`interrupted by ${signal}`);
   };
   const onSigint = (): void => onSignal('SIGINT');
