@@ -1,6 +1,6 @@
 import { open, readFile, truncate } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CliRig, isAlive, waitForFile, waitForOutput, within, writeTwentyStepWorkflow } from './cli-rig.js';
+import { CliRig, isAlive, waitForFile, waitForOutput, waitGone, within, writeTwentyStepWorkflow } from './cli-rig.js';
 
 interface RunJson {
   id: string;
@@ -138,6 +138,48 @@ describe('run history', () => {
     expect((await done).code).toBe(1);
     expect(await isAlive(pid)).toBe(false);
     expect((await show(run?.id ?? '')).steps[0]?.status).toBe('cancelled');
+  });
+
+  it('cancel again stops at once: the cleanup step the first cancel let run is killed and the orchestrator exits', async () => {
+    const pidFile = rig.path('s1.pid');
+    const cleanupPid = rig.path('cleanup.pid');
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: canc',
+        'steps:',
+        '  - id: s1',
+        `    run: sleep 1000 & echo $! > "${pidFile}"; wait`,
+        '  - id: cleanup',
+        '    needs: s1',
+        '    if: always()',
+        `    run: sleep 1000 & echo $! > "${cleanupPid}"; wait`,
+        '',
+      ].join('\n'),
+    );
+    const { done } = rig.start(['run', 'wf.yaml']);
+    const first = Number(await waitForFile(pidFile));
+    const [run] = await runs();
+    const cancel = await rig.run(['cancel', run?.id ?? '', '--no-wait']);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    expect(cancel.stdout).toContain('cancel it again to stop at once');
+    // The first cancel killed s1 and let the cleanup step start.
+    const pid = Number(await waitForFile(cleanupPid));
+    try {
+      expect(await isAlive(first)).toBe(false);
+      const again = await rig.run(['cancel', run?.id ?? '', '--no-wait']);
+      expect(again.code, again.stderr).toBe(0);
+      expect(again.stdout).toContain('again: it stops at once');
+      const result = await done;
+      expect(result.code, result.stderr).toBe(143);
+      expect(await waitGone(pid, 5_000), `cleanup step process ${pid} still running 5 s after the orchestrator exited`).toBe(true);
+    } finally {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone, as it should be.
+      }
+    }
   });
 
   it('two runs at once on one state folder, 200 steps each, are both recorded completely', async () => {

@@ -1,13 +1,16 @@
 import { colorsFor } from '../colors.js';
 import { stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { keptResults, nothingToRerun, planFilesChangedSince, planFromRecord, type RerunMode, type StoredPlan } from '../../api/history.js';
 import { runSpec } from '../../api/run-spec.js';
 import { createRunDir } from '../../api/run-dir.js';
 import { EXIT_CODES } from '../../bridges/exit-code.js';
 import { findProjectRoot } from '../../config/find-project-root.js';
+import { readProc } from '../../execution/proc-tree.js';
 import { formatDuration } from '../../core/duration.js';
 import type { WorkflowSpec } from '../../core/spec.js';
+import { ownerGone } from '../../store/run-owner.js';
 import type { RunRecord, RunRecordStatus, RunStore, StepRecordStatus } from '../../store/run-store.js';
 import { followLog, printFile, printTail, readRange, SectionPrinter } from '../log-view.js';
 import { openRunStore, recoverAndReport } from '../store-session.js';
@@ -353,12 +356,25 @@ export async function cancelCommand(io: CliIo, id: string, flags: HistoryFlags &
   return withStore(io, flags, async (store) => {
     const run = findRun(store, id, io);
     if (!run) return EXIT_CODES.usage;
-    if (!store.requestCancel(run.id)) {
-      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} is not running (${run.status})\n`);
-      return EXIT_CODES.usage;
+    const again = run.status === 'running' && run.cancelRequestedAt !== null;
+    if (again) {
+      // Asked before: now it must stop at once, as after a second Ctrl-C (cleanup steps that the
+      // first cancel let run are killed too). The owner takes a signal after a cancel request as
+      // that; it is signalled only when it is certainly the process that runs the run.
+      const forced = forceCancel(run);
+      if (forced !== true) {
+        io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id}: ${forced}\n`);
+        return EXIT_CODES.usage;
+      }
+      io.stdout.write(`Asked the orchestrator running ${run.id} (pid ${run.pid ?? '?'}) again: it stops at once, cleanup steps included.\n`);
+    } else {
+      if (!store.requestCancel(run.id)) {
+        io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} is not running (${run.status})\n`);
+        return EXIT_CODES.usage;
+      }
+      await store.flush();
+      io.stdout.write(`Asked the orchestrator running ${run.id} (pid ${run.pid ?? '?'}) to cancel it (cancel it again to stop at once).\n`);
     }
-    await store.flush();
-    io.stdout.write(`Asked the orchestrator running ${run.id} (pid ${run.pid ?? '?'}) to cancel it.\n`);
     if (flags.wait === false) return EXIT_CODES.ok;
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
@@ -372,6 +388,26 @@ export async function cancelCommand(io: CliIo, id: string, flags: HistoryFlags &
     io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run ${run.id} is still running after 60 s\n`);
     return EXIT_CODES.failed;
   });
+}
+
+/**
+ * SIGTERM to the orchestrator that runs `run`, which after a cancel request stops at once; true,
+ * or why it was not sent. Never to a process that is not certainly the run's owner: another host,
+ * an owner not recorded, or a pid now used by another process (its start time differs).
+ */
+function forceCancel(run: RunRecord): true | string {
+  if (run.pid === null || run.host === null) return 'its orchestrator is not recorded, so it cannot be told to stop at once';
+  if (run.host !== hostname()) return `its orchestrator runs on ${run.host}; cancel it again there`;
+  if (ownerGone(run)) return 'its orchestrator is gone (the next command marks the run interrupted)';
+  if (run.pidStartTime === null || readProc(run.pid)?.startTime !== run.pidStartTime) {
+    return `pid ${run.pid} cannot be told apart from another process, so it is not signalled`;
+  }
+  try {
+    process.kill(run.pid, 'SIGTERM');
+    return true;
+  } catch (error) {
+    return `could not signal pid ${run.pid}: ${(error as Error).message}`;
+  }
 }
 
 /**

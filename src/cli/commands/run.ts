@@ -195,8 +195,11 @@ export async function runWithConsole(
   let runId: string | undefined;
   const stepGroups = new Map<string, number>();
   let localSteps = true;
+  // Set by `orchestrator cancel`: after it, a signal (a second `orchestrator cancel` sends SIGTERM)
+  // forces, as a second Ctrl-C does.
+  let cancelRequested = false;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
-    if (interruptedBy) {
+    if (interruptedBy || cancelRequested) {
       // A second interrupt: the trees already have SIGTERM; stop waiting for them, and leave
       // nothing behind, not even a tree that ignores SIGTERM.
       if (localSteps) killStepTrees(runId, stepGroups.values());
@@ -230,7 +233,8 @@ export async function runWithConsole(
         argv: redactArgv(process.argv.slice(2)),
         projectRoot: how.projectRoot,
         onCancelRequest: () => {
-          human.write('\nCancel requested (orchestrator cancel): killing running steps and writing the report...\n');
+          cancelRequested = true;
+          human.write('\nCancel requested (orchestrator cancel): killing running steps and writing the report (cancelling again stops at once, cleanup steps included)...\n');
           controller.abort('cancelled with orchestrator cancel');
         },
       })
