@@ -113,6 +113,31 @@ export async function writeTwentyStepWorkflow(rig: CliRig): Promise<{ gate: stri
   return { gate, pidDir };
 }
 
+/**
+ * A two-step workflow for stopping twice: `s1` runs until killed, then the cleanup step (`if:
+ * always()`) does too. Each writes the pid of its `sleep` to a file. Written as `wf.yaml`; returns
+ * the two pid files.
+ */
+export async function writeSlowCleanupWorkflow(rig: CliRig): Promise<{ stepPid: string; cleanupPid: string }> {
+  const stepPid = rig.path('s1.pid');
+  const cleanupPid = rig.path('cleanup.pid');
+  await rig.write(
+    'wf.yaml',
+    [
+      'name: canc',
+      'steps:',
+      '  - id: s1',
+      `    run: sleep 1000 & echo $! > "${stepPid}"; wait`,
+      '  - id: cleanup',
+      '    needs: s1',
+      '    if: always()',
+      `    run: sleep 1000 & echo $! > "${cleanupPid}"; wait`,
+      '',
+    ].join('\n'),
+  );
+  return { stepPid, cleanupPid };
+}
+
 export async function waitForFile(file: string, ms = 10_000): Promise<string> {
   const deadline = Date.now() + ms;
   for (;;) {

@@ -1,6 +1,6 @@
 import { open, readFile, truncate } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CliRig, isAlive, waitForFile, waitForOutput, waitGone, within, writeTwentyStepWorkflow } from './cli-rig.js';
+import { CliRig, isAlive, waitForFile, waitForOutput, waitGone, within, writeSlowCleanupWorkflow, writeTwentyStepWorkflow } from './cli-rig.js';
 
 interface RunJson {
   id: string;
@@ -141,22 +141,7 @@ describe('run history', () => {
   });
 
   it('cancel again stops at once: the cleanup step the first cancel let run is killed and the orchestrator exits', async () => {
-    const pidFile = rig.path('s1.pid');
-    const cleanupPid = rig.path('cleanup.pid');
-    await rig.write(
-      'wf.yaml',
-      [
-        'name: canc',
-        'steps:',
-        '  - id: s1',
-        `    run: sleep 1000 & echo $! > "${pidFile}"; wait`,
-        '  - id: cleanup',
-        '    needs: s1',
-        '    if: always()',
-        `    run: sleep 1000 & echo $! > "${cleanupPid}"; wait`,
-        '',
-      ].join('\n'),
-    );
+    const { stepPid: pidFile, cleanupPid } = await writeSlowCleanupWorkflow(rig);
     const { done } = rig.start(['run', 'wf.yaml']);
     const first = Number(await waitForFile(pidFile));
     const [run] = await runs();

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CliRig, isAlive, waitForFile, waitForOutput, waitGone } from './cli-rig.js';
+import { CliRig, isAlive, waitForFile, waitForOutput, waitGone, writeSlowCleanupWorkflow } from './cli-rig.js';
 
 let rig: CliRig;
 beforeEach(async () => {
@@ -228,22 +228,7 @@ describe('orchestrator run', () => {
   });
 
   it('a second Ctrl-C kills a cleanup step that the first one let run, and exits 130', async () => {
-    const pidFile = rig.path('s1.pid');
-    const cleanupPid = rig.path('cleanup.pid');
-    await rig.write(
-      'wf.yaml',
-      [
-        'name: canc',
-        'steps:',
-        '  - id: s1',
-        `    run: sleep 1000 & echo $! > "${pidFile}"; wait`,
-        '  - id: cleanup',
-        '    needs: s1',
-        '    if: always()',
-        `    run: sleep 1000 & echo $! > "${cleanupPid}"; wait`,
-        '',
-      ].join('\n'),
-    );
+    const { stepPid: pidFile, cleanupPid } = await writeSlowCleanupWorkflow(rig);
     const { child, done } = rig.start(['run', 'wf.yaml']);
     await waitForFile(pidFile);
     child.kill('SIGINT');
