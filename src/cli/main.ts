@@ -115,8 +115,8 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
   addSelectionOptions(
     program
       .command('list')
-      .description('show what `run` would do, with config resolved')
-      .argument('[folder]', 'folder of scripts (default: ./scripts if it exists, else .)'),
+      .description('show what `run` would do, with config resolved (as `run --dry-run`)')
+      .argument('[target]', 'folder of scripts or workflow file (default: ./scripts if it exists, else .)'),
   )
     .option('--json', 'print the plan as JSON')
     .option('--no-color', 'no colours')

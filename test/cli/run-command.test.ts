@@ -109,6 +109,13 @@ describe('orchestrator run', () => {
     const file = await rig.run(['run', 'wf.yaml', '--dry-run', '--json']);
     expect(file.code).toBe(0);
     expect(JSON.parse(file.stdout)).toMatchObject({ workflow: 'w', levels: [['one'], ['two']], steps: [{ id: 'one' }, { id: 'two', needs: ['one'] }] });
+    // `list` is the same plan, for a workflow file too.
+    const listed = await rig.run(['list', 'wf.yaml', '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(JSON.parse(listed.stdout)).toEqual(JSON.parse(file.stdout));
+    const text = await rig.run(['list', 'wf.yaml']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toContain('two');
   });
 
   it('a reader that goes away (run | head -1) neither crashes the run nor loses its reports', async () => {

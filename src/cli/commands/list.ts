@@ -1,15 +1,12 @@
 import { EXIT_CODES } from '../../bridges/exit-code.js';
-import { folderToWorkflow } from '../../folder/folder-workflow.js';
 import type { CliIo, RunFlags } from '../types.js';
-import { planJson, renderPlan } from '../plan-view.js';
-import { useColor } from '../colors.js';
-import { assertFolder, settingsFromFlags } from './run.js';
+import { resolveTarget } from '../resolve-target.js';
+import { printPlan } from './run.js';
 
-export async function listCommand(folderArg: string, flags: RunFlags, io: CliIo): Promise<number> {
-  const folder = await assertFolder(folderArg, io);
-  if (!folder) return EXIT_CODES.usage;
-  const plan = await folderToWorkflow(folder, settingsFromFlags(flags));
-  if (flags.json) io.stdout.write(`${JSON.stringify(planJson(plan), null, 2)}\n`);
-  else io.stdout.write(renderPlan(plan, useColor(io.stdout, io.env, flags.color)));
+/** `orchestrator list`: what `run` would do, for a folder of scripts or a workflow file (`run --dry-run`). */
+export async function listCommand(targetArg: string, flags: RunFlags, io: CliIo): Promise<number> {
+  const target = await resolveTarget(targetArg, io);
+  if (!target) return EXIT_CODES.usage;
+  await printPlan(target, flags, io);
   return EXIT_CODES.ok;
 }

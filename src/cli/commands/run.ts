@@ -65,6 +65,32 @@ export async function assertFolder(folder: string, io: CliIo): Promise<string | 
   return undefined;
 }
 
+/**
+ * What `run` would do, run nothing: `run --dry-run` and `list`. With --json the plan goes to
+ * stdout as data, for scripts and `jq`.
+ */
+export async function printPlan(
+  target: { kind: 'file' | 'folder'; path: string },
+  flags: RunFlags,
+  io: CliIo,
+  human: CliIo['stdout'] = io.stdout,
+  color = useColor(human, io.env, flags.color),
+): Promise<void> {
+  const json = (value: unknown): void => void io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+  if (target.kind === 'file') {
+    const { loadWorkflowFile } = await import('../../workflow-file/load-workflow-file.js');
+    const spec = applyWorkflowFlags(await loadWorkflowFile(target.path), flags);
+    if (flags.json) json(workflowPlanJson(spec));
+    else human.write(renderWorkflowPlan(spec, color));
+  } else {
+    // Loaded here: discovery and config (zod, yaml) are for folders; a workflow file run skips them.
+    const { folderToWorkflow } = await import('../../folder/folder-workflow.js');
+    const plan = await folderToWorkflow(target.path, settingsFromFlags(flags));
+    if (flags.json) json(planJson(plan));
+    else human.write(renderPlan(plan, color));
+  }
+}
+
 export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo): Promise<number> {
   const target = await resolveTarget(targetArg, io);
   if (!target) return EXIT_CODES.usage;
@@ -74,20 +100,7 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
   const color = useColor(human, io.env, flags.color);
 
   if (flags.dryRun) {
-    // With --json the plan goes to stdout as data (as `list --json`), for scripts and `jq`.
-    const json = (value: unknown): void => void io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
-    if (target.kind === 'file') {
-      const { loadWorkflowFile } = await import('../../workflow-file/load-workflow-file.js');
-      const spec = applyWorkflowFlags(await loadWorkflowFile(folder), flags);
-      if (flags.json) json(workflowPlanJson(spec));
-      else human.write(renderWorkflowPlan(spec, color));
-    } else {
-      // Loaded here: discovery and config (zod, yaml) are for folders; a workflow file run skips them.
-      const { folderToWorkflow } = await import('../../folder/folder-workflow.js');
-      const plan = await folderToWorkflow(folder, settings);
-      if (flags.json) json(planJson(plan));
-      else human.write(renderPlan(plan, color));
-    }
+    await printPlan(target, flags, io, human, color);
     return EXIT_CODES.ok;
   }
 
