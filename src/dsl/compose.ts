@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { toDescriptor, type StepAction } from './step-descriptor.js';
 import { expectNonEmptyString, isList } from './step-options.js';
 import { Workflow, type WorkflowOptions } from './workflow.js';
@@ -9,8 +10,9 @@ export interface ComposeOptions extends WorkflowOptions {
 }
 
 /**
- * Gives each action a unique step id: the id of a `step(name, ...)`, else a function's `name`, else
- * a workflow's name, else `step-<position>` (1-based); repeats get `-2`, `-3`, ... (explicit ids
+ * Gives each action a unique step id: the id of a `step(name, ...)`, else a function's `name`, a
+ * workflow's name, a script's file name, a Python target or a module function's export, else
+ * `step-<position>` (1-based); repeats get `-2`, `-3`, ... (explicit ids
  * are claimed first). Two anonymous functions never collide (the Python helpers raised a
  * duplicate-name error for two lambdas).
  */
@@ -45,6 +47,12 @@ function nameOf(action: StepAction): string | undefined {
     return name === '' || name === 'anonymous' ? undefined : name;
   }
   if (action instanceof Workflow) return action.name;
+  // What a step runs names it as the Python chain_scripts did: the script's file name, the Python
+  // target, the module function's export (a command line is too long to be an id).
+  const body = toDescriptor(action).body;
+  if (body.kind === 'script') return path.basename(body.path) || undefined;
+  if (body.kind === 'python') return body.target;
+  if (body.kind === 'module') return body.export;
   return undefined;
 }
 

@@ -9,9 +9,13 @@ import {
   condition,
   fanOutFanIn,
   getStepResult,
+  moduleFunc,
   parallel,
   parallelWith,
+  pythonFunc,
   retry,
+  script,
+  shell,
   step,
   stepValues,
   timeout,
@@ -407,6 +411,14 @@ describe('chain, parallel, fanOutFanIn', () => {
     );
     expect(wf.stepIds).toEqual(['step-1', 'step-2-2', 'fetch', 'fetch-2', 'step-2']);
     expect(uniqueStepIds([() => 1, () => 2])).toEqual(['step-1', 'step-2']);
+    // Process steps are named by what they run, as the Python chain_scripts named scripts.
+    expect(uniqueStepIds([script('etl/load.sh'), script('other/load.sh'), pythonFunc('stats:mean'), moduleFunc('lib.mjs', 'build'), shell('true')])).toEqual([
+      'load.sh',
+      'load.sh-2',
+      'stats:mean',
+      'build',
+      'step-5',
+    ]);
     const summary = await wf.run();
     expect(summary.counts.succeeded).toBe(5);
     expect(getStepResult(summary, 'step-2')?.value).toBe('named');
