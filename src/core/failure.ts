@@ -44,6 +44,8 @@ export function describeFailure(facts: FailureFacts): string {
       return `wrote an invalid output file${detail}`;
     case 'function-threw':
       return `threw${detail}`;
+    case 'sub-workflow-failed':
+      return `a step of its sub-workflow failed${detail}`;
     case 'cancelled':
       return `cancelled${detail}`;
     case 'fail-fast':

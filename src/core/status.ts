@@ -57,6 +57,7 @@ export const FAILURE_REASONS = [
   'output-limit',
   'invalid-output',
   'function-threw',
+  'sub-workflow-failed',
   'cancelled',
   'fail-fast',
   'dependency-failed',

@@ -5,6 +5,7 @@ import { expandMatrix, expandStepMatrix } from '../core/matrix.js';
 import type { RunSummary, StepResult } from '../core/result.js';
 import type { FailurePolicy, StepSpec, WorkflowSpec } from '../core/spec.js';
 import type { RunHandle } from '../engines/engine.js';
+import { conditionErrors, unknownGroupMessage } from '../workflow-file/check-workflow.js';
 import { buildStepSpec, type DraftStep } from './build-step.js';
 import { runSpec, type RunOptions } from './run-spec.js';
 import { StepDescriptor, toDescriptor, type StepAction, type StepConvertible } from './step-descriptor.js';
@@ -135,14 +136,19 @@ export class Workflow<Ids extends string = string> implements StepConvertible {
     return this.#entries.map((entry) => entry.id as Ids);
   }
 
-  /** Every problem of the workflow (duplicate ids, unknown dependencies, cycles, bad matrices), without throwing. */
+  /**
+   * Every problem of the workflow (duplicate ids, unknown dependencies, cycles, bad matrices,
+   * unknown concurrency groups, invalid `if` expressions), without throwing.
+   */
   validate(): string[] {
     return this.#build().problems;
   }
 
   /**
    * The workflow as plain data. Throws one `TypeError` listing every problem: duplicate ids,
-   * unknown dependencies (with a "did you mean"), cycles, invalid matrices.
+   * unknown dependencies (with a "did you mean"), cycles, invalid matrices, a `concurrencyGroup`
+   * with no limit in `groupConcurrency`, an `if` that does not parse or reads a step that does not
+   * exist (or that it does not need).
    */
   toSpec(): WorkflowSpec {
     const { spec, problems } = this.#build();
@@ -168,7 +174,8 @@ export class Workflow<Ids extends string = string> implements StepConvertible {
           problems.push(error.message.startsWith(`Step "${id}"`) ? error.message : `step "${id}": ${error.message}`);
         }
       }
-      if (problems.length > 0) return { problems };
+      problems.push(...this.#stepProblems(drafts));
+      if (drafts.length < this.#entries.length) return { problems };
       const steps = expandStepMatrix(drafts) as StepSpec[];
       const analysis = analyzeWorkflowDependencies(steps);
       for (const diagnostic of dagDiagnostics(analysis)) problems.push(diagnostic.message);
@@ -191,6 +198,28 @@ export class Workflow<Ids extends string = string> implements StepConvertible {
     } finally {
       this.#building = false;
     }
+  }
+
+  /**
+   * What the workflow file loader also refuses, found with its own checks: a `concurrencyGroup`
+   * with no limit in `groupConcurrency` (the step would run with none), an `if` that does not
+   * parse (it would fail the step only once the run got there) or that reads a step that does not
+   * exist or is not among its needs (it would read nothing).
+   */
+  #stepProblems(drafts: readonly DraftStep[]): string[] {
+    const problems: string[] = [];
+    const groups = Object.keys(this.options.groupConcurrency ?? {});
+    const ids = new Set(this.#entries.map((entry) => entry.id));
+    for (const draft of drafts) {
+      const group = draft.concurrencyGroup;
+      if (group !== undefined && !groups.includes(group)) {
+        problems.push(`step "${draft.id}": ${unknownGroupMessage(group, groups, 'groupConcurrency')}`);
+      }
+      if (draft.if !== undefined) {
+        for (const error of conditionErrors(draft.if, draft, ids)) problems.push(`step "${draft.id}": \`if\`: ${error}`);
+      }
+    }
+    return problems;
   }
 
   /**

@@ -210,16 +210,46 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
     }
 
     if (typeof step.concurrency_group === 'string' && step.concurrency_group !== '' && !groups.includes(step.concurrency_group)) {
-      const suggestion = didYouMean(step.concurrency_group, groups);
-      report.at(
-        'error',
-        [...base, 'concurrency_group'],
-        'value',
-        `unknown concurrency group "${step.concurrency_group}"${suggestion === undefined ? '; list its limit under `concurrency_groups`' : ` (did you mean "${suggestion}"?)`}`,
-      );
+      report.at('error', [...base, 'concurrency_group'], 'value', unknownGroupMessage(step.concurrency_group, groups, 'concurrency_groups'));
     }
   }
   if (expandedIds.length > 0) reportExpandedDuplicates(expandedIds, steps, report);
+}
+
+/**
+ * What a step's concurrency group that has no limit is reported as, here and by the DSL's
+ * `validate()`: such a step would run with no limit at all. `listKey` is where limits are given.
+ */
+export function unknownGroupMessage(group: string, groups: readonly string[], listKey: string): string {
+  const suggestion = didYouMean(group, groups);
+  return `unknown concurrency group "${group}"${suggestion === undefined ? `; list its limit under \`${listKey}\`` : ` (did you mean "${suggestion}"?)`}`;
+}
+
+const NO_ANCESTORS: ReadonlySet<string> = new Set();
+
+/**
+ * The errors this loader reports for a step's `if` (not one expression, an expression that does
+ * not parse, an unknown context or function, a step it reads that does not exist or that the step
+ * does not need), without positions: for the DSL's `validate()`, which has no file to point into.
+ * Warnings are left out, as they never stop a run (so the step's ancestors, which only decide
+ * one, are not needed). `ids` are the ids steps are written with (before matrix expansion).
+ */
+export function conditionErrors(text: string, step: { id: string; needs: readonly string[] }, ids: ReadonlySet<string>): string[] {
+  const errors: string[] = [];
+  const report: Reporter = {
+    at: (severity, _fieldPath, _want, message) => {
+      if (severity === 'error') errors.push(message);
+    },
+    inside: (severity, _fieldPath, _needle, _extra, message) => {
+      if (severity === 'error') errors.push(message);
+    },
+  };
+  const scope: ExpressionScope = {
+    knownIds: { has: (id) => ids.has(id), list: () => [...ids] },
+    step: { id: step.id, needs: new Set(step.needs), ancestors: () => NO_ANCESTORS },
+  };
+  checkCondition(text, ['if'], scope, report);
+  return errors;
 }
 
 /**

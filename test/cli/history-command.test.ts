@@ -140,6 +140,45 @@ describe('run history', () => {
     expect((await show(run?.id ?? '')).steps[0]?.status).toBe('cancelled');
   });
 
+  it('cancel from another terminal cancels the steps below the one it killed, not skips them', async () => {
+    const pidFile = rig.path('s1.pid');
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: chain',
+        'steps:',
+        '  - id: s1',
+        `    run: sleep 1000 & echo $! > "${pidFile}"; wait`,
+        '  - id: deploy',
+        '    needs: s1',
+        `    run: touch "${rig.path('deployed')}"`,
+        '  - id: verify',
+        '    needs: deploy',
+        `    run: touch "${rig.path('verified')}"`,
+        '',
+      ].join('\n'),
+    );
+    const { done } = rig.start(['run', 'wf.yaml']);
+    const pid = Number(await waitForFile(pidFile));
+    const [run] = await runs();
+    const cancel = await rig.run(['cancel', run?.id ?? '']);
+    expect(cancel.code, cancel.stderr).toBe(0);
+    await done;
+    expect(await isAlive(pid)).toBe(false);
+    const summary = await rig.summary((await rig.runDirs(rig.path('output')))[0] as string);
+    expect(summary.steps.map((s) => [s.id, s.status, s.reason, s.message])).toEqual([
+      ['s1', 'cancelled', 'cancelled', expect.any(String)],
+      ['deploy', 'cancelled', 'cancelled', 'cancelled: cancelled with orchestrator cancel'],
+      ['verify', 'cancelled', 'cancelled', 'cancelled: cancelled with orchestrator cancel'],
+    ]);
+    expect(summary.status).toBe('cancelled');
+    expect((await show(run?.id ?? '')).steps.map((s) => [s.stepId, s.status])).toEqual([
+      ['s1', 'cancelled'],
+      ['deploy', 'cancelled'],
+      ['verify', 'cancelled'],
+    ]);
+  });
+
   it('cancel again stops at once: the cleanup step the first cancel let run is killed and the orchestrator exits', async () => {
     const { stepPid: pidFile, cleanupPid } = await writeSlowCleanupWorkflow(rig);
     const { done } = rig.start(['run', 'wf.yaml']);

@@ -227,8 +227,10 @@ describe('orchestrator run', () => {
       ['s1', 'cancelled', 'cancelled'],
       ['oncancel', 'succeeded', null],
       ['always', 'succeeded', null],
-      ['deploy', 'skipped', 'dependency-failed'],
+      // Not started when Ctrl-C came: cancelled, not skipped as if s1 had failed.
+      ['deploy', 'cancelled', 'cancelled'],
     ]);
+    expect(summary.steps.find((s) => s.id === 'deploy')?.message).toBe('cancelled: interrupted by SIGINT');
     expect(summary.steps.find((s) => s.id === 'always')?.stdoutTail).toBe('always ran\n');
     expect(summary.status).toBe('cancelled');
     expect(await isAlive(pid)).toBe(false);

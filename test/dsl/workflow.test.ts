@@ -288,6 +288,39 @@ describe('Workflow', () => {
     return expect(wf.run()).rejects.toBeInstanceOf(TypeError);
   });
 
+  it('validate() reports a concurrency group with no limit and an invalid `if` as the workflow file loader does, and run() refuses such a workflow before anything runs', async () => {
+    let ran = 0;
+    const wf = new Workflow('g', { groupConcurrency: { gpu: 1 } })
+      .step('a', () => (ran += 1), { concurrencyGroup: 'gpuu' })
+      .step('b', () => (ran += 1), { if: 'github.ref == 1' })
+      .step('c', () => (ran += 1), { concurrencyGroup: 'frontend' })
+      .step('ok', () => (ran += 1), { concurrencyGroup: 'gpu', if: "env.X == 'y'" });
+    expect(wf.validate()).toEqual([
+      'step "a": unknown concurrency group "gpuu" (did you mean "gpu"?)',
+      'step "b": `if`: invalid expression `github.ref == 1`: unknown context `github`; available: steps, needs, env, matrix, workflow, run, inputs',
+      'step "c": unknown concurrency group "frontend"; list its limit under `groupConcurrency`',
+    ]);
+    expect(() => wf.toSpec()).toThrow(/Workflow "g" is invalid:\n {2}- step "a": unknown concurrency group "gpuu"/);
+    await expect(wf.run()).rejects.toThrow(TypeError);
+    expect(ran, 'no step may run').toBe(0);
+  });
+
+  it('validate() checks the steps an `if` reads, and finds problems of sub-workflows too', () => {
+    const inner = new Workflow('in').step('x', () => 1, { if: 'success() &&' });
+    const wf = new Workflow('refs')
+      .step('build', () => 1)
+      .step('lint', () => 1)
+      .step('deploy', () => 1, { needs: 'build', if: "steps.biuld.outputs.v == '1' || needs.lint.result == 'success'" })
+      .step('sub', inner)
+      // Fine: a need it has, the steps context, a status function.
+      .step('notify', () => 1, { needs: ['deploy'], if: "always() && needs.deploy.result == 'failure' && steps.build.outputs.v != ''" });
+    const problems = wf.validate();
+    expect(problems).toHaveLength(3);
+    expect(problems[0]).toMatch(/^step "sub": Sub-workflow of step "sub": Workflow "in" is invalid:\n {2}- step "x": `if`: invalid expression `success\(\) &&`: /);
+    expect(problems[1]).toBe('step "deploy": `if`: `steps.biuld` names no step (did you mean "build"?)');
+    expect(problems[2]).toBe('step "deploy": `if`: `needs.lint`: step "deploy" does not need "lint"; add it to `needs`');
+  });
+
   it('rejects bad options at once, naming the option and the value', () => {
     expect(() => new Workflow('x').step('a', () => 1, { timeout: -1 })).toThrow(
       'Expected the `timeout` option of step "a" to be a non-negative integer, got `-1` (number)',
@@ -313,6 +346,20 @@ describe('Workflow', () => {
     const summary = await new Workflow('outer').step('prepare', () => 0).step('sub', inner, { needs: 'prepare' }).run();
     expect(getStepResult(summary, 'sub')?.status).toBe('succeeded');
     expect(getStepResult(summary, 'sub')?.value).toMatchObject({ status: 'succeeded' });
+  });
+
+  it('a nested Workflow whose step fails fails with sub-workflow-failed, naming that step and what it did', async () => {
+    const inner = new Workflow('in').step('x', shell('exit 9'));
+    const summary = await new Workflow('o').step('sub', inner).step('after', () => 1, { needs: 'sub' }).run();
+    expect(getStepResult(summary, 'sub')).toMatchObject({
+      status: 'failed',
+      reason: 'sub-workflow-failed',
+      message: 'a step of its sub-workflow failed: x exited with code 9',
+    });
+    expect(getStepResult(summary, 'sub')?.value).toMatchObject({ status: 'failed', counts: { total: 1, failed: 1 } });
+    // Its dependents are the ones skipped because a dependency failed.
+    expect(getStepResult(summary, 'after')).toMatchObject({ status: 'skipped', reason: 'dependency-failed' });
+    expect(summary.status).toBe('failed');
   });
 
   it('addTask is the Python add_task twin: dependencies and retryPolicy', async () => {

@@ -204,11 +204,13 @@ describe('local engine: cleanup steps when the run times out', () => {
     expect(bounded).toMatchObject({ status: 'timed-out', reason: 'timed-out', timedOut: true });
     expect(bounded.message, 'ended by its own timeout, not the run\'s').toMatch(/^timed out after/);
     expect(Date.parse(bounded.startedAt as string)).toBeGreaterThanOrEqual(Date.parse(byId(summary, 's1').finishedAt as string));
-    expect(byId(summary, 'plain')).toMatchObject({ status: 'skipped', reason: 'dependency-failed' });
+    // Not started when the run timed out: cancelled, like any step the stop kept from starting.
+    expect(byId(summary, 'plain')).toMatchObject({ status: 'cancelled', reason: 'cancelled', startedAt: null });
+    expect(byId(summary, 'plain').message).toContain("the run's timeout");
     expect(existsSync(file('plain'))).toBe(false);
     expect(summary.status).toBe('timed-out');
     expect(summary.cancelReason).toContain('timeout');
-    expect(summary.counts).toMatchObject({ total: 5, succeeded: 2, 'timed-out': 2, skipped: 1 });
+    expect(summary.counts).toMatchObject({ total: 5, succeeded: 2, 'timed-out': 2, cancelled: 1, skipped: 0 });
     expect(elapsed, `expected the run to end well before s1's 30 s sleep, took ${elapsed} ms`).toBeLessThan(10_000);
   });
 
@@ -271,5 +273,52 @@ describe('local engine: cleanup steps after a fail-fast', () => {
     const later = byId(summary, 'later');
     expect(later).toMatchObject({ status: 'cancelled', reason: 'fail-fast' });
     expect(later.message).toBe('not run: another step failed, and after a failure nothing new starts (fail-fast policy no-new or kill)');
+  });
+});
+
+describe('local engine: steps that had not started when the run was cancelled', () => {
+  it('a cancel before the run starts cancels every step, dependents included', async () => {
+    const handle = engine.submit(workflowSpec([toucher('a'), toucher('b', { needs: ['a'] }), toucher('c', { needs: ['b'] })]));
+    // Before its first turn: the run starts on the next one.
+    handle.cancel('too early');
+    const summary = await handle.result;
+    for (const id of ['a', 'b', 'c']) {
+      expect(byId(summary, id), id).toMatchObject({ status: 'cancelled', reason: 'cancelled', message: 'cancelled: too early', startedAt: null });
+      expect(existsSync(file(id)), `${id} ran`).toBe(false);
+    }
+    expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'too early' });
+    expect(summary.counts).toMatchObject({ total: 3, cancelled: 3 });
+  });
+
+  it('under continue, a step decided after the cancel ends cancelled even though one of its needs failed; one decided at the failure keeps dependency-failed', async () => {
+    const yPid = file('y.pid');
+    let badFinished!: () => void;
+    const failed = new Promise<void>((resolve) => (badFinished = resolve));
+    const handle = engine.submit(
+      workflowSpec(
+        [sh('bad', 'exit 3'), sleeper('y', yPid), toucher('w', { needs: ['bad'] }), toucher('z', { needs: ['bad', 'y'] })],
+        { failurePolicy: 'continue', concurrency: 2 },
+      ),
+      {
+        onEvent: (e) => {
+          if (e.type === 'step-finished' && e.stepId === 'bad') badFinished();
+        },
+      },
+    );
+    const pid = await readPidFile(yPid);
+    await failed;
+    handle.cancel('user asked');
+    const summary = await handle.result;
+    await expectDead(pid);
+    expect(byId(summary, 'bad')).toMatchObject({ status: 'failed', exitCode: 3 });
+    // Decided when `bad` failed, before there was any cancel.
+    expect(byId(summary, 'w')).toMatchObject({ status: 'skipped', reason: 'dependency-failed' });
+    expect(byId(summary, 'y')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    // Still waiting for `y` when the cancel came: the cancel is why it never ran.
+    expect(byId(summary, 'z')).toMatchObject({ status: 'cancelled', reason: 'cancelled', message: 'cancelled: user asked', startedAt: null });
+    for (const id of ['w', 'z']) expect(existsSync(file(id)), `${id} ran`).toBe(false);
+    // A failure still makes the run failed; the cancel is recorded.
+    expect(summary).toMatchObject({ status: 'failed', cancelReason: 'user asked' });
+    expect(summary.counts).toMatchObject({ total: 4, failed: 1, cancelled: 2, skipped: 1 });
   });
 });

@@ -519,6 +519,11 @@ export class LocalRun implements RunHandle {
     // Runs again: its attempts go on from the earlier ones, so their records are kept.
     if (old) state.attempt = old.attempts;
     if (step.skip) return this.#notRun(state, 'skipped-by-config', step.skip.reason);
+    // Once the run is being cancelled (or timed out), a step that has not started ends `cancelled`
+    // like every other, even when a need did not succeed: the stop is why it does not run (it
+    // killed that need, or cancelled it before it started), not a failure, which `dependency-failed`
+    // would claim. Only cleanup steps still have their `if` decide.
+    if (!state.afterFailure && this.#cancelling()) return this.#notRun(state, 'cancelled', (this.#stopping as Stopping).message);
     const success = state.unmet === 0;
     const condition = step.condition;
     // `if: success()` is the default spelled out.
@@ -1153,18 +1158,25 @@ export class LocalRun implements RunHandle {
     const timedOut = ownTimeout || controller.signal.reason === 'run-timeout';
     const outputs: Record<string, string> = {};
     for (const s of summary.steps) for (const [k, v] of Object.entries(s.outputs)) outputs[`${s.id}.${k}`] = v;
-    const failedSteps = summary.steps.filter((s) => isFailure(s)).map((s) => s.id);
+    const failedSteps = summary.steps.filter((s) => isFailure(s));
     const status: FinalStatus = timedOut && summary.status === 'cancelled' ? 'timed-out' : summary.status === 'skipped' ? 'succeeded' : summary.status;
+    let failure: { reason: FailureReason; message: string } | undefined;
+    if (status === 'failed') {
+      // A run fails only through a step that failed: name it (the first few) and what it did.
+      const shown = failedSteps.slice(0, 3).map((s) => `${s.id} ${s.message ?? s.status}`);
+      if (failedSteps.length > shown.length) shown.push(`and ${failedSteps.length - shown.length} more`);
+      failure = { reason: 'sub-workflow-failed', message: describeFailure({ reason: 'sub-workflow-failed', detail: shown.join('; ') }) };
+    } else if (status !== 'succeeded') {
+      failure = {
+        reason: status === 'cancelled' ? 'cancelled' : 'timed-out',
+        message: ownTimeout
+          ? describeFailure({ reason: 'timed-out', timeoutMs: step.timeout })
+          : `sub-workflow ${summary.name} ${status}${failedSteps.length > 0 ? `: ${failedSteps.map((s) => s.id).join(', ')}` : ''}`,
+      };
+    }
     return attemptWithoutProcess({
       status,
-      ...(status !== 'succeeded'
-        ? {
-            reason: status === 'cancelled' ? 'cancelled' : status === 'timed-out' ? 'timed-out' : 'dependency-failed',
-            message: ownTimeout
-              ? describeFailure({ reason: 'timed-out', timeoutMs: step.timeout })
-              : `sub-workflow ${summary.name} ${status}${failedSteps.length > 0 ? `: ${failedSteps.join(', ')}` : ''}`,
-          }
-        : {}),
+      ...failure,
       timedOut: status === 'timed-out',
       startedAt,
       outputs,

@@ -404,11 +404,71 @@ export function defineConformance(name: string, setup: () => Promise<Conformance
         expect(elapsed, `expected the run to end within 1500 ms of the abort, took ${elapsed} ms`).toBeLessThan(1500);
         expect(byId(summary, 'a')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
         expect(byId(summary, 'queued')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
-        expect(['skipped', 'cancelled']).toContain(byId(summary, 'b').status);
+        expect(byId(summary, 'b')).toMatchObject({ status: 'cancelled', reason: 'cancelled', startedAt: null });
         expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'user asked' });
         await expectDead(pid);
         await expectNoProcessesOf(summary.runId);
         expect(existsSync(file('queued-ran')) || existsSync(file('b-ran'))).toBe(false);
+      });
+
+      it('31. after a cancel, the steps below a killed step end cancelled all the way down, not skipped; a cleanup step below them runs', async () => {
+        const pidFile = file('a.pid');
+        const { handle } = submit(
+          workflowSpec(
+            [
+              sleeper('a', pidFile),
+              sh('b', `touch ${q(file('b-ran'))}`, { needs: ['a'] }),
+              sh('c', `touch ${q(file('c-ran'))}`, { needs: ['b'] }),
+              // Queued behind `a` (one slot): cancelled without starting, and so is its dependent.
+              sh('indep', `touch ${q(file('indep-ran'))}`),
+              sh('after-indep', `touch ${q(file('after-indep-ran'))}`, { needs: ['indep'] }),
+              sh('cleanup', 'echo "c=${{ needs.c.result }}" >> "$ORCHESTRATOR_OUTPUT"', { needs: ['c'], if: 'always()' }),
+            ],
+            { concurrency: 1 },
+          ),
+        );
+        const pid = await readPidFile(pidFile);
+        handle.cancel('user stop');
+        const summary = await handle.result;
+        await expectDead(pid);
+        expect(byId(summary, 'a')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+        for (const id of ['b', 'c', 'indep', 'after-indep']) {
+          expect(byId(summary, id), id).toMatchObject({ status: 'cancelled', reason: 'cancelled', message: 'cancelled: user stop', startedAt: null });
+        }
+        expect(byId(summary, 'cleanup')).toMatchObject({ status: 'succeeded', outputs: { c: 'cancelled' } });
+        for (const id of ['b', 'c', 'indep', 'after-indep']) expect(existsSync(file(`${id}-ran`)), `${id} ran`).toBe(false);
+        expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'user stop' });
+        expect(summary.counts).toMatchObject({ total: 6, cancelled: 5, succeeded: 1, skipped: 0 });
+        await expectNoProcessesOf(summary.runId);
+      });
+
+      it('32. after the run timeout, the steps below the timed-out step end cancelled; a failure() step below them runs', async () => {
+        const pidFile = file('a.pid');
+        const { summary } = await run(
+          workflowSpec(
+            [
+              sleeper('a', pidFile),
+              sh('b', `touch ${q(file('b-ran'))}`, { needs: ['a'] }),
+              sh('c', `touch ${q(file('c-ran'))}`, { needs: ['b'] }),
+              sh('onfailure', 'echo "c=${{ needs.c.result }}" >> "$ORCHESTRATOR_OUTPUT"', { needs: ['c'], if: 'failure()' }),
+            ],
+            { timeout: 300 },
+          ),
+        );
+        expect(byId(summary, 'a')).toMatchObject({ status: 'timed-out', reason: 'timed-out' });
+        for (const id of ['b', 'c']) {
+          const step = byId(summary, id);
+          expect(step, id).toMatchObject({ status: 'cancelled', reason: 'cancelled', startedAt: null });
+          expect(step.message, id).toContain("the run's timeout");
+        }
+        // `a` timed out, and that counts as a failure above `c`.
+        expect(byId(summary, 'onfailure')).toMatchObject({ status: 'succeeded', outputs: { c: 'cancelled' } });
+        expect(existsSync(file('b-ran')) || existsSync(file('c-ran'))).toBe(false);
+        expect(summary.status).toBe('timed-out');
+        expect(summary.counts).toMatchObject({ total: 4, 'timed-out': 1, cancelled: 2, succeeded: 1, skipped: 0 });
+        const pid = await writtenPid(pidFile);
+        if (pid !== undefined) await expectDead(pid);
+        await expectNoProcessesOf(summary.runId);
       });
 
       it('12. a step timeout kills the step and marks it timed out', async () => {
@@ -570,6 +630,21 @@ export function defineConformance(name: string, setup: () => Promise<Conformance
         expect(await lines('y-saw')).toEqual(['inner']);
         expect(byId(summary, 'after')).toMatchObject({ status: 'succeeded', outputs: { got: 'inner' } });
         expect(summary.status).toBe('succeeded');
+      });
+
+      it('18b. a sub-workflow step whose inner steps fail fails with sub-workflow-failed, naming them and what they did', async () => {
+        const inner = workflowSpec(
+          [sh('x', 'exit 9'), sh('y', 'echo broken >&2; exit 4'), sh('z', 'true', { needs: ['x'] })],
+          { name: 'inner', failurePolicy: 'continue' },
+        );
+        const { summary } = await run(workflowSpec([subWorkflowStep('sub', inner), sh('after', `touch ${q(file('after-ran'))}`, { needs: ['sub'] })]));
+        const sub = byId(summary, 'sub');
+        expect(sub).toMatchObject({ status: 'failed', reason: 'sub-workflow-failed', kind: 'workflow' });
+        expect(sub.message).toBe('a step of its sub-workflow failed: x exited with code 9; y exited with code 4');
+        expect(sub.value).toMatchObject({ status: 'failed', counts: { total: 3, failed: 2, skipped: 1 } });
+        expect(byId(summary, 'after')).toMatchObject({ status: 'skipped', reason: 'dependency-failed' });
+        expect(existsSync(file('after-ran'))).toBe(false);
+        expect(summary.status).toBe('failed');
       });
     });
 
