@@ -290,6 +290,24 @@ describe('local engine: steps that had not started when the run was cancelled', 
     expect(summary.counts).toMatchObject({ total: 3, cancelled: 3 });
   });
 
+  it('a cancel before the run starts still runs its cleanup steps, and the run finishes after them', async () => {
+    const events: RunEvent[] = [];
+    const handle = engine.submit(
+      workflowSpec([toucher('a'), toucher('b', { needs: ['a'] }), toucher('always', { needs: ['b'], if: 'always()' })]),
+      { onEvent: (e) => events.push(e) },
+    );
+    handle.cancel('too early');
+    const summary = await handle.result;
+    expect(byId(summary, 'a')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(byId(summary, 'b')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(byId(summary, 'always')).toMatchObject({ status: 'succeeded' });
+    expect(existsSync(file('always'))).toBe(true);
+    expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'too early' });
+    // Nothing happens after the run said it finished.
+    expect(events.at(-1)?.type).toBe('run-finished');
+    expect(events.filter((e) => e.type === 'run-finished')).toHaveLength(1);
+  });
+
   it('under continue, a step decided after the cancel ends cancelled even though one of its needs failed; one decided at the failure keeps dependency-failed', async () => {
     const yPid = file('y.pid');
     let badFinished!: () => void;

@@ -426,6 +426,14 @@ export class LocalRun implements RunHandle {
         steps,
       });
     }
+    // The steps that need nothing are decided (queued) first, then a cancel that came before the
+    // start is applied to them like any other: cancelled, but cleanup steps still run. Stopped
+    // first, the run would finish with nothing queued and then start its roots.
+    for (const state of this.#states) {
+      if (state.result || state.waitingOn !== 0) continue;
+      const result = this.#decide(state);
+      if (result) this.#finishStep(state, result);
+    }
     const signal = this.#options.signal;
     const pending = this.#pendingCancel;
     if (pending !== undefined) this.#stop('cancelled', pending.reason, pending.forced);
@@ -444,11 +452,6 @@ export class LocalRun implements RunHandle {
           this.#spec.timeout,
         );
       }
-    }
-    for (const state of this.#states) {
-      if (state.result || state.waitingOn !== 0) continue;
-      const result = this.#decide(state);
-      if (result) this.#finishStep(state, result);
     }
     this.#pump();
   }
