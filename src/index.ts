@@ -107,8 +107,16 @@ export { newRunId } from './util/run-id.js';
 export { SqliteRunStore, StoreError, storeListener, resolveStateDir, STATE_DIR_ENV } from './store/index.js';
 export type { RunStore, RunInfo, RunRecord, StepRecord, ListRunsOptions, PruneOptions, RunClaim, RunOwner } from './store/index.js';
 export type { StepCache, CacheEntry } from './engines/engine.js';
-export { recoverInterruptedRuns, rerunStoredRun, keptResults, downstreamOf } from './api/history.js';
-export type { RerunMode, RecoveredRun } from './api/history.js';
+export {
+  recoverInterruptedRuns,
+  rerunStoredRun,
+  keptResults,
+  downstreamOf,
+  resumableRunInfo,
+  planToJson,
+  planFromRecord,
+} from './api/history.js';
+export type { RerunMode, RerunOptions, RecoveredRun, StoredPlan, StartedRun, RunOrigin } from './api/history.js';
 
 // DSL
 export {

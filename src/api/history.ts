@@ -1,14 +1,22 @@
 import { stat } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import type { RunEvent } from '../core/events.js';
 import type { RunSummary, StepResult } from '../core/result.js';
 import type { StepSpec, WorkflowSpec } from '../core/spec.js';
 import { findProcessesWithEnv, isAlive, processStartTime, signalAll, type ProcInfo } from '../execution/proc-tree.js';
+import { readGitHead } from '../store/git-head.js';
 import { ownerGone } from '../store/run-owner.js';
-import type { RunRecord, RunStore, StepRecord } from '../store/run-store.js';
+import type { RunInfo, RunKind, RunRecord, RunStore, StepRecord } from '../store/run-store.js';
+import { gitCommit } from '../util/git.js';
+import { createRunDir } from './run-dir.js';
 import { recoverSpillFiles } from './spill-files.js';
 
-/** What `specJson` holds for a run: enough to run it again (resume, rerun). */
+/**
+ * What `specJson` holds for a run: enough to run it again (resume, rerun). Build it with
+ * `resumableRunInfo`, read it back with `planFromRecord`.
+ * @see docs/store.md
+ */
 export interface StoredPlan {
   spec: WorkflowSpec;
   /** The run's folder for reports and logs (a resume writes into the same one). */
@@ -24,6 +32,7 @@ export interface StoredPlan {
   plannedAt?: string;
 }
 
+/** A `StoredPlan` as the `specJson` of `RunStore#beginRun`. */
 export function planToJson(plan: StoredPlan): string {
   // Function-valued fields (DSL-only) cannot be stored; folder runs and workflow files have none.
   // JSON.stringify leaves them out by itself (null in an array, as a replacer returning undefined
@@ -31,6 +40,7 @@ export function planToJson(plan: StoredPlan): string {
   return JSON.stringify(plan);
 }
 
+/** The plan stored with a run, or `undefined` when it has none (recorded without `specJson`). */
 export function planFromRecord(record: RunRecord): StoredPlan | undefined {
   if (!record.specJson) return undefined;
   try {
@@ -40,7 +50,96 @@ export function planFromRecord(record: RunRecord): StoredPlan | undefined {
   }
 }
 
-export { gitCommit } from '../util/git.js';
+/**
+ * The project's commit for a run's record: HEAD read from the repository's files, with no git
+ * process to fork and wait for before the run starts; git itself only when the layout is one
+ * `readGitHead` does not read. Null outside a checkout.
+ */
+export async function projectCommit(projectRoot: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  const head = readGitHead(projectRoot, env);
+  return head !== undefined ? head : gitCommit(projectRoot);
+}
+
+/** A run as `runSpec` starts it, with what its stored plan holds besides the project root. */
+export interface StartedRun {
+  runId: string;
+  runDir: string;
+  spec: WorkflowSpec;
+  /** The folder the run's folder is in: a rerun makes its new run folder there. */
+  outputDir: string;
+  /** See `StoredPlan`. */
+  configFiles?: string[];
+  /** When the plan was read from its files (ISO). @default now */
+  plannedAt?: string;
+}
+
+/** Where a run came from, for its record: what `runs show` prints besides its steps. */
+export interface RunOrigin {
+  kind: RunKind;
+  /** The folder or workflow file that was run, as the user named it. */
+  source: string;
+  /** The project the run belongs to (`runSpec`'s `projectRoot`): a resume or rerun runs in it too. */
+  projectRoot: string;
+  /** The command line that started the run. @default process.argv.slice(2) */
+  argv?: readonly string[];
+  /** @default process.cwd() */
+  cwd?: string;
+  /** @default null */
+  gitCommit?: string | null;
+}
+
+/**
+ * What `RunStore#beginRun` takes for a run that can be resumed and rerun (`orchestrator resume`,
+ * `rerunStoredRun`): its origin, this process as its owner, and its plan as `specJson`. The CLI
+ * records every run with it, and so do `rerunStoredRun`'s new attempts; a run recorded without
+ * `specJson` has no plan to run again.
+ * @example
+ * await runSpec(spec, {
+ *   outputDir,
+ *   onEvent: storeListener(store),
+ *   onStart: (run) => store.beginRun(resumableRunInfo({ ...run, spec, outputDir }, { kind: 'workflow', source: 'ci', projectRoot })),
+ * });
+ * @see docs/store.md
+ */
+export function resumableRunInfo(run: StartedRun, origin: RunOrigin): RunInfo {
+  const projectRoot = path.resolve(origin.projectRoot);
+  return {
+    runId: run.runId,
+    name: run.spec.name,
+    kind: origin.kind,
+    source: origin.source,
+    argv: [...(origin.argv ?? process.argv.slice(2))],
+    cwd: origin.cwd ?? process.cwd(),
+    gitCommit: origin.gitCommit ?? null,
+    host: hostname(),
+    pid: process.pid,
+    pidStartTime: ownStartTime(),
+    specJson: planToJson({
+      spec: run.spec,
+      // Absolute (relative to the cwd, as `runSpec` takes them): a resume may run from another folder.
+      runDir: path.resolve(run.runDir),
+      outputDir: path.resolve(run.outputDir),
+      projectRoot,
+      ...(run.configFiles !== undefined ? { configFiles: run.configFiles } : {}),
+      plannedAt: run.plannedAt ?? new Date().toISOString(),
+    }),
+  };
+}
+
+/** How many runs an ambiguous id prefix names. */
+export const AMBIGUOUS_RUNS_SHOWN = 10;
+
+/**
+ * A stored run by id or unique id prefix. For a prefix that several runs match, `matches` holds
+ * the newest of them, up to `AMBIGUOUS_RUNS_SHOWN + 1` (one more says there are more), so that the
+ * caller can name them; for no match it is empty.
+ */
+export function lookUpRun(store: RunStore, id: string): { run: RunRecord; matches?: undefined } | { run?: undefined; matches: RunRecord[] } {
+  const run = store.getRun(id);
+  if (run) return { run };
+  const matches = id === '' ? [] : store.listRuns({ idPrefix: id, limit: AMBIGUOUS_RUNS_SHOWN + 1 });
+  return { matches: matches.length < 2 ? [] : matches };
+}
 
 export interface RecoveredRun {
   runId: string;
@@ -225,25 +324,78 @@ export function downstreamOf(steps: readonly StepSpec[], id: string): Set<string
 }
 
 /**
+ * Where a resume or rerun of `record` runs: a resume in the run's own id and folder, a rerun in a
+ * new folder beside it.
+ */
+export async function rerunTarget(record: RunRecord, plan: StoredPlan, mode: RerunMode): Promise<{ runId: string; runDir: string }> {
+  return mode.kind === 'resume' ? { runId: record.id, runDir: plan.runDir } : createRunDir(plan.outputDir);
+}
+
+/**
+ * The record of a resume or rerun of `record`, as the CLI and `rerunStoredRun` both make it: the
+ * source of the run it repeats, and its stored plan, kept with the time it was read (a rerun of
+ * the rerun compares the plan's files with that time, not with when the rerun started).
+ */
+export function rerunRecording(record: RunRecord, plan: StoredPlan): { source: string; started: (run: { runId: string; runDir: string }) => StartedRun } {
+  return {
+    source: record.source ?? plan.spec.source ?? record.name,
+    started: (run) => ({
+      ...run,
+      spec: plan.spec,
+      outputDir: plan.outputDir,
+      plannedAt: plan.plannedAt ?? record.startedAt,
+      ...(plan.configFiles ? { configFiles: plan.configFiles } : {}),
+    }),
+  };
+}
+
+/** The `orchestrator` command that does what `mode` does to run `runId`. */
+export function rerunArgv(runId: string, mode: RerunMode): string[] {
+  if (mode.kind === 'resume') return ['resume', runId];
+  if (mode.kind === 'failed') return ['rerun', runId, '--failed'];
+  return ['rerun', runId, '--step', mode.step, ...(mode.downstream ? ['--downstream'] : [])];
+}
+
+/** Options of {@link rerunStoredRun}. */
+export interface RerunOptions {
+  /** Every event of the new attempt; `storeListener(store)` records them. */
+  onEvent?: (event: RunEvent) => void;
+  /** Aborting it cancels the run, as Ctrl-C does. */
+  signal?: AbortSignal;
+  /**
+   * The command line recorded with the new attempt (`runs show` prints it).
+   * @default the `orchestrator` command that does the same: `['rerun', id, '--failed']`, `['resume', id]`...
+   */
+  argv?: readonly string[];
+}
+
+/**
  * Library twin of `orchestrator resume` / `orchestrator rerun`: runs a stored run again, keeping
  * what succeeded (with `--step`, everything but the named steps). `resume` continues the same run
  * (same id and folder) and first claims it (`RunStore#claimRun`): it fails when another process
- * has it (`run X is already being resumed by pid N`); the others start a new run. A run with
- * nothing to run again (see `nothingToRerun`: a resume of a run that succeeded, a `failed` rerun of
- * one whose steps all succeeded) throws a `TypeError` and is left as it is. Events go to
- * `onEvent`; record them with `storeListener(store)` to keep the history complete (without it a
- * resumed run's record still gets its final status).
+ * has it (`run X is already being resumed by pid N`); the others start a new run. The new attempt
+ * is recorded as the CLI records it (`beginRun` with its plan, argv, cwd, commit, and this process
+ * as its owner), so it can be resumed and rerun in turn. A run with nothing to run again (see
+ * `nothingToRerun`: a resume of a run that succeeded, a `failed` rerun of one whose steps all
+ * succeeded) throws a `TypeError` and is left as it is; so do an unknown id and an id prefix that
+ * several runs match (the error names them). Events go to `onEvent`; record them with
+ * `storeListener(store)` to keep the history complete (without it the new attempt's record still
+ * gets its final status, but not its steps).
+ * @see docs/history.md
  */
 export async function rerunStoredRun(
   store: RunStore,
   runId: string,
   mode: RerunMode,
-  options: { onEvent?: (event: RunEvent) => void; signal?: AbortSignal } = {},
+  options: RerunOptions = {},
 ): Promise<import('./run-spec.js').SpecRunResult> {
-  const record = store.getRun(runId);
-  if (!record) throw new TypeError(`Expected the id of a stored run, got \`${runId}\` (no such run)`);
+  const found = lookUpRun(store, runId);
+  if (!found.run) throw new TypeError(`Expected the id of a stored run, got \`${runId}\` (${noSuchRun(found.matches)})`);
+  const record = found.run;
   const plan = planFromRecord(record);
-  if (!plan) throw new TypeError(`Expected run ${record.id} to have a stored plan, got none`);
+  if (!plan) {
+    throw new TypeError(`Expected run ${record.id} to have a stored plan, got none (it was recorded without one: see resumableRunInfo)`);
+  }
   if (mode.kind === 'step' && !plan.spec.steps.some((step) => step.id === mode.step)) {
     throw new TypeError(`Expected a step of run ${record.id}, got \`${mode.step}\` (no such step)`);
   }
@@ -251,45 +403,70 @@ export async function rerunStoredRun(
   if (nothing !== undefined) {
     throw new TypeError(`Expected a run with something to ${mode.kind === 'resume' ? 'resume' : 'rerun'}, got run ${record.id}: ${nothing}`);
   }
+  // Before the claim: nothing may fail between the claim and the run (the claim would be left behind).
+  const commit = await projectCommit(plan.projectRoot);
   if (mode.kind === 'resume') {
     const claim = store.claimRun(record.id);
     if (!claim.claimed) {
       throw new Error(`run ${record.id} is already being resumed by pid ${claim.pid ?? '?'}${claim.host !== null ? ` on ${claim.host}` : ''}`);
     }
   }
-  // Read after the claim: it may have written what a dead owner journaled.
-  const previous = keptResults(store.getSteps(record.id), plan.spec, mode);
-  const { createRunDir } = await import('./run-dir.js');
-  const { runSpec } = await import('./run-spec.js');
-  const target = mode.kind === 'resume' ? { runId: record.id, runDir: plan.runDir } : await createRunDir(plan.outputDir);
+  const recording = rerunRecording(record, plan);
+  let started: string | undefined = mode.kind === 'resume' ? record.id : undefined;
   let summary: RunSummary | undefined;
   try {
+    // Read after the claim: it may have written what a dead owner journaled.
+    const previous = keptResults(store.getSteps(record.id), plan.spec, mode);
+    const target = await rerunTarget(record, plan, mode);
+    const { runSpec } = await import('./run-spec.js');
     const result = await runSpec(plan.spec, {
       outputDir: plan.outputDir,
       projectRoot: plan.projectRoot,
       resume: { ...target, previous, ...(mode.kind === 'step' ? { final: true } : {}) },
       cache: store,
+      // Recorded as the CLI records it, so that this attempt can be resumed and rerun in turn.
+      onStart: (run) => {
+        started = run.runId;
+        store.beginRun(
+          resumableRunInfo(recording.started(run), {
+            kind: record.kind,
+            source: recording.source,
+            projectRoot: plan.projectRoot,
+            argv: options.argv ?? rerunArgv(record.id, mode),
+            gitCommit: commit,
+          }),
+        );
+      },
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     summary = result.summary;
     return result;
   } finally {
-    if (mode.kind === 'resume') releaseClaim(store, record.id, summary);
+    if (started !== undefined) settleRecord(store, started, summary, mode.kind === 'resume' ? 'its resume failed' : 'its rerun failed');
   }
 }
 
+/** Why an id names no run: none matches it, or several do (named, newest first). */
+function noSuchRun(matches: readonly RunRecord[]): string {
+  if (matches.length < 2) return 'no such run';
+  const more = matches.length > AMBIGUOUS_RUNS_SHOWN;
+  const ids = matches.slice(0, AMBIGUOUS_RUNS_SHOWN).map((run) => run.id);
+  return `an ambiguous prefix: it matches ${more ? `more than ${AMBIGUOUS_RUNS_SHOWN}` : ids.length} runs, ${more ? 'the newest ' : ''}${ids.join(', ')}; give more of the id`;
+}
+
 /**
- * A claimed run that is still `running` once its resume is over was not recorded by the caller
- * (no `storeListener`), or the resume threw: it gets its final status, or is marked interrupted,
- * so that it is not left running under this process (which would refuse every later resume).
+ * A run of this process that is still `running` once its resume or rerun is over was not recorded
+ * by the caller (no `storeListener`), or the run threw: it gets its final status, or is marked
+ * interrupted, so that it is not left running under this process (which would refuse every later
+ * resume).
  */
-function releaseClaim(store: RunStore, runId: string, summary: RunSummary | undefined): void {
+function settleRecord(store: RunStore, runId: string, summary: RunSummary | undefined, why: string): void {
   try {
     const now = store.getRun(runId);
     if (now?.status !== 'running' || now.pid !== process.pid) return;
     if (summary) store.recordEvent({ type: 'run-finished', runId, time: Date.now(), summary });
-    else store.markInterrupted(runId, 'its resume failed', { pid: now.pid, pidStartTime: now.pidStartTime });
+    else store.markInterrupted(runId, why, { pid: now.pid, pidStartTime: now.pidStartTime });
   } catch {
     // The store cannot be read or written right now: the next recovery finds the run once this process is gone.
   }

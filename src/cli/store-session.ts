@@ -1,8 +1,5 @@
 import { colorsFor } from './colors.js';
-import { hostname } from 'node:os';
-import { gitCommit, ownStartTime, planToJson, recoverInterruptedRuns } from '../api/history.js';
-import type { WorkflowSpec } from '../core/spec.js';
-import { readGitHead } from '../store/git-head.js';
+import { projectCommit, recoverInterruptedRuns, resumableRunInfo, type StartedRun } from '../api/history.js';
 import type { RunStore } from '../store/run-store.js';
 import type { CliIo } from './types.js';
 
@@ -63,36 +60,24 @@ export interface RecordingOptions {
  * cancel requests from other terminals. `stop()` flushes and closes.
  */
 export async function recordRun(store: RunStore, io: CliIo, options: RecordingOptions) {
-  // HEAD read from the repository's files: no git process to fork and wait for before the run
-  // starts. Git itself only when the layout is one readGitHead does not read.
-  const head = readGitHead(options.projectRoot, io.env);
-  const commit = head !== undefined ? head : await gitCommit(options.projectRoot);
+  const commit = await projectCommit(options.projectRoot, io.env);
   let poll: NodeJS.Timeout | undefined;
   let runId: string | undefined;
   return {
-    onStart(run: { runId: string; runDir: string; spec: WorkflowSpec; outputDir: string; configFiles?: string[]; plannedAt?: string }): void {
+    onStart(run: StartedRun): void {
       runId = run.runId;
       try {
-        store.beginRun({
-          runId: run.runId,
-          name: run.spec.name,
-          kind: options.kind,
-          source: options.source,
-          argv: [...options.argv],
-          cwd: io.cwd,
-          gitCommit: commit,
-          host: hostname(),
-          pid: process.pid,
-          pidStartTime: ownStartTime(),
-          specJson: planToJson({
-            spec: run.spec,
-            runDir: run.runDir,
-            outputDir: run.outputDir,
+        // The same record a library resume or rerun makes (`resumableRunInfo`): one shape for both.
+        store.beginRun(
+          resumableRunInfo(run, {
+            kind: options.kind,
+            source: options.source,
+            argv: options.argv,
+            cwd: io.cwd,
             projectRoot: options.projectRoot,
-            ...(run.configFiles !== undefined ? { configFiles: run.configFiles } : {}),
-            plannedAt: run.plannedAt ?? new Date().toISOString(),
+            gitCommit: commit,
           }),
-        });
+        );
       } catch (error) {
         // The history is a record, never a reason for the run to fail (a full disk right now, say):
         // the run goes on, its events still go to the journal and the store, and its reports are written.

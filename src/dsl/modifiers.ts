@@ -1,7 +1,7 @@
 import type { RetryPolicy } from '../core/retry.js';
 import type { ConditionContext } from '../core/spec.js';
 import { toDescriptor, type StepAction, type StepDescriptor } from './step-descriptor.js';
-import { DSL_RETRY_ATTEMPTS, expectNonEmptyString, expectNonNegativeInteger, validateStepOptions, type StepOptions } from './step-options.js';
+import { DSL_RETRY_ATTEMPTS, expectNonEmptyString, expectNonNegativeInteger, toRetryPolicy, validateStepOptions, type StepOptions } from './step-options.js';
 
 /**
  * A named step descriptor: `chain()`, `parallel()` and `Workflow.step(descriptor)` use `name` as
@@ -28,6 +28,9 @@ export type RetryOptions = Partial<RetryPolicy>;
  * `initialDelay` 1000, `factor` 2, `maxDelay` 60000, `jitter` 'none', every failure retried.
  */
 export function retry(action: StepAction, options: RetryOptions | number = {}): StepDescriptor {
+  // Checked here, so that a mistake is named as the argument given to retry(), not as an option
+  // of whatever step the action is.
+  toRetryPolicy(options, typeof options === 'number' ? 'the number of attempts given to retry()' : 'the options given to retry()');
   const policy = typeof options === 'number' ? { maxAttempts: options } : { maxAttempts: DSL_RETRY_ATTEMPTS, ...options };
   return toDescriptor(action, 'the action given to retry()').with({ retry: policy });
 }

@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 import { describeFailure } from '../core/failure.js';
+import { spawnErrorDetail } from '../execution/cwd-problem.js';
+import { killLeftovers, leftoversMessage, reapGroup, TREE_MARKER_ENV } from '../execution/process-runner.js';
 import { DEFAULT_KILL_GRACE_MS } from './build-step.js';
 import { StepDescriptor, type StepConvertible } from './step-descriptor.js';
 import {
@@ -155,7 +158,9 @@ interface Stage {
   exited: boolean;
   exitCode: number | null;
   signal: NodeJS.Signals | null;
-  spawnError: Error | undefined;
+  spawnError: NodeJS.ErrnoException | undefined;
+  /** What `spawnError` says, the missing working directory named (see `spawnErrorDetail`). */
+  spawnDetail: string | undefined;
   killReason: KillReason | undefined;
   forcefullyKilled: boolean;
   /** Its stdout reached EOF here: it closed its output (a reader that goes away later is no excuse). */
@@ -170,6 +175,8 @@ interface Stage {
   stderr: Capture;
   timers: NodeJS.Timeout[];
   done: Promise<void>;
+  /** The `ORCHESTRATOR_TREE_ID` its processes carry, so what escapes its group is found (`killLeftovers`). */
+  treeId: string;
 }
 
 /** Keeps at most `limit` bytes: the last ones. */
@@ -210,7 +217,9 @@ function groupSignal(pid: number, signal: NodeJS.Signals | 0): boolean {
  * Runs the pipeline with node:child_process directly, because `runProcess` cannot give a process a
  * stdin stream yet (it uses `'ignore'`). Each command is `detached`, so it leads its own process
  * group and `kill(-pid)` reaches everything it started (shells do not forward signals): SIGTERM,
- * then SIGKILL after `killGrace`, as `runProcess` does. Data is piped through this process rather
+ * then SIGKILL after `killGrace`, as `runProcess` does. Each also carries its own
+ * `ORCHESTRATOR_TREE_ID`, so that what left its group with `setsid` is found and killed once the
+ * pipe is over, as `runProcess` does too. Data is piped through this process rather
  * than by handing one child's stdout to the next as a file descriptor: Node may already have read
  * from that pipe (nodejs/node#9413), which loses data.
  */
@@ -259,6 +268,7 @@ async function runPipeline(commands: readonly string[], o: PipeOptions, signal: 
       exitCode: null,
       signal: null,
       spawnError: undefined,
+      spawnDetail: undefined,
       killReason: undefined,
       forcefullyKilled: false,
       outputEnded: false,
@@ -269,6 +279,7 @@ async function runPipeline(commands: readonly string[], o: PipeOptions, signal: 
       stderr: new Capture(maxBuffer),
       timers: [],
       done: Promise.resolve(),
+      treeId: randomUUID(),
     };
     stages.push(stage);
     const feedsFrom = previous;
@@ -277,12 +288,12 @@ async function runPipeline(commands: readonly string[], o: PipeOptions, signal: 
     try {
       child = spawn(o.shell ?? '/bin/sh', ['-c', command], {
         cwd,
-        env,
+        env: { ...env, [TREE_MARKER_ENV]: stage.treeId },
         detached: true,
         stdio: [feedsFrom || firstInput ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       });
     } catch (error) {
-      stage.spawnError = error as Error;
+      stage.spawnError = error as NodeJS.ErrnoException;
       stage.exited = true;
       stage.finishedAt = Date.now();
       previous = undefined;
@@ -365,12 +376,9 @@ async function runPipeline(commands: readonly string[], o: PipeOptions, signal: 
     stage.done = exited.then(async () => {
       readerGone();
       if (stopOnError && !stageSucceeded(stage)) stopOthers('stopped');
-      // Processes it left in its group are never left running.
-      const pid = stage.pid;
-      if (pid !== undefined && groupSignal(pid, 0)) {
-        groupSignal(pid, 'SIGTERM');
-        setTimeout(() => groupSignal(pid, 'SIGKILL'), killGrace).unref();
-      }
+      // Processes it left in its group are never left running. Waited for, so that what the
+      // sweep below finds is only what left the group.
+      if (stage.pid !== undefined) await reapGroup(stage.pid, killGrace);
       await streamsClosed(child);
     });
   }
@@ -381,6 +389,16 @@ async function runPipeline(commands: readonly string[], o: PipeOptions, signal: 
     await Promise.all(stages.map((stage) => stage.done));
   } finally {
     signal?.removeEventListener('abort', onAbort);
+  }
+  // What left its group with `setsid` and holds no pipe: nothing else shows it (one /proc pass).
+  const started = stages.filter((stage) => stage.pid !== undefined);
+  const leftovers = await killLeftovers(new Map(started.map((stage) => [stage.treeId, { killGrace }])));
+  for (const stage of started) {
+    const count = leftovers.get(stage.treeId) ?? 0;
+    if (count > 0) process.emitWarning(leftoversMessage(count, `command ${stage.index + 1} of the pipe (\`${stage.command}\`)`));
+  }
+  for (const stage of stages) {
+    if (stage.spawnError) stage.spawnDetail = await spawnErrorDetail(stage.spawnError, cwd);
   }
   return finish(commands, stages.map((stage) => toCommandResult(stage, timeoutPerCommand)), stdout, startedAt, stages);
 }
@@ -420,7 +438,7 @@ function toCommandResult(stage: Stage, timeoutMs: number): PipeCommandResult {
   let error: string | undefined;
   if (stage.spawnError) {
     status = 'failed';
-    error = describeFailure({ reason: 'spawn-error', detail: stage.spawnError.message });
+    error = describeFailure({ reason: 'spawn-error', detail: stage.spawnDetail ?? stage.spawnError.message });
   } else if (stageSucceeded(stage)) {
     status = 'succeeded';
   } else if (stage.killReason === 'timed-out') {

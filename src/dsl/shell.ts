@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { describeFailure } from '../core/failure.js';
-import { runProcess } from '../execution/process-runner.js';
+import { spawnErrorDetail } from '../execution/cwd-problem.js';
+import { leftoversMessage, runProcess } from '../execution/process-runner.js';
 import { DEFAULT_KILL_GRACE_MS } from './build-step.js';
 import { DSL_PROCESS_TIMEOUT_MS } from './process-steps.js';
 import { StepDescriptor, type StepConvertible } from './step-descriptor.js';
@@ -82,27 +83,31 @@ export class ShellCommand implements StepConvertible {
 
   /**
    * Runs the command in its own process group (`/bin/sh -c`) and resolves with its result. Never
-   * rejects for a failing command unless `check` is set; a timeout kills the whole group.
+   * rejects for a failing command unless `check` is set; a timeout kills the whole group. Nothing
+   * it started is left running once it resolves, not even a process that left the group with
+   * `setsid` (that one is killed with a process warning, as a workflow step's would be).
    */
   async run(options: ShellRunOptions = {}): Promise<ShellResult> {
     const o = this.options;
     const maxBuffer = o.maxBuffer ?? DEFAULT_MAX_BUFFER;
     const timeout = o.timeout ?? DSL_PROCESS_TIMEOUT_MS;
+    const cwd = path.resolve(o.cwd ?? process.cwd());
     const outcome = await runProcess({
       command: o.shell ?? '/bin/sh',
       args: ['-c', this.command],
-      cwd: path.resolve(o.cwd ?? process.cwd()),
+      cwd,
       env: { ...process.env, ...o.env },
       timeout,
       killGrace: o.killGrace ?? DEFAULT_KILL_GRACE_MS,
       tailBytes: maxBuffer,
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    if (outcome.leftoversKilled > 0) process.emitWarning(leftoversMessage(outcome.leftoversKilled, `\`${this.command}\``));
     const timedOut = outcome.killReason === 'timed-out';
     const success = outcome.spawnError === null && outcome.killReason === null && outcome.exitCode === 0;
     let error: string | undefined;
     if (!success) {
-      if (outcome.spawnError) error = describeFailure({ reason: 'spawn-error', detail: outcome.spawnError.message });
+      if (outcome.spawnError) error = describeFailure({ reason: 'spawn-error', detail: await spawnErrorDetail(outcome.spawnError, cwd) });
       else if (timedOut) error = describeFailure({ reason: 'timed-out', timeoutMs: timeout, forcefullyKilled: outcome.forcefullyKilled });
       else if (outcome.killReason === 'cancelled') error = describeFailure({ reason: 'cancelled' });
       else if (outcome.exitCode === null) error = describeFailure({ reason: 'signal', signal: outcome.signal });

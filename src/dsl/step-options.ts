@@ -116,7 +116,13 @@ export function isList(value: unknown): value is readonly unknown[] {
 export function describeValue(value: unknown): string {
   let shown: string;
   try {
-    shown = typeof value === 'function' ? `[function ${(value as { name?: string }).name || 'anonymous'}]` : (JSON.stringify(value) ?? String(value));
+    // JSON has no NaN or Infinity: it would show them as `null`.
+    shown =
+      typeof value === 'function'
+        ? `[function ${(value as { name?: string }).name || 'anonymous'}]`
+        : typeof value === 'number'
+          ? String(value)
+          : (JSON.stringify(value) ?? String(value));
   } catch {
     shown = String(value);
   }
@@ -167,7 +173,10 @@ function expectStringList(value: unknown, what: string): void {
   }
 }
 
-/** Turns the `retry` option into a full policy (validated). */
+/**
+ * Turns the `retry` option into a full policy (validated). `where` names the option as a whole
+ * (`the \`retry\` option of step "x"`); a bad field is named inside it (`\`maxAttempts\` in ...`).
+ */
 export function toRetryPolicy(retry: number | Partial<RetryPolicy> | undefined, where = 'the `retry` option'): RetryPolicy {
   if (retry === undefined) return { ...DEFAULT_RETRY_POLICY, retryOnExitCodes: [] };
   if (typeof retry === 'number') {
@@ -183,19 +192,20 @@ export function toRetryPolicy(retry: number | Partial<RetryPolicy> | undefined, 
     ...retry,
     retryOnExitCodes: [...(retry.retryOnExitCodes ?? [])],
   };
-  expectPositiveInteger(policy.maxAttempts, `${where}.maxAttempts`);
-  expectNonNegativeInteger(policy.initialDelay, `${where}.initialDelay`);
-  expectNonNegativeInteger(policy.maxDelay, `${where}.maxDelay`);
+  const field = (name: string): string => `\`${name}\` in ${where}`;
+  expectPositiveInteger(policy.maxAttempts, field('maxAttempts'));
+  expectNonNegativeInteger(policy.initialDelay, field('initialDelay'));
+  expectNonNegativeInteger(policy.maxDelay, field('maxDelay'));
   if (typeof policy.factor !== 'number' || !Number.isFinite(policy.factor) || policy.factor < 1) {
-    throw new TypeError(`Expected ${where}.factor to be a number of at least 1, got ${describeValue(policy.factor)}`);
+    throw new TypeError(`Expected ${field('factor')} to be a number of at least 1, got ${describeValue(policy.factor)}`);
   }
   if (policy.jitter !== 'none' && policy.jitter !== 'full' && policy.jitter !== 'equal') {
-    throw new TypeError(`Expected ${where}.jitter to be 'none', 'full' or 'equal', got ${describeValue(policy.jitter)}`);
+    throw new TypeError(`Expected ${field('jitter')} to be 'none', 'full' or 'equal', got ${describeValue(policy.jitter)}`);
   }
   if (!policy.retryOnExitCodes.every((code) => Number.isInteger(code))) {
-    throw new TypeError(`Expected ${where}.retryOnExitCodes to be a list of integers, got ${describeValue(policy.retryOnExitCodes)}`);
+    throw new TypeError(`Expected ${field('retryOnExitCodes')} to be a list of integers, got ${describeValue(policy.retryOnExitCodes)}`);
   }
-  if (policy.retryOn !== undefined) expectFunction(policy.retryOn, `${where}.retryOn`);
+  if (policy.retryOn !== undefined) expectFunction(policy.retryOn, field('retryOn'));
   return policy;
 }
 

@@ -12,8 +12,13 @@ const write = (data) => writeFileSync(process.env.ORCHESTRATOR_FN_RESULT, JSON.s
 let out;
 try {
   const mod = await import(pathToFileURL(input.module).href);
+  if (!(input.export in mod)) {
+    const names = Object.keys(mod).sort();
+    const listed = names.length === 0 ? 'it has none' : 'its exports: ' + names.slice(0, 20).join(', ') + (names.length > 20 ? ', ...' : '');
+    throw new TypeError(input.module + ' has no ' + (input.export === 'default' ? 'default export' : 'export "' + input.export + '"') + ' (' + listed + ')');
+  }
   const fn = input.export === 'default' ? (mod.default ?? mod) : mod[input.export];
-  if (typeof fn !== 'function') throw new TypeError('export "' + input.export + '" of ' + input.module + ' is not a function');
+  if (typeof fn !== 'function') throw new TypeError('export "' + input.export + '" of ' + input.module + ' is not a function (it is ' + (fn === null ? 'null' : typeof fn) + ')');
   const value = await fn(...input.args);
   out = { ok: true, value: value === undefined ? null : value };
 } catch (error) {

@@ -1,8 +1,10 @@
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { describeFailure } from '../core/failure.js';
 import type { FunctionStep, ModuleStep } from '../core/spec.js';
 import { FunctionExecutor } from './function-executor.js';
-import type { AttemptResult, ExecutionContext, StepExecutor } from './step-executor.js';
+import { attemptWithoutProcess, type AttemptResult, type ExecutionContext, type StepExecutor } from './step-executor.js';
 import { dynamicImport } from '../util/dynamic-import.js';
 
 type Loaded = (...args: unknown[]) => unknown;
@@ -27,6 +29,11 @@ export class ModuleExecutor implements StepExecutor<ModuleStep> {
 
   async execute(step: ModuleStep, context: ExecutionContext): Promise<AttemptResult> {
     if (step.isolation !== 'inline') return this.#processes.execute(step, context);
+    // A missing file fails as a missing script does, not as a function that threw (its import).
+    if (!(await isFile(step.module))) {
+      const message = describeFailure({ reason: 'script-missing', detail: `module ${step.module} does not exist` });
+      return attemptWithoutProcess({ status: 'failed', reason: 'script-missing', message, command: [step.module], startedAt: Date.now() });
+    }
     let fn: Loaded;
     try {
       fn = await this.#load(step.module, step.export);
@@ -46,8 +53,14 @@ export class ModuleExecutor implements StepExecutor<ModuleStep> {
     let loaded = this.#loaded.get(key);
     if (!loaded) {
       loaded = importModule(module).then((mod) => {
+        // Worded as the function runner of child-process module steps words it.
+        if (!(exportName in mod)) {
+          const names = Object.keys(mod).sort();
+          const listed = names.length === 0 ? 'it has none' : `its exports: ${names.slice(0, 20).join(', ')}${names.length > 20 ? ', ...' : ''}`;
+          throw new TypeError(`${module} has no ${exportName === 'default' ? 'default export' : `export "${exportName}"`} (${listed})`);
+        }
         const fn = exportName === 'default' ? (mod.default ?? mod) : mod[exportName];
-        if (typeof fn !== 'function') throw new TypeError(`export "${exportName}" of ${module} is not a function`);
+        if (typeof fn !== 'function') throw new TypeError(`export "${exportName}" of ${module} is not a function (it is ${fn === null ? 'null' : typeof fn})`);
         return fn as Loaded;
       });
       // A failed import is not remembered: the file may be fixed before the next attempt.
@@ -65,4 +78,11 @@ async function importModule(module: string): Promise<Record<string, unknown>> {
     return (await tsImport(url, import.meta.url)) as Record<string, unknown>;
   }
   return await dynamicImport(url);
+}
+
+async function isFile(file: string): Promise<boolean> {
+  return stat(file).then(
+    (info) => info.isFile(),
+    () => false,
+  );
 }

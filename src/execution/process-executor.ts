@@ -1,5 +1,5 @@
 import { accessSync, constants, readFileSync, rmSync, statSync, writeFileSync, type Stats } from 'node:fs';
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describeFailure } from '../core/failure.js';
 import { OUTPUT_LIMITS, parseOutputs } from '../core/outputs.js';
@@ -8,7 +8,8 @@ import { NODE_FUNCTION_RUNNER, PYTHON_FUNCTION_RUNNER } from './function-runners
 import type { FailureReason, FinalStatus } from '../core/status.js';
 import { appendLogSection, appendLogSectionSync, type LogSection } from './log-file.js';
 import { fileNameFor } from '../util/file-name.js';
-import { killLeftovers, runProcess, type ProcessOutcome } from './process-runner.js';
+import { cwdProblem } from './cwd-problem.js';
+import { killLeftovers, leftoversMessage, runProcess, type ProcessOutcome } from './process-runner.js';
 import { tsxLoader } from './tsx-loader.js';
 import { attemptWithoutProcess, type AbortCause, type AttemptResult, type ExecutionContext, type StepExecutor } from './step-executor.js';
 
@@ -28,7 +29,7 @@ const LEFTOVER_SWEEP_TREES = 256;
 export class ProcessExecutor implements StepExecutor<ProcessStep> {
   // Checked once per folder: most steps of a run share a handful of folders, and every fs call
   // here is a round trip through libuv's thread pool on the hot path.
-  readonly #usableDirs = new Map<string, Promise<boolean>>();
+  readonly #dirProblems = new Map<string, Promise<string | undefined>>();
   readonly #logDirs = new Map<string, Promise<unknown>>();
   readonly #logWrites = new Map<string, Promise<void>>();
   readonly #logErrors: string[] = [];
@@ -72,9 +73,7 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
         (killed) => {
           for (const [treeId, count] of killed) {
             const stepId = trees.get(treeId)?.stepId ?? treeId;
-            this.#sweepReports.push(
-              `killed ${count} ${count === 1 ? 'process' : 'processes'} that step ${stepId} left running outside its process group (setsid)`,
-            );
+            this.#sweepReports.push(leftoversMessage(count, `step ${stepId}`));
           }
         },
         (error: unknown) => {
@@ -88,16 +87,13 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
     return sweep;
   }
 
-  #cwdUsable(dir: string): Promise<boolean> {
-    let usable = this.#usableDirs.get(dir);
-    if (!usable) {
-      usable = access(dir, constants.X_OK).then(
-        () => true,
-        () => false,
-      );
-      this.#usableDirs.set(dir, usable);
+  #cwdProblem(dir: string): Promise<string | undefined> {
+    let problem = this.#dirProblems.get(dir);
+    if (!problem) {
+      problem = cwdProblem(dir);
+      this.#dirProblems.set(dir, problem);
     }
-    return usable;
+    return problem;
   }
 
   #ensureDir(dir: string): Promise<unknown> {
@@ -147,9 +143,8 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
 
   async execute(step: ProcessStep, context: ExecutionContext): Promise<AttemptResult> {
     const startedAt = Date.now();
-    if (!(await this.#cwdUsable(step.cwd))) {
-      return notStarted('spawn-error', `working directory ${step.cwd} is not usable`, startedAt, []);
-    }
+    const cwdUnusable = await this.#cwdProblem(step.cwd);
+    if (cwdUnusable !== undefined) return notStarted('spawn-error', cwdUnusable, startedAt, []);
     const prepared = await prepare(step, context);
     if (!prepared.ok) {
       return notStarted(prepared.reason, prepared.detail, startedAt, prepared.command);
@@ -195,6 +190,8 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
       ...(context.logPath ? { spillPrefix: `${context.logPath}.${context.attempt}.part` } : {}),
       ...(context.onOutput ? { onOutput: context.onOutput } : {}),
       onSpawn: (pid) => context.onSpawn?.(pid, shown),
+      // Swept once per run for every step (see `flush()`): a /proc pass per step is too dear.
+      killLeftovers: false,
     });
     if (outcome.pid !== null) {
       this.#finishedTrees.set(outcome.treeId, { stepId: step.id, killGrace: step.killGrace });
@@ -318,6 +315,10 @@ async function prepare(step: ProcessStep, context: ExecutionContext): Promise<Pr
     return { ok: true, argv: [step.shell ?? '/bin/sh', '-c', step.command] };
   }
   if (step.kind === 'module') {
+    // Told here rather than by the runner's failed import, which would be `function-threw`.
+    if (!isFile(step.module)) {
+      return { ok: false, reason: 'script-missing', detail: `module ${step.module} does not exist`, command: [step.module] };
+    }
     const typescript = /\.[cm]?ts$/.test(step.module);
     return {
       ok: true,
@@ -329,16 +330,11 @@ async function prepare(step: ProcessStep, context: ExecutionContext): Promise<Pr
     if (!python) return { ok: false, reason: 'interpreter-not-found', detail: '`python3` is not on PATH (needed for python steps)', command: [] };
     return { ok: true, argv: [python, '-c', PYTHON_FUNCTION_RUNNER] };
   }
-  // Synchronous: a local stat costs ~5 µs here, a round trip through the thread pool ~100 µs of
-  // this thread's time, twice per script step.
-  let info: Stats | undefined;
-  try {
-    info = statSync(step.path, { throwIfNoEntry: false });
-  } catch {
-    info = undefined; // a folder on the way that cannot be searched, a link loop: not there for us
-  }
-  if (info === undefined || !info.isFile()) {
-    return { ok: false, reason: 'script-missing', detail: `${step.path} no longer exists`, command: [step.path] };
+  if (!isFile(step.path)) {
+    // A shebang was read from the file when the plan was made (discovery, script(), a workflow
+    // file): it was there then. Without one nothing says it ever was.
+    const gone = step.shebang !== undefined ? 'no longer exists' : 'does not exist';
+    return { ok: false, reason: 'script-missing', detail: `${step.path} ${gone}`, command: [step.path] };
   }
   try {
     accessSync(step.path, constants.R_OK);
@@ -355,6 +351,20 @@ async function prepare(step: ProcessStep, context: ExecutionContext): Promise<Pr
     return { ok: false, reason: resolution.reason, detail: resolution.detail, command: [step.path] };
   }
   return { ok: true, argv: [...resolution.argv, step.path, ...step.args] };
+}
+
+/**
+ * Whether `file` is a regular file. Synchronous: a local stat costs ~5 µs here, a round trip
+ * through the thread pool ~100 µs of this thread's time, twice per script step.
+ */
+function isFile(file: string): boolean {
+  let info: Stats | undefined;
+  try {
+    info = statSync(file, { throwIfNoEntry: false });
+  } catch {
+    info = undefined; // a folder on the way that cannot be searched, a link loop: not there for us
+  }
+  return info?.isFile() === true;
 }
 
 function notStarted(

@@ -37,6 +37,14 @@ export interface ProcessOptions {
   onSpawn?: (pid: number) => void;
   /** How often the tree's memory is measured when a limit is set. @default 200 */
   memoryPollMs?: number;
+  /**
+   * Once the command has ended, kill what escaped its tree unseen (a `setsid` process with its
+   * output redirected holds no pipe and is in no group of ours) with one pass over /proc
+   * (`killLeftovers`), and count it in `leftoversKilled`. The process executor turns it off: it
+   * sweeps once per run for all its steps, a /proc pass per step being too dear.
+   * @default true
+   */
+  killLeftovers?: boolean;
 }
 
 export type KillReason = 'timed-out' | 'cancelled' | 'memory-limit';
@@ -60,6 +68,12 @@ export interface ProcessOutcome {
   stderr: StreamCapture;
   /** Processes left behind after the main process exited that had to be killed. */
   orphansKilled: number;
+  /**
+   * Processes that had left the tree's process group unseen (`setsid`, output redirected) and
+   * were found by the tree's marker and killed once the command ended (see `killLeftovers` in
+   * `ProcessOptions`); `leftoversMessage` says so.
+   */
+  leftoversKilled: number;
   /**
    * The value of `ORCHESTRATOR_TREE_ID` the tree carries. A process that still carries it after
    * `runProcess` resolved escaped unseen (own session, output redirected): `killLeftovers` finds it.
@@ -123,6 +137,7 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
     stdout,
     stderr,
     orphansKilled: 0,
+    leftoversKilled: 0,
     treeId,
   };
 
@@ -256,7 +271,20 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
       child.stderr?.destroy();
     }
   }
+  if (options.killLeftovers !== false) {
+    const killed = await killLeftovers(new Map([[treeId, { killGrace: options.killGrace }]]));
+    outcome.leftoversKilled = killed.get(treeId) ?? 0;
+  }
   return finish(outcome);
+}
+
+/**
+ * The warning for processes `killLeftovers` killed: `what` left them running where the kill of
+ * its own tree could not see them. One wording for steps, `shell().run()` and pipes.
+ * @example leftoversMessage(1, 'step build') // 'killed 1 process that step build left running outside its process group (setsid)'
+ */
+export function leftoversMessage(count: number, what: string): string {
+  return `killed ${count} ${count === 1 ? 'process' : 'processes'} that ${what} left running outside its process group (setsid)`;
 }
 
 /**
@@ -318,6 +346,15 @@ export async function killLeftovers(trees: ReadonlyMap<string, { killGrace: numb
     await reap(procs, null, grace);
   }
   return killed;
+}
+
+/**
+ * SIGTERM to what is left in a process group whose leader has exited, SIGKILL after `graceMs`
+ * to what is still there; resolves once the group is gone. For callers that spawn their own
+ * detached children (`pipe()`, which needs stdin), so they leave no orphans either.
+ */
+export function reapGroup(pgid: number, graceMs: number): Promise<void> {
+  return reap([], pgid, graceMs);
 }
 
 /** Waits for the pipes to close, at most `ms`; the timer is cleared so it never holds the process. */

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { planToJson, recoverInterruptedRuns, rerunStoredRun } from '../../src/api/history.js';
+import { planFromRecord, recoverInterruptedRuns, rerunStoredRun, resumableRunInfo } from '../../src/api/history.js';
 import { runSpec } from '../../src/api/run-spec.js';
 import type { WorkflowSpec } from '../../src/core/spec.js';
 import { SqliteRunStore, storeListener } from '../../src/store/index.js';
@@ -12,7 +12,7 @@ import { isProcessAlive, waitFor } from '../helpers/processes.js';
 import { commandStep, workflowSpec } from '../helpers/step-factory.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
 import { killChild, startChild, waitForLine, type Child } from '../store/helpers/child.js';
-import { runEvents, runInfo } from '../store/helpers/events.js';
+import { runEvents } from '../store/helpers/events.js';
 
 /** Lines in a marker file each run of a step appends to: how often it ran. */
 function runsOf(file: string): number {
@@ -52,7 +52,7 @@ describe('run history API', () => {
       reports: [],
       onEvent: storeListener(store),
       onStart: (run) =>
-        store.beginRun({ ...runInfo(run.runId), specJson: planToJson({ spec, runDir: run.runDir, outputDir, projectRoot: work }) }),
+        store.beginRun(resumableRunInfo({ ...run, spec, outputDir }, { kind: 'workflow', source: 'wf.yaml', argv: ['run', 'wf.yaml'], projectRoot: work })),
     });
   }
 
@@ -180,6 +180,69 @@ describe('run history API', () => {
         ['docs', 'succeeded', 1, null],
         ['notify', 'skipped', 0, 'dependency-failed'],
       ]);
+    });
+
+    it('records a rerun as the CLI records one (plan, command line, cwd, owner), so that the rerun can be rerun and resumed in turn', async () => {
+      const work = path.join(dir, 'work');
+      mkdirSync(work);
+      // b fails twice, then succeeds.
+      const spec = workflowSpec([
+        commandStep('echo ran >> a.count', { id: 'a', cwd: work }),
+        commandStep('echo ran >> b.count; [ "$(wc -l < b.count)" -ge 3 ]', { id: 'b', needs: ['a'], cwd: work }),
+      ]);
+      const first = await recordedRun(spec, work);
+      expect(first.summary.status).toBe('failed');
+      const firstPlan = planFromRecord(store.getRun(first.summary.runId) as NonNullable<ReturnType<typeof store.getRun>>);
+
+      const again = await rerunStoredRun(store, first.summary.runId, { kind: 'failed' }, { onEvent: storeListener(store) });
+      expect(again.summary.status).toBe('failed');
+      const record = store.getRun(again.summary.runId);
+      expect(record).toMatchObject({
+        kind: 'workflow',
+        source: 'wf.yaml',
+        argv: ['rerun', first.summary.runId, '--failed'],
+        cwd: process.cwd(),
+        host: hostname(),
+        pid: process.pid,
+        status: 'failed',
+      });
+      expect(record?.pidStartTime).toEqual(expect.any(Number));
+      // The plan is the one read for the first run: a rerun of this rerun compares the files with that time.
+      expect(planFromRecord(record as NonNullable<typeof record>)).toEqual({ ...firstPlan, runDir: again.runDir });
+
+      const third = await rerunStoredRun(store, again.summary.runId, { kind: 'failed' }, { onEvent: storeListener(store), argv: ['my-tool', 'retry'] });
+      expect(third.summary.status).toBe('succeeded');
+      expect(store.getRun(third.summary.runId)).toMatchObject({ argv: ['my-tool', 'retry'], status: 'succeeded' });
+      expect(runsOf(path.join(work, 'a.count')), 'a ran once, in the first run').toBe(1);
+      expect(runsOf(path.join(work, 'b.count'))).toBe(3);
+
+      // And resumed: the second run failed, its resume runs b again (a fourth time).
+      const resumed = await rerunStoredRun(store, again.summary.runId, { kind: 'resume' }, { onEvent: storeListener(store) });
+      expect(resumed.summary.runId).toBe(again.summary.runId);
+      expect(resumed.summary.status).toBe('succeeded');
+      expect(store.getRun(again.summary.runId)).toMatchObject({ argv: ['resume', again.summary.runId], status: 'succeeded' });
+    });
+
+    it('gives a rerun whose events the caller does not record its final status, not `running`', async () => {
+      const work = path.join(dir, 'work');
+      mkdirSync(work);
+      const first = await recordedRun(workflowSpec([commandStep('exit 1', { id: 'step', cwd: work })]), work);
+      const again = await rerunStoredRun(store, first.summary.runId, { kind: 'failed' });
+      expect(store.getRun(again.summary.runId)).toMatchObject({ status: 'failed', argv: ['rerun', first.summary.runId, '--failed'] });
+      expect(planFromRecord(store.getRun(again.summary.runId) as NonNullable<ReturnType<typeof store.getRun>>)?.runDir).toBe(again.runDir);
+    });
+
+    it('says an id prefix that several runs match is ambiguous and names them; an unknown id is no such run', async () => {
+      for (const id of ['2026-a', '2026-b']) {
+        for (const event of runEvents(id, [{ id: 'a', status: 'failed' }])) store.recordEvent(event);
+      }
+      await store.flush();
+      await expect(rerunStoredRun(store, '2026', { kind: 'failed' })).rejects.toThrow(
+        new TypeError('Expected the id of a stored run, got `2026` (an ambiguous prefix: it matches 2 runs, 2026-b, 2026-a; give more of the id)'),
+      );
+      await expect(rerunStoredRun(store, '1999', { kind: 'failed' })).rejects.toThrow(
+        new TypeError('Expected the id of a stored run, got `1999` (no such run)'),
+      );
     });
 
     it('refuses to resume a run that succeeded, or to rerun --failed one with nothing that failed, and leaves its record alone', async () => {

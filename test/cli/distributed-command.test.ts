@@ -119,6 +119,8 @@ describe('orchestrator run --engine bullmq and orchestrator worker', () => {
     const result = await rig.run(['run', 'wf.yaml', '--engine', 'bullmq', '--redis', `redis://:hidden@127.0.0.1:${port}`]);
     expect(result.code).toBe(2);
     expect(result.stderr).toContain(`Redis at redis://:***@127.0.0.1:${port} is unreachable`);
+    // A refused connection gives up after a few tries: the message says so, not the 5 s timeout it never waited.
+    expect(result.stderr).toMatch(/is unreachable \(gave up after 3 failed attempts in [\d.]+m?s\): connect ECONNREFUSED/);
     expect(result.stderr).not.toContain('hidden');
     const worker = await rig.run(['worker', '--redis', `redis://127.0.0.1:${port}`]);
     expect(worker.code).toBe(2);

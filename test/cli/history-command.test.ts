@@ -1,5 +1,7 @@
 import { open, readFile, truncate } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rerunStoredRun } from '../../src/api/history.js';
+import { SqliteRunStore, storeListener } from '../../src/store/index.js';
 import { CliRig, isAlive, waitForFile, waitForOutput, waitGone, within, writeSlowCleanupWorkflow, writeTwentyStepWorkflow } from './cli-rig.js';
 
 interface RunJson {
@@ -101,6 +103,29 @@ describe('run history', () => {
     const [latest] = await runs();
     expect(latest?.id).not.toBe(first?.id);
     expect(latest?.status).toBe('succeeded');
+  });
+
+  it('a rerun made with the library is recorded as the CLI records one: runs show names its command and folder, and the CLI reruns it', async () => {
+    await rig.write('wf.yaml', ['name: lib', 'steps:', '  - id: b', `    run: echo b >> "${rig.path('b.count')}"; test -f "${rig.path('fixed')}"`, ''].join('\n'));
+    expect((await rig.run(['run', 'wf.yaml', '--state-dir', 'state'])).code).toBe(1);
+    const store = new SqliteRunStore({ stateDir: rig.path('state') });
+    const firstId = store.listRuns({ limit: 1 })[0]?.id ?? '';
+    let rerunId: string;
+    try {
+      const again = await rerunStoredRun(store, firstId, { kind: 'failed' }, { onEvent: storeListener(store) });
+      expect(again.summary.status).toBe('failed');
+      rerunId = again.summary.runId;
+    } finally {
+      store.close();
+    }
+
+    const shown = await rig.run(['runs', 'show', rerunId, '--state-dir', 'state']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(`rerun ${firstId} --failed (in ${process.cwd()}`);
+    await rig.write('fixed', '');
+    const rerun = await rig.run(['rerun', rerunId, '--state-dir', 'state']);
+    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+    expect((await readFile(rig.path('b.count'), 'utf8')).trim().split('\n')).toHaveLength(3);
   });
 
   it('after kill -9 of the orchestrator the run is interrupted, nothing is left running, and resume finishes it', async () => {

@@ -68,6 +68,18 @@ describe('moduleFunc', () => {
     expect(getStepResult(summary, 'fail')).toMatchObject({ status: 'failed', reason: 'function-threw' });
     expect(getStepResult(summary, 'fail')?.message).toContain('nope');
   });
+
+  it('a module file that does not exist fails with script-missing; a missing export names the exports there are', async () => {
+    const missing = await moduleFunc(fixture('no-such-module.mjs'), 'shout', ['hey']).run();
+    expect(missing).toMatchObject({
+      status: 'failed',
+      reason: 'script-missing',
+      message: `script file is missing: module ${fixture('no-such-module.mjs')} does not exist`,
+    });
+    const noExport = await moduleFunc(fixture('strings.mjs'), 'whisper', ['hey']).run();
+    expect(noExport).toMatchObject({ status: 'failed', reason: 'function-threw' });
+    expect(noExport.message).toBe(`threw: TypeError: ${fixture('strings.mjs')} has no export "whisper" (its exports: default, fail, shout)`);
+  });
 });
 
 describe('script', () => {
@@ -76,7 +88,13 @@ describe('script', () => {
     expect(ok).toMatchObject({ kind: 'script', status: 'succeeded' });
     expect(ok.stdoutTail).toContain('ok ');
     const missing = await step('missing', script(fixture('does-not-exist.sh'))).run();
-    expect(missing).toMatchObject({ id: 'missing', status: 'failed', reason: 'script-missing' });
+    // It never existed: not "no longer exists".
+    expect(missing).toMatchObject({
+      id: 'missing',
+      status: 'failed',
+      reason: 'script-missing',
+      message: `script file is missing: ${fixture('does-not-exist.sh')} does not exist`,
+    });
   });
 });
 

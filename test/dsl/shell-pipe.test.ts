@@ -1,10 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { once } from 'node:events';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PipeError, ShellError, Workflow, getStepResult, pipe, retry, shell } from '../../src/dsl/index.js';
 import type { PipeResult } from '../../src/dsl/index.js';
 import { Deferred } from '../../src/util/deferred.js';
-import { isProcessAlive } from '../helpers/processes.js';
+import { isProcessAlive, readPidFile } from '../helpers/processes.js';
+import { fixture } from '../helpers/step-factory.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
 
 let dir: string;
@@ -54,6 +56,31 @@ describe('shell', () => {
     expect(elapsed, 'expected the timeout to end the command within 200–5000 ms').toBeLessThan(5000);
     const grandchild = Number((await readFile(pidFile, 'utf8')).trim());
     expect(isProcessAlive(grandchild)).toBe(false);
+  });
+
+  it('leaves nothing running once run() resolves, not even a process that left its group with setsid, and warns that it killed it', async () => {
+    const pidFile = path.join(dir, 'escapee.pid');
+    const warned = once(process, 'warning') as Promise<[Error]>;
+    const command = fixture('setsid-quiet-exit.sh');
+    const result = await shell(command, { env: { PID_FILE: pidFile } }).run();
+    const escapee = await readPidFile(pidFile);
+    try {
+      expect(result).toMatchObject({ success: true, stdout: 'started\n' });
+      expect(isProcessAlive(escapee), 'the setsid escapee was killed').toBe(false);
+      const [warning] = await warned;
+      expect(warning.message).toBe(`killed 1 process that \`${command}\` left running outside its process group (setsid)`);
+    } finally {
+      if (isProcessAlive(escapee)) process.kill(escapee, 'SIGKILL');
+    }
+  });
+
+  it('names a working directory that does not exist, not the shell', async () => {
+    const missing = path.join(dir, 'nonexistent');
+    const result = await shell('pwd', { cwd: missing }).run();
+    expect(result).toMatchObject({ success: false, exitCode: null, error: `could not be started: working directory ${missing} does not exist` });
+    expect(await shell('pwd', { cwd: dir, shell: path.join(dir, 'no-such-shell') }).run()).toMatchObject({
+      error: `could not be started: spawn ${path.join(dir, 'no-such-shell')} ENOENT`,
+    });
   });
 
   it('is a `command` step in a workflow, with env, retries and output tails', async () => {
@@ -166,6 +193,29 @@ describe('pipe', () => {
     expect(result.success).toBe(false);
     expect(result.results.every((r) => r.status === 'cancelled' || r.status === 'succeeded')).toBe(true);
     expect(result.results[0]?.status).toBe('cancelled');
+  });
+
+  it('leaves nothing running once run() resolves, not even a process that left its group with setsid, and warns that it killed it', async () => {
+    const pidFile = path.join(dir, 'escapee.pid');
+    const warned = once(process, 'warning') as Promise<[Error]>;
+    const command = fixture('setsid-quiet-exit.sh');
+    const result = await pipe([command, 'cat'], { env: { PID_FILE: pidFile } }).run();
+    const escapee = await readPidFile(pidFile);
+    try {
+      expect(result).toMatchObject({ success: true, stdout: 'started\n' });
+      expect(isProcessAlive(escapee), 'the setsid escapee was killed').toBe(false);
+      const [warning] = await warned;
+      expect(warning.message).toBe(`killed 1 process that command 1 of the pipe (\`${command}\`) left running outside its process group (setsid)`);
+    } finally {
+      if (isProcessAlive(escapee)) process.kill(escapee, 'SIGKILL');
+    }
+  });
+
+  it('names a working directory that does not exist, not the shell', async () => {
+    const missing = path.join(dir, 'nonexistent');
+    const result = await pipe(['pwd', 'cat'], { cwd: missing }).run();
+    expect(result.success).toBe(false);
+    expect(result.error).toBe(`command 1 (pwd) could not be started: working directory ${missing} does not exist`);
   });
 
   it('is a function step whose value is the pipe result; a failure fails the step', async () => {

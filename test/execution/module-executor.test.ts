@@ -41,15 +41,17 @@ describe('module steps with isolation: inline', () => {
       workflowSpec([
         moduleStep('boom', 'boom', []),
         moduleStep('not-fn', 'notAFunction', []),
+        moduleStep('no-export', 'nope', []),
         moduleStep('missing', 'x', [], { module: '/nonexistent/module.mjs' }),
       ]),
     ).result;
-    const [boom, notFn, missing] = summary.steps;
+    const [boom, notFn, noExport, missing] = summary.steps;
     expect(boom?.reason).toBe('function-threw');
     expect(boom?.message).toContain('RangeError: boom inline');
-    expect(notFn?.message).toContain('export "notAFunction"');
-    expect(missing?.reason).toBe('function-threw');
-    expect(missing?.message).toMatch(/Cannot find module|ERR_MODULE_NOT_FOUND/);
+    expect(notFn?.message).toContain(`export "notAFunction" of ${INLINE} is not a function (it is number)`);
+    expect(noExport?.message).toBe(`threw: TypeError: ${INLINE} has no export "nope" (its exports: boom, count, notAFunction, waitForAbort)`);
+    // A missing file is a missing file, as for a script: not a function that threw.
+    expect(missing).toMatchObject({ status: 'failed', reason: 'script-missing', message: 'script file is missing: module /nonexistent/module.mjs does not exist' });
   });
 
   it('TypeScript modules load through tsx, and the DSL sets the isolation', async () => {

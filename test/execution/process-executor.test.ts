@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -9,7 +9,7 @@ import { ProcessExecutor } from '../../src/execution/process-executor.js';
 import type { ExecutionContext } from '../../src/execution/step-executor.js';
 import { AbortHandle } from '../../src/util/abort-handle.js';
 import { isProcessAlive, readPidFile, waitFor } from '../helpers/processes.js';
-import { commandStep, fixture } from '../helpers/step-factory.js';
+import { commandStep, fixture, scriptStep } from '../helpers/step-factory.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -116,6 +116,26 @@ describe('ProcessExecutor escapees', () => {
     } finally {
       if (isProcessAlive(escapee)) process.kill(escapee, 'SIGKILL');
     }
+  });
+
+  it('names what is missing: a working directory, a script that never existed, one that was there when the plan was made', async () => {
+    const executor = new ProcessExecutor();
+    const missingDir = path.join(dir, 'nonexistent');
+    const noDir = await executor.execute(commandStep('pwd', { id: 'where', cwd: missingDir }), context(path.join(dir, 'logs', 'where.log'), 1));
+    expect(noDir).toMatchObject({ status: 'failed', reason: 'spawn-error', message: `could not be started: working directory ${missingDir} does not exist` });
+
+    const never = await executor.execute(scriptStep(path.join(dir, 'never.sh')), context(path.join(dir, 'logs', 'never.log'), 1));
+    expect(never).toMatchObject({ reason: 'script-missing', message: `script file is missing: ${path.join(dir, 'never.sh')} does not exist` });
+
+    // Its shebang was read when the step was made, so it was there then.
+    const file = path.join(dir, 'gone.sh');
+    await writeFile(file, '#!/bin/sh\necho hi\n');
+    const step = scriptStep(file);
+    expect(step.shebang).toBe('/bin/sh');
+    await rm(file);
+    const gone = await executor.execute(step, context(path.join(dir, 'logs', 'gone.log'), 1));
+    expect(gone).toMatchObject({ reason: 'script-missing', message: `script file is missing: ${file} no longer exists` });
+    expect(await executor.flush()).toEqual([]);
   });
 
   it('flush() leaves alone the processes of steps that are still running', async () => {

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { appendLogSection } from '../../src/execution/log-file.js';
-import { runProcess, type ProcessOptions } from '../../src/execution/process-runner.js';
+import { killLeftovers, runProcess, type ProcessOptions } from '../../src/execution/process-runner.js';
 import { childPids, isProcessAlive, readPidFile, readStat, waitForChild } from '../helpers/processes.js';
 import { fixture } from '../helpers/step-factory.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
@@ -148,6 +148,32 @@ describe('runProcess', () => {
     expect(outcome.stdout.tail()).toBe('escaped\n');
     expect(outcome.orphansKilled).toBeGreaterThanOrEqual(1);
     expect(isProcessAlive(escapee)).toBe(false);
+  });
+
+  it('a descendant in a new session with its output redirected is killed once the command ends, and counted as a leftover', async () => {
+    // It holds no pipe and is in no group of ours: only the tree's marker finds it.
+    const pidFile = path.join(dir, 'pid');
+    const outcome = await runProcess(options(fixture('setsid-quiet-exit.sh'), [], { env: { ...process.env, PID_FILE: pidFile } }));
+    const escapee = await readPidFile(pidFile);
+    expect(outcome.exitCode).toBe(0);
+    expect(outcome.leftoversKilled).toBe(1);
+    expect(isProcessAlive(escapee)).toBe(false);
+  });
+
+  it('with killLeftovers: false such a descendant is left for the caller to sweep (the process executor does, once per run)', async () => {
+    const pidFile = path.join(dir, 'pid');
+    const outcome = await runProcess(
+      options(fixture('setsid-quiet-exit.sh'), [], { env: { ...process.env, PID_FILE: pidFile }, killLeftovers: false }),
+    );
+    const escapee = await readPidFile(pidFile);
+    try {
+      expect(outcome.leftoversKilled).toBe(0);
+      expect(isProcessAlive(escapee)).toBe(true);
+      expect(await killLeftovers(new Map([[outcome.treeId, { killGrace: 1000 }]]))).toEqual(new Map([[outcome.treeId, 1]]));
+      expect(isProcessAlive(escapee)).toBe(false);
+    } finally {
+      if (isProcessAlive(escapee)) process.kill(escapee, 'SIGKILL');
+    }
   });
 
   it('a process left behind in the group is killed after a successful exit', async () => {

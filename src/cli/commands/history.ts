@@ -2,9 +2,19 @@ import { colorsFor } from '../colors.js';
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import { keptResults, nothingToRerun, planFilesChangedSince, planFromRecord, type RerunMode, type StoredPlan } from '../../api/history.js';
+import {
+  AMBIGUOUS_RUNS_SHOWN,
+  keptResults,
+  lookUpRun,
+  nothingToRerun,
+  planFilesChangedSince,
+  planFromRecord,
+  rerunRecording,
+  rerunTarget,
+  type RerunMode,
+  type StoredPlan,
+} from '../../api/history.js';
 import { runSpec } from '../../api/run-spec.js';
-import { createRunDir } from '../../api/run-dir.js';
 import { EXIT_CODES } from '../../bridges/exit-code.js';
 import { findProjectRoot } from '../../config/find-project-root.js';
 import { readProc } from '../../execution/proc-tree.js';
@@ -35,23 +45,20 @@ async function withStore<T>(io: CliIo, flags: HistoryFlags, body: (store: RunSto
   }
 }
 
-/** How many runs an ambiguous id prefix lists. */
-const AMBIGUOUS_SHOWN = 10;
-
 function findRun(store: RunStore, id: string, io: CliIo): RunRecord | undefined {
-  const record = store.getRun(id);
-  if (record) return record;
+  const found = lookUpRun(store, id);
+  if (found.run) return found.run;
   const error = colorsFor(io.stderr, io).red('error:');
-  const matches = id === '' ? [] : store.listRuns({ idPrefix: id, limit: AMBIGUOUS_SHOWN + 1 });
+  const matches = found.matches;
   if (matches.length < 2) {
     io.stderr.write(`${error} no run matches "${id}" (see \`orchestrator runs\`)\n`);
     return undefined;
   }
-  const more = matches.length > AMBIGUOUS_SHOWN;
+  const more = matches.length > AMBIGUOUS_RUNS_SHOWN;
   io.stderr.write(
-    `${error} run id prefix "${id}" is ambiguous: it matches ${more ? `more than ${AMBIGUOUS_SHOWN}` : matches.length} runs; give more of the id${more ? ` (the newest ${AMBIGUOUS_SHOWN}:)` : ':'}\n` +
+    `${error} run id prefix "${id}" is ambiguous: it matches ${more ? `more than ${AMBIGUOUS_RUNS_SHOWN}` : matches.length} runs; give more of the id${more ? ` (the newest ${AMBIGUOUS_RUNS_SHOWN}:)` : ':'}\n` +
       matches
-        .slice(0, AMBIGUOUS_SHOWN)
+        .slice(0, AMBIGUOUS_RUNS_SHOWN)
         .map((run) => `  ${run.id}  ${run.status}  ${run.name}  ${run.startedAt}\n`)
         .join(''),
   );
@@ -299,10 +306,11 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
   (flags.json ? io.stderr : io.stdout).write(
     `${mode.kind === 'resume' ? 'Resuming' : 'Rerunning'} ${run.id}: ${kept} step(s) kept from before, ${plan.spec.steps.length - kept} to run\n`,
   );
-  const resumeTarget = mode.kind === 'resume' ? { runId: run.id, runDir: plan.runDir } : await createRunDir(plan.outputDir);
+  const resumeTarget = await rerunTarget(run, plan, mode);
+  const recording = rerunRecording(run, plan);
   return runWithConsole(io, flags, {
     kind: run.kind,
-    source: run.source ?? plan.spec.source ?? run.name,
+    source: recording.source,
     projectRoot: plan.projectRoot,
     annotateFrom: plan.spec.source ?? io.cwd,
     ...(mode.kind === 'resume' ? { resumes: run.id } : {}),
@@ -312,15 +320,7 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
         outputDir: plan.outputDir,
         projectRoot: plan.projectRoot,
         resume: { ...resumeTarget, previous, ...(mode.kind === 'step' ? { final: true } : {}) },
-        // The plan is the one read then: a rerun of this rerun compares the files with that time.
-        onStart: (started) =>
-          common.onStart({
-            ...started,
-            spec: plan.spec,
-            outputDir: plan.outputDir,
-            plannedAt: plan.plannedAt ?? run.startedAt,
-            ...(plan.configFiles ? { configFiles: plan.configFiles } : {}),
-          }),
+        onStart: (started) => common.onStart(recording.started(started)),
       }),
   });
 }

@@ -1,5 +1,6 @@
 /** Opening Redis connections for BullMQ: one place for URLs, TLS, timeouts and clear errors. */
 import type { Redis, RedisOptions } from 'ioredis';
+import { formatDuration } from '../../core/duration.js';
 import { dynamicImport } from '../../util/dynamic-import.js';
 
 export type { Redis };
@@ -55,6 +56,7 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
     if (errors >= 3 || /WRONGPASS|NOAUTH|invalid password|ENOTFOUND|certificate|SSL|TLS/i.test(error.message)) giveUp?.(error);
   });
   let timer: NodeJS.Timeout | undefined;
+  const started = Date.now();
   try {
     await Promise.race([
       client.connect().catch(() => new Promise((resolve) => client.once('ready', resolve))),
@@ -67,7 +69,10 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
   } catch (error) {
     client.disconnect();
     const why = lastError?.message ?? (error instanceof Error ? error.message : String(error));
-    throw new Error(`Redis at ${redactRedisUrl(url)} is unreachable (waited ${timeout / 1000} s): ${why}`);
+    // The time it took, not the timeout: a refused connection gives up long before the timeout.
+    const waited = formatDuration(Date.now() - started);
+    const gaveUp = errors > 0 && Date.now() - started < timeout ? `gave up after ${errors} failed ${errors === 1 ? 'attempt' : 'attempts'} in ${waited}` : `waited ${waited}`;
+    throw new Error(`Redis at ${redactRedisUrl(url)} is unreachable (${gaveUp}): ${why}`);
   } finally {
     if (timer) clearTimeout(timer);
   }
