@@ -6,6 +6,23 @@ export function isGlobPattern(pattern: string): boolean {
   return picomatch.scan(pattern).isGlob;
 }
 
+/**
+ * The compiled matcher of a glob, or null for a plain path: each pattern is scanned and compiled
+ * once, not once per script it is tried on (a folder of 10,000 scripts and a few rules).
+ */
+const matchers = new Map<string, ((text: string) => boolean) | null>();
+function globMatcher(pattern: string): ((text: string) => boolean) | null {
+  let matcher = matchers.get(pattern);
+  if (matcher === undefined) {
+    matcher = isGlobPattern(pattern) ? picomatch(pattern.replace(/^(\.\/)+/, ''), { dot: true }) : null;
+    // Bounded: patterns come from config files and flags, but a long-lived library process may
+    // see many.
+    if (matchers.size >= 1000) matchers.clear();
+    matchers.set(pattern, matcher);
+  }
+  return matcher;
+}
+
 function clean(text: string): string {
   return text.replace(/\\/g, '/').replace(/^(\.\/)+/, '');
 }
@@ -22,10 +39,8 @@ function clean(text: string): string {
  */
 export function matchesPattern(pattern: string, relativePath: string): boolean {
   const rel = clean(relativePath);
-  if (isGlobPattern(pattern)) {
-    const isMatch = picomatch(pattern.replace(/^(\.\/)+/, ''), { dot: true });
-    return isMatch(rel) || (!pattern.includes('/') && isMatch(path.posix.basename(rel)));
-  }
+  const isMatch = globMatcher(pattern);
+  if (isMatch !== null) return isMatch(rel) || (!pattern.includes('/') && isMatch(path.posix.basename(rel)));
   const plain = clean(pattern);
   return plain !== '' && (rel === plain || rel.endsWith(`/${plain}`));
 }
