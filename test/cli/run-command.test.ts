@@ -426,6 +426,26 @@ describe('orchestrator run', () => {
 });
 
 describe('orchestrator validate, list and docs', () => {
+  it('graph prints a workflow file as Mermaid or JSON, refuses a broken one, and reads a folder with --project-root', async () => {
+    await rig.write('wf.yaml', 'name: w\nsteps:\n  - id: one\n    run: "true"\n  - id: two\n    needs: one\n    run: "true"\n');
+    const mermaid = await rig.run(['graph', 'wf.yaml']);
+    expect(mermaid.code, mermaid.stderr).toBe(0);
+    expect(mermaid.stdout).toMatch(/^flowchart TD\n {2}s0\["one"\]\n {2}s1\["two"\]\n {2}s0 --> s1\n/);
+    const json = await rig.run(['graph', 'wf.yaml', '--format', 'json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ levels: [['one'], ['two']], criticalPath: ['one', 'two'] });
+    await rig.write('bad.yaml', 'name: b\nsteps:\n  - id: one\n    needs: nope\n    run: "true"\n');
+    const bad = await rig.run(['graph', 'bad.yaml']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('needs unknown step "nope"');
+    // The project root's config leaves a.sh out; with --project-root scripts it is not read.
+    await rig.write('orchestrator.yaml', 'discovery:\n  exclude: [scripts/a.sh]\n');
+    await rig.write('scripts/a.sh', 'true\n');
+    await rig.write('scripts/b.sh', 'true\n');
+    const ids = async (args: string[]) => (JSON.parse((await rig.run(['graph', 'scripts', '--format', 'json', ...args])).stdout) as { order: string[] }).order;
+    expect(await ids([])).toEqual(['b.sh']);
+    expect(await ids(['--project-root', 'scripts'])).toEqual(['a.sh', 'b.sh']);
+  });
+
   it('validate exits 2 with every diagnostic, and 0 on a good config', async () => {
     await rig.write('scripts/orchestrator.yaml', 'defaults:\n  timeout: -1\nscripts:\n  a.py:\n    args: 3\n');
     const bad = await rig.run(['validate', 'scripts']);

@@ -17,9 +17,9 @@ export async function graphCommand(
   if (target.kind === 'file') {
     // Not index.js, which loads zod and the yaml parser even for files that need neither.
     const { loadWorkflowFile } = await import('../../workflow-file/load-workflow-file.js');
-    steps = (await loadWorkflowFile(target.path, flags.projectRoot ? { projectRoot: path.resolve(flags.projectRoot) } : {})).steps;
+    steps = (await loadWorkflowFile(target.path, flags.projectRoot ? { projectRoot: path.resolve(io.cwd, flags.projectRoot) } : {})).steps;
   } else {
-    steps = (await folderToWorkflow(target.path)).spec.steps;
+    steps = (await folderToWorkflow(target.path, flags.projectRoot ? { projectRoot: path.resolve(io.cwd, flags.projectRoot) } : {})).spec.steps;
   }
   const text = renderGraph(steps, flags.format ?? 'mermaid');
   io.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
