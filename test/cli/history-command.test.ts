@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
 import { open, readFile, truncate } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rerunStoredRun } from '../../src/api/history.js';
 import { SqliteRunStore, storeListener } from '../../src/store/index.js';
@@ -227,6 +230,49 @@ describe('run history', () => {
         process.kill(pid, 'SIGKILL');
       } catch {
         // Gone, as it should be.
+      }
+    }
+  });
+
+  it('cancel again never signals a program that records runs through the library: only the orchestrator command', async () => {
+    const pidFile = rig.path('step.pid');
+    const lib = pathToFileURL(path.resolve('dist/index.js')).href;
+    // A long-lived program (a server, say) that records its runs the documented way.
+    await rig.write(
+      'host.mjs',
+      [
+        `import { runSpec, SqliteRunStore, storeListener, resumableRunInfo } from ${JSON.stringify(lib)};`,
+        `const store = new SqliteRunStore({ stateDir: ${JSON.stringify(rig.path('.orchestrator'))} });`,
+        'const step = { id: "long", name: "long", kind: "command", needs: [], timeout: 0, killGrace: 500, env: {}, cwd: process.cwd(), allowedExitCodes: [0], tags: [], group: ".",',
+        '  retry: { maxAttempts: 1, initialDelay: 10, maxDelay: 10, factor: 1, jitter: "none", retryOnExitCodes: [] },',
+        `  command: ${JSON.stringify(`echo $$ > "${pidFile}"; exec sleep 1000`)} };`,
+        'const spec = { name: "app", steps: [step], concurrency: 1, failurePolicy: "continue", timeout: 0 };',
+        'setInterval(() => {}, 1000);',
+        `await runSpec(spec, { outputDir: ${JSON.stringify(rig.path('out'))}, projectRoot: process.cwd(), onEvent: storeListener(store),`,
+        `  onStart: (run) => store.beginRun(resumableRunInfo({ ...run, spec, outputDir: ${JSON.stringify(rig.path('out'))} }, { kind: 'workflow', source: 'app', projectRoot: process.cwd() })) });`,
+        '',
+      ].join('\n'),
+    );
+    const host = spawn(process.execPath, [rig.path('host.mjs')], { cwd: rig.root, stdio: 'ignore' });
+    let stepPid = 0;
+    try {
+      stepPid = Number(await waitForFile(pidFile));
+      const [run] = await runs();
+      expect((await rig.run(['cancel', run?.id ?? '', '--no-wait'])).code).toBe(0);
+      const again = await rig.run(['cancel', run?.id ?? '', '--no-wait']);
+      expect(again.code).toBe(2);
+      expect(again.stderr).toContain('is not the orchestrator command but a program using the library, so it is not sent a signal');
+      expect(host.exitCode).toBeNull();
+      expect(await isAlive(host.pid as number)).toBe(true);
+      expect(await isAlive(stepPid)).toBe(true);
+    } finally {
+      host.kill('SIGKILL');
+      if (stepPid > 0) {
+        try {
+          process.kill(stepPid, 'SIGKILL');
+        } catch {
+          // gone
+        }
       }
     }
   });

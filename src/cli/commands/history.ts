@@ -1,4 +1,5 @@
 import { colorsFor } from '../colors.js';
+import { readFileSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -390,6 +391,19 @@ export async function cancelCommand(io: CliIo, id: string, flags: HistoryFlags &
   });
 }
 
+/** Whether a process runs the `orchestrator` command (its bin, under any of its names). */
+function isOrchestratorCli(pid: number): boolean {
+  let args: string[];
+  try {
+    args = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+  } catch {
+    return false;
+  }
+  // node [flags] <bin> <command> ...: the first argument after node that is not a flag.
+  const script = args.slice(1).find((arg) => !arg.startsWith('-'));
+  return script !== undefined && ['orchestrator', 'orchestrator.cjs', 'orchestrator.js', 'cli.cjs'].includes(path.basename(script));
+}
+
 /**
  * SIGTERM to the orchestrator that runs `run`, which after a cancel request stops at once; true,
  * or why it was not sent. Never to a process that is not certainly the run's owner: another host,
@@ -401,6 +415,11 @@ function forceCancel(run: RunRecord): true | string {
   if (ownerGone(run)) return 'its orchestrator is gone (the next command marks the run interrupted)';
   if (run.pidStartTime === null || readProc(run.pid)?.startTime !== run.pidStartTime) {
     return `pid ${run.pid} cannot be told apart from another process, so it is not signalled`;
+  }
+  // Only the CLI takes a SIGTERM after a cancel request as "stop at once". A program that records
+  // runs through the library would just die of it (with its step trees left running).
+  if (!isOrchestratorCli(run.pid)) {
+    return `its process (pid ${run.pid}) is not the orchestrator command but a program using the library, so it is not sent a signal; stop it there`;
   }
   try {
     process.kill(run.pid, 'SIGTERM');
