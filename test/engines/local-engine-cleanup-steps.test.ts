@@ -162,6 +162,99 @@ describe('local engine: cleanup steps when the run is cancelled', () => {
     expect(summary.status).toBe('cancelled');
   });
 
+  it('a cleanup step already running at the first cancel goes on while its `if` still holds; the second cancel ends it', async () => {
+    const longPid = file('long.pid');
+    const notifyPid = file('notify.pid');
+    const eitherPid = file('either.pid');
+    let fnStarted!: () => void;
+    const fnRunning = new Promise<void>((resolve) => (fnStarted = resolve));
+    const events: RunEvent[] = [];
+    const handle = engine.submit(
+      workflowSpec(
+        [
+          toucher('quick'),
+          sleeper('long', longPid),
+          // Started before the cancel, its needs done: the CLI's first Ctrl-C promises they go on.
+          sleeper('notify', notifyPid, { needs: ['quick'], if: 'always()' }),
+          // The fast path for functions, which the engine ends itself.
+          functionStep('notify-fn', () => {
+            fnStarted();
+            return new Promise(() => undefined);
+          }, { needs: ['quick'], if: 'always()' }),
+          // No longer holds once the run is being cancelled (nothing failed): killed, as before.
+          sleeper('either', eitherPid, { needs: ['quick'], if: 'success() || failure()' }),
+        ],
+        { concurrency: 5 },
+      ),
+      { onEvent: (e) => events.push(e) },
+    );
+    const long = await readPidFile(longPid);
+    const notify = await readPidFile(notifyPid);
+    const either = await readPidFile(eitherPid);
+    await fnRunning;
+    handle.cancel('first');
+    await expectDead(long);
+    await expectDead(either);
+    expect(isProcessAlive(notify), 'the first cancel must not kill a running always() step').toBe(true);
+    const finished = (): string[] => events.flatMap((e) => (e.type === 'step-finished' ? [e.stepId] : []));
+    expect(finished()).not.toContain('notify-fn');
+    handle.cancel('second');
+    const summary = await handle.result;
+    await expectDead(notify);
+    expect(byId(summary, 'long')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(byId(summary, 'either')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(byId(summary, 'notify')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(byId(summary, 'notify-fn')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    // Each ended once, by the second cancel for the spared ones.
+    expect(finished().filter((id) => id === 'notify' || id === 'notify-fn')).toHaveLength(2);
+    expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'first' });
+    expect(cancellings(events)).toBe(2);
+  });
+
+  it('a cleanup step running under a fail-fast goes on through a cancel that follows while its `if` holds', async () => {
+    const cleanupPid = file('cleanup.pid');
+    const guardedPid = file('guarded.pid');
+    const handle = engine.submit(
+      workflowSpec(
+        [
+          sh('bad', 'exit 3'),
+          sleeper('cleanup', cleanupPid, { needs: ['bad'], if: 'failure()' }),
+          // Started after the failure too, but its `if` no longer holds once the run is cancelled.
+          sleeper('guarded', guardedPid, { needs: ['bad'], if: 'failure() && !cancelled()' }),
+        ],
+        { failurePolicy: 'kill', concurrency: 2 },
+      ),
+    );
+    const cleanup = await readPidFile(cleanupPid);
+    const guarded = await readPidFile(guardedPid);
+    handle.cancel('first');
+    await expectDead(guarded);
+    expect(isProcessAlive(cleanup), 'the cancel must not kill a running failure() step').toBe(true);
+    handle.cancel('second');
+    const summary = await handle.result;
+    await expectDead(cleanup);
+    expect(byId(summary, 'guarded')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(byId(summary, 'cleanup')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+    expect(summary).toMatchObject({ status: 'failed', cancelReason: 'first' });
+  });
+
+  it("a sub-workflow step's own timeout ends the inner run for good: its cleanup steps do not outlive it", async () => {
+    const innerPid = file('inner.pid');
+    const inner = workflowSpec([sleeper('inner-s1', innerPid), toucher('inner-cleanup', { needs: ['inner-s1'], if: 'always()' })]);
+    const sub = { ...functionStep('w', () => undefined), kind: 'workflow', workflow: inner, timeout: 1000 } as unknown as StepSpec;
+    const handle = engine.submit(workflowSpec([sub]));
+    const pid = await readPidFile(innerPid);
+    // A bound, not an ordering: an unbounded inner cleanup step would keep the run going.
+    const summary = await Promise.race([
+      handle.result,
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 10_000).unref()),
+    ]);
+    expect(summary, 'the run outlived its sub-workflow step\'s timeout').toBeDefined();
+    await expectDead(pid);
+    expect(byId(summary as RunSummary, 'w')).toMatchObject({ status: 'timed-out', reason: 'timed-out' });
+    expect(existsSync(file('inner-cleanup')), 'the inner cleanup step ran after the timeout').toBe(false);
+  });
+
   it('engine.close() cancels a run and starts none of its cleanup steps', async () => {
     const s1Pid = file('s1.pid');
     const handle = engine.submit(workflowSpec([sleeper('s1', s1Pid), toucher('cleanup', { needs: ['s1'], if: 'always()' })]));
@@ -306,6 +399,27 @@ describe('local engine: steps that had not started when the run was cancelled', 
     // Nothing happens after the run said it finished.
     expect(events.at(-1)?.type).toBe('run-finished');
     expect(events.filter((e) => e.type === 'run-finished')).toHaveLength(1);
+  });
+
+  it('a cancel from a run-started listener is applied once the first steps are queued: run-finished comes last, each step finishes once', async () => {
+    const events: RunEvent[] = [];
+    const handle = engine.submit(
+      workflowSpec([sleeper('work', file('work.pid')), toucher('always', { if: 'always()' }), toucher('after', { needs: ['work'], if: 'always()' })]),
+      { onEvent: (e) => events.push(e) },
+    );
+    handle.on((e) => {
+      if (e.type === 'run-started') handle.cancel('from a listener');
+    });
+    const summary = await handle.result;
+    expect(byId(summary, 'work')).toMatchObject({ status: 'cancelled', reason: 'cancelled', startedAt: null });
+    expect(byId(summary, 'always')).toMatchObject({ status: 'succeeded' });
+    expect(byId(summary, 'after')).toMatchObject({ status: 'succeeded' });
+    for (const id of ['always', 'after']) expect(existsSync(file(id)), `${id} ran`).toBe(true);
+    expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'from a listener' });
+    expect(events[0]?.type).toBe('run-started');
+    expect(events.at(-1)?.type).toBe('run-finished');
+    const finished = events.flatMap((e) => (e.type === 'step-finished' ? [e.stepId] : []));
+    expect(finished.sort()).toEqual(['after', 'always', 'work']);
   });
 
   it('under continue, a step decided after the cancel ends cancelled even though one of its needs failed; one decided at the failure keeps dependency-failed', async () => {

@@ -72,14 +72,18 @@ describe('local engine: cancel and the run timeout reach cleanup steps under fai
     );
   }
 
-  it('cancel() ends running always() steps (function and process) as cancelled, with no process left', async () => {
+  it('cancel() again ends running always() steps (function and process) as cancelled, with no process left', async () => {
     const pidFile = path.join(dir, 'cleanup.pid');
     let count = 0;
     const both = deferred();
     const handle = engine.submit(cleanupSpec(pidFile, () => (++count === 2 ? both.resolve() : undefined)));
     await both.promise;
     const pid = await readPidFile(pidFile);
+    // The first cancel evaluates their `if` again: always() holds, so they go on (as the CLI's
+    // first Ctrl-C says); the second ends them.
     handle.cancel('user asked');
+    expect(isProcessAlive(pid)).toBe(true);
+    handle.cancel('again');
     const summary = await handle.result;
     expect(byId(summary, 'a')).toMatchObject({ status: 'failed', reason: 'function-threw' });
     for (const id of ['cleanup-fn', 'cleanup-slow-fn', 'cleanup-sh']) {
@@ -90,20 +94,31 @@ describe('local engine: cancel and the run timeout reach cleanup steps under fai
     expect(isProcessAlive(pid)).toBe(false);
   });
 
-  it('the run timeout ends running always() steps as timed out, with no process left', async () => {
+  it('the run timeout leaves running always() steps going; cancel() after it ends them, with no process left', async () => {
     const pidFile = path.join(dir, 'cleanup.pid');
     const events: RunEvent[] = [];
-    const handle = engine.submit(cleanupSpec(pidFile, () => undefined, 1000), { onEvent: (e) => events.push(e) });
+    const timedOut = deferred();
+    const handle = engine.submit(cleanupSpec(pidFile, () => undefined, 1000), {
+      onEvent: (e) => {
+        events.push(e);
+        if (e.type === 'run-cancelling' && e.reason.includes('timeout')) timedOut.resolve();
+      },
+    });
+    const pid = await readPidFile(pidFile);
+    await timedOut.promise;
+    // Past the deadline, as after a cancel: always() still holds.
+    expect(events.some((e) => e.type === 'step-finished' && e.stepId.startsWith('cleanup'))).toBe(false);
+    handle.cancel('enough');
     const summary = await handle.result;
     for (const id of ['cleanup-fn', 'cleanup-slow-fn', 'cleanup-sh']) {
-      expect(byId(summary, id), id).toMatchObject({ status: 'timed-out', reason: 'timed-out' });
+      expect(byId(summary, id), id).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
     }
     expect(summary.status).toBe('failed');
     expect(summary.cancelReason).toContain('timeout');
-    expect(summary.counts).toMatchObject({ failed: 1, 'timed-out': 3 });
-    // The fail-fast and then the timeout are both announced.
-    expect(events.filter((e) => e.type === 'run-cancelling')).toHaveLength(2);
-    expect(isProcessAlive(await readPidFile(pidFile))).toBe(false);
+    expect(summary.counts).toMatchObject({ failed: 1, cancelled: 3 });
+    // The fail-fast, the timeout and the cancel after it are all announced.
+    expect(events.filter((e) => e.type === 'run-cancelling')).toHaveLength(3);
+    expect(isProcessAlive(pid)).toBe(false);
   });
 
   it('engine.close() ends a running always() process step and resolves', async () => {

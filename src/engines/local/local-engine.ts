@@ -254,7 +254,14 @@ export class LocalRun implements RunHandle {
   #pumpScheduled = false;
   #done = false;
   #started = false;
-  /** A cancel asked for before the run started (`forced`: twice, or by `halt`). */
+  /**
+   * Its first steps are queued (`#begin`). Until then a cancel is kept for `#begin` to apply, and
+   * the run cannot finish: `start()` may wait for the expression evaluator, and a `run-started`
+   * listener runs before anything is queued. Stopped then, the run would finish with nothing
+   * queued and then start its roots, a cleanup step after `run-finished`.
+   */
+  #begun = false;
+  /** A cancel asked for before the run began (`forced`: twice, or by `halt`). */
   #pendingCancel: { reason: string; forced: boolean } | undefined;
   #removeAbortListener: (() => void) | undefined;
   /** Steps whose dependents are being updated, innermost last (see `#finishStep`). */
@@ -370,7 +377,7 @@ export class LocalRun implements RunHandle {
    * cancel, the signal or the run timeout) ends those too.
    */
   cancel(reason = 'cancelled'): void {
-    if (!this.#started) {
+    if (!this.#begun) {
       if (this.#pendingCancel) this.#pendingCancel.forced = true;
       else this.#pendingCancel = { reason, forced: false };
       return;
@@ -383,7 +390,7 @@ export class LocalRun implements RunHandle {
    * `LocalEngine.close()` does; not part of `RunHandle`.
    */
   halt(reason: string): void {
-    if (!this.#started) {
+    if (!this.#begun) {
       this.#pendingCancel = { reason: this.#pendingCancel?.reason ?? reason, forced: true };
       return;
     }
@@ -434,6 +441,7 @@ export class LocalRun implements RunHandle {
       const result = this.#decide(state);
       if (result) this.#finishStep(state, result);
     }
+    this.#begun = true;
     const signal = this.#options.signal;
     const pending = this.#pendingCancel;
     if (pending !== undefined) this.#stop('cancelled', pending.reason, pending.forced);
@@ -488,9 +496,12 @@ export class LocalRun implements RunHandle {
         // Before its signal: a sub-workflow would take that for a first cancel and start its own
         // cleanup steps.
         const child = state.child;
-        if (next.forced && child !== undefined) child.#stop('cancelled', message, true);
-        state.controller?.abort(abortWith);
+        if (next.forced && child !== undefined) child.halt(message);
         const inline = state.inline;
+        if (!next.forced && state.afterFailure && (state.controller !== undefined || state.child !== undefined || (inline !== undefined && !inline.over))) {
+          if (this.#spares(state, next)) continue;
+        }
+        state.controller?.abort(abortWith);
         // A function on the fast path ends now, whether or not it looks at its signal.
         if (inline !== undefined && !inline.over) {
           inline.end(abortWith);
@@ -500,6 +511,23 @@ export class LocalRun implements RunHandle {
       this.#controller.abort(abortWith);
     }
     this.#pump();
+  }
+
+  /**
+   * Whether a running cleanup step goes on through a stop that is not forced. A cancel (or the run
+   * timeout) evaluates its `if` again, as GitHub Actions does for a running step: `always()` and
+   * `cancelled()` still hold, so it goes on until a second cancel or its own timeout (what the
+   * CLI's first Ctrl-C promises); `success() || failure()` with nothing failed no longer does, and
+   * it is killed. A fail-fast is not a cancel: what runs is killed, cleanup steps included. Spared,
+   * it counts as started under this stop, so its next attempts are not aborted by it either.
+   */
+  #spares(state: StepState, next: Stopping): boolean {
+    if (next.cause !== 'cancelled' && next.cause !== 'run-timeout') return false;
+    // Started after an earlier cancel: evaluated with `cancelled()` true already (a cancel after a
+    // cancel forces, so this is a fail-fast's cleanup step only when `sawCancel` is false).
+    if (!state.sawCancel && this.#reconsider(state) !== undefined) return false;
+    state.startedUnder = next;
+    return true;
   }
 
   /**
@@ -732,7 +760,7 @@ export class LocalRun implements RunHandle {
       if (group !== undefined) this.#groupRunning.set(group, (this.#groupRunning.get(group) ?? 0) + 1);
       this.#startStep(state);
     }
-    if (this.#running === 0 && this.#deciding === 0 && this.#ready.length === this.#readyHead) this.#finishRun();
+    if (this.#begun && this.#running === 0 && this.#deciding === 0 && this.#ready.length === this.#readyHead) this.#finishRun();
   }
 
   /** The step as it runs: workflow env and the outputs of its needs merged in, templates rendered. */
@@ -1151,7 +1179,9 @@ export class LocalRun implements RunHandle {
       step.timeout > 0
         ? setTimeout(() => {
             ownTimeout = true;
-            child.cancel(`timed out after ${step.timeout} ms`);
+            // For good: its own cleanup steps are bounded by this timeout too. (A cancel or the
+            // run timeout of this run reaches it as a first cancel, through its signal.)
+            child.halt(`timed out after ${step.timeout} ms`);
           }, step.timeout)
         : undefined;
     const summary = await child.result;
