@@ -136,13 +136,17 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
       exitCode = await graphCommand(target, flags, ctx);
     });
 
-  program
-    .command('validate')
-    .description('check a workflow file, or the config files of a folder; exit 2 with every problem found')
-    .argument('[target]', 'workflow file or folder of scripts (default: ./scripts if it exists, else .)')
+  // The discovery options of `run`: config files in subfolders are read where the walk goes, so
+  // without them validate would check other files than the run it is meant to vouch for.
+  addDiscoveryOptions(
+    program
+      .command('validate')
+      .description('check a workflow file, or the config files of a folder; exit 2 with every problem found')
+      .argument('[target]', 'workflow file or folder of scripts (default: ./scripts if it exists, else .)'),
+  )
     .option('--project-root <dir>', 'where config lookup stops')
     .option('--json', 'print diagnostics as JSON')
-    .action(async (folder: string | undefined, flags: { projectRoot?: string; json?: boolean }) => {
+    .action(async (folder: string | undefined, flags: { projectRoot?: string; json?: boolean; maxDepth?: number; subdirs?: string[]; filter?: string[]; exclude?: string[] }) => {
       const { validateCommand } = await import('./commands/validate.js');
       exitCode = await validateCommand(folder ?? defaultFolder(ctx.cwd), flags, ctx);
     });

@@ -52,6 +52,12 @@ export interface DiscoveryHooks {
     /** Relative to the discovered folder, `/` separators; `''` for the root itself. */
     relativePath: string;
     names: readonly string[];
+    /**
+     * For the entry `name` of this folder: the warning to give when it is a symlink whose real path
+     * is outside where links may lead (the rule discovery applies to its own links), else undefined.
+     * Lets a caller that reads a file of its own (a config file) apply the same boundary.
+     */
+    linkOutside: (name: string) => Promise<string | undefined>;
   }) => FolderRules | undefined | Promise<FolderRules | undefined>;
   /** `false`: only walk (for callers that want `folderRules` calls and no scripts); `scripts` is empty. @default true */
   probe?: boolean;
@@ -293,7 +299,12 @@ function scopeFor(
   let scope = walk.scopes.get(folder);
   if (scope === undefined) {
     scope = (async () => {
-      const rules = await folderRules({ path: folder, relativePath: relativeFolder, names: await names() });
+      const rules = await folderRules({
+        path: folder,
+        relativePath: relativeFolder,
+        names: await names(),
+        linkOutside: (name) => linkOutside(walk, path.join(folder, name)),
+      });
       return rules === undefined ? parent : applyRules(walk, parent, rules, folder, depth);
     })();
     walk.scopes.set(folder, scope);
@@ -439,6 +450,17 @@ async function visitSymlink(
     }
     walk.candidates.push({ absolute, relativePath, name, stats });
   }
+}
+
+async function linkOutside(walk: Walk, absolute: string): Promise<string | undefined> {
+  let real: string;
+  try {
+    real = await realpath(absolute);
+  } catch {
+    // Missing or a broken link: the caller's own read reports it.
+    return undefined;
+  }
+  return walk.allows(real) ? undefined : `symlink ${outsideMessage(walk, real)}`;
 }
 
 function outsideMessage(walk: Walk, real: string): string {

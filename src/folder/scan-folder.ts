@@ -6,6 +6,7 @@ import {
   mergeRun,
   readConfigFolder,
 } from '../config/collect-config.js';
+import { isInside } from '../config/is-inside.js';
 import type { ConfigFile, Diagnostic, LoadedConfig } from '../config/types.js';
 import { discoverWithHooks, type FolderRules } from '../discovery/discover-scripts.js';
 import type { DiscoveredScript, DiscoveryWarning } from '../discovery/types.js';
@@ -19,7 +20,10 @@ export interface ScanFolderOptions {
   /** Relative to the folder; added to the config's lists. */
   include?: string[];
   exclude?: string[];
-  /** `false`: look for config files only (no shebangs read); `scripts` is then empty. @default true */
+  /**
+   * `false`: look for config files only (no shebangs read); `scripts` is then empty, and an error in
+   * a subfolder's file stays an error even when no script is below it (see `diagnostics`). @default true
+   */
   scripts?: boolean;
 }
 
@@ -34,7 +38,11 @@ export interface FolderScan {
   files: ConfigFile[];
   /** Set only when no config file has an error. */
   config?: LoadedConfig;
-  /** Of every config file read, in the order of `files`; errors and warnings. */
+  /**
+   * Of every config file read, in the order of `files`; errors and warnings. The errors of a file in
+   * a subfolder with no script kept below it are warnings (it applies to nothing); links to config
+   * files outside the project root are warnings too, and are not read.
+   */
   diagnostics: Diagnostic[];
   scripts: DiscoveredScript[];
   warnings: DiscoveryWarning[];
@@ -42,6 +50,11 @@ export interface FolderScan {
 
 function patternsOf(file: ConfigFile): NonNullable<FolderRules['patterns']>[number] {
   return { base: file.dir, include: file.discovery.include, exclude: file.discovery.exclude };
+}
+
+function appliesToNoScript(diagnostic: Diagnostic): Diagnostic {
+  if (diagnostic.severity !== 'error') return diagnostic;
+  return { ...diagnostic, severity: 'warning', message: `${diagnostic.message} (ignored: this file applies to no script of the run)` };
 }
 
 /** Sorts by key with a plain code-unit comparison: a folder sorts before everything below it. */
@@ -88,12 +101,20 @@ export async function scanFolder(folder: string, options: ScanFolderOptions = {}
     },
     {
       probe: options.scripts !== false,
-      folderRules: async ({ path: dir, relativePath, names }) => {
+      folderRules: async ({ path: dir, relativePath, names, linkOutside }) => {
         if (relativePath === '') return rootRules;
-        const found = configNamesAmong(names);
-        if (found.length === 0) return undefined;
+        const found: string[] = [];
+        const skipped: Diagnostic[] = [];
+        for (const name of configNamesAmong(names)) {
+          // A config file is trusted like a script: a link out of the project (to another
+          // project's settings, or to /etc/passwd) is not read, as discovery does not follow it.
+          const outside = await linkOutside(name);
+          if (outside === undefined) found.push(name);
+          else skipped.push({ severity: 'warning', file: path.join(dir, name), line: 1, column: 1, field: '', message: outside });
+        }
+        if (found.length === 0 && skipped.length === 0) return undefined;
         const read = await readConfigFolder(dir, found, projectRoot, root);
-        nested.push({ dir, ...read });
+        nested.push({ dir, files: read.files, diagnostics: [...skipped, ...read.diagnostics] });
         const [file] = read.files;
         // A broken file lends its subtree nothing; the walk goes on so that every bad file is reported.
         if (file === undefined || read.diagnostics.some((d) => d.severity === 'error')) return undefined;
@@ -110,7 +131,16 @@ export async function scanFolder(folder: string, options: ScanFolderOptions = {}
   // Folders are entered concurrently: sort so that output does not depend on timing.
   nested.sort(byKey((entry) => entry.dir));
   const files = [...chain.files, ...nested.flatMap((entry) => entry.files)];
-  const diagnostics = [...chain.diagnostics, ...nested.flatMap((entry) => entry.diagnostics)];
+  const diagnostics = [
+    ...chain.diagnostics,
+    ...nested.flatMap((entry) =>
+      // Read only because the walk went through its folder: a file that applies to no script kept
+      // (its whole folder excluded, say) cannot break the run. Only known once scripts are found.
+      options.scripts !== false && !scripts.some((script) => isInside(entry.dir, script.path))
+        ? entry.diagnostics.map(appliesToNoScript)
+        : entry.diagnostics,
+    ),
+  ];
   const valid = !diagnostics.some((diagnostic) => diagnostic.severity === 'error');
   return {
     folder: root,

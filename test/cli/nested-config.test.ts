@@ -126,6 +126,35 @@ describe('orchestrator validate on a folder', () => {
     });
   });
 
+  it('takes the discovery options of run, so it checks the files the run reads', async () => {
+    await rig.write('scripts/a/b/c/deep.sh', 'exit 0\n');
+    await rig.write('scripts/a/b/c/orchestrator.yaml', 'defaults: [\n');
+    const run = await rig.run(['run', 'scripts', '--max-depth', '3', '--no-history']);
+    expect(run.code).toBe(2);
+    const validate = await rig.run(['validate', 'scripts', '--max-depth', '3']);
+    expect(validate.code, validate.stdout).toBe(2);
+    expect(validate.stderr).toContain(`${rig.path('scripts/a/b/c/orchestrator.yaml')}:2:1: invalid YAML`);
+    // Not searched without the flag (default depth 2), by run and validate alike.
+    expect((await rig.run(['validate', 'scripts'])).code).toBe(0);
+    expect((await rig.run(['validate', 'scripts', '--subdirs', 'a', '--max-depth', '3'])).code).toBe(2);
+    expect((await rig.run(['validate', 'scripts', '--max-depth', '3', '--exclude', 'a/**'])).code).toBe(0);
+  });
+
+  it('does not fail on a broken file in a folder discovery excludes, nor do run and list', async () => {
+    await rig.write('scripts/orchestrator.yaml', 'discovery: {exclude: ["legacy/**"]}\n');
+    await rig.write('scripts/legacy/orchestrator.yaml', 'defaults:\n  timeout: never\n');
+    await rig.write('scripts/legacy/old.sh', `touch "${rig.path('ran')}"\n`);
+    await rig.write('scripts/a.sh', 'exit 0\n');
+    for (const args of [['validate', 'scripts'], ['list', 'scripts'], ['run', 'scripts', '--no-history']]) {
+      const result = await rig.run(args);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+      expect(result.stdout + result.stderr).toMatch(
+        /scripts\/legacy\/orchestrator\.yaml:2:12: (warning: )?defaults\.timeout: .*\(ignored: this file applies to no script of the run\)/,
+      );
+    }
+    expect(existsSync(rig.path('ran'))).toBe(false);
+  });
+
   it('dry run lists the config files of subfolders with the others', async () => {
     await rig.write('scripts/a.sh', 'exit 0\n');
     await rig.write('scripts/orchestrator.yaml', 'defaults: {timeout: 5}\n');

@@ -120,6 +120,17 @@ describe('parseConfigText', () => {
     expect(brief(diagnose(text))).toEqual([expected]);
   });
 
+  it('quotes at most 60 characters of a long value, with its length', () => {
+    // A file that is not config at all (a link to /etc/passwd, say) is one long string to YAML.
+    const passwd = Array.from({ length: 40 }, (_, i) => `user${i}:x:${1000 + i}:${1000 + i}::/home/user${i}:/bin/sh`).join('\n');
+    const [diagnostic] = diagnose(`${passwd}\n`);
+    const folded = passwd.replaceAll('\n', ' ');
+    expect(diagnostic?.message).toBe(
+      `expected a mapping of config keys, got ${JSON.stringify(`${folded.slice(0, 60)}…`)} (string of ${folded.length} characters)`,
+    );
+    expect(diagnostic?.message).not.toContain('user39');
+  });
+
   it('reports a YAML syntax error at its position and skips checks that would only add noise', () => {
     // `bogus` would be an unknown key, but after a syntax error only the syntax error is reported.
     expect(brief(diagnose('defaults:\n  timeout: 5\n  retries 1\nbogus: 1\n'))).toEqual([

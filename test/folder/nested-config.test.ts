@@ -1,3 +1,4 @@
+import { symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, formatDiagnostic, getScriptConfig } from '../../src/config/index.js';
@@ -190,6 +191,67 @@ describe('config files in subfolders', () => {
     expect(await validateConfig(rig.path('scripts'))).toEqual([]);
     const plan = await folderToWorkflow(rig.path('scripts'));
     expect(plan.scripts.map((script) => script.relativePath)).toEqual(['run.py']);
+  });
+});
+
+describe('a config file in a subfolder that is a link out of the project', () => {
+  it('is not read, with the warning discovery gives for its own links', async () => {
+    await write({
+      'outside/orchestrator.yaml': 'defaults: {env: {WAREHOUSE: from-outside}, timeout: 1}\n',
+      'outside/passwd': 'root:x:0:0:root:/root:/bin/bash\n',
+      'project/package.json': '{}',
+      'project/scripts/etl/load.py': '',
+      'project/scripts/ops/deploy.py': '',
+      'project/scripts/shared/orchestrator.yaml': 'defaults: {env: {WAREHOUSE: shared}}\n',
+    });
+    await symlink('../../../outside/orchestrator.yaml', rig.path('project/scripts/etl/orchestrator.yaml'));
+    await symlink(rig.path('outside/passwd'), rig.path('project/scripts/ops/orchestrator.yaml'));
+    // A link that stays inside the project is read as before.
+    await rig.write('project/scripts/lib/x.py', '');
+    await symlink('../shared/orchestrator.yaml', rig.path('project/scripts/lib/orchestrator.yaml'));
+
+    const projectRoot = rig.path('project');
+    const plan = await folderToWorkflow(rig.path('project/scripts'));
+    const steps = new Map((plan.spec.steps as ScriptStep[]).map((step) => [step.id, step]));
+    expect(steps.get('etl/load.py')?.env).not.toHaveProperty('WAREHOUSE');
+    expect(steps.get('etl/load.py')?.timeout).not.toBe(1000);
+    expect(steps.get('lib/x.py')?.env).toMatchObject({ WAREHOUSE: 'shared' });
+    const outside = (link: string, real: string) => ({
+      path: `${rig.path(link)}:1:1`,
+      message: `symlink points outside "${projectRoot}" (to "${rig.path(real)}"), not followed`,
+    });
+    expect(plan.warnings).toEqual([
+      outside('project/scripts/etl/orchestrator.yaml', 'outside/orchestrator.yaml'),
+      outside('project/scripts/ops/orchestrator.yaml', 'outside/passwd'),
+    ]);
+    const diagnostics = await validateConfig(rig.path('project/scripts'));
+    expect(diagnostics.map((d) => d.severity)).toEqual(['warning', 'warning']);
+    expect(JSON.stringify(diagnostics)).not.toContain('root:x');
+  });
+});
+
+describe('a broken config file that applies to no script of the run', () => {
+  it('is a warning, not an error, when discovery excludes everything below it', async () => {
+    await write({
+      'scripts/orchestrator.yaml': 'discovery: {exclude: ["legacy/**"]}\n',
+      'scripts/legacy/orchestrator.yaml': 'defaults:\n  timeout: never\n',
+      'scripts/legacy/old.py': '',
+      'scripts/run.py': '',
+    });
+    const plan = await folderToWorkflow(rig.path('scripts'));
+    expect(plan.scripts.map((script) => script.relativePath)).toEqual(['run.py']);
+    expect(plan.warnings).toEqual([
+      {
+        path: `${rig.path('scripts/legacy/orchestrator.yaml')}:2:12`,
+        message: expect.stringMatching(/^defaults\.timeout: expected a number of seconds.*\(ignored: this file applies to no script of the run\)$/) as unknown,
+      },
+    ]);
+
+    // Once a script below it is kept, it is an error again.
+    await rig.write('scripts/orchestrator.yaml', 'discovery: {exclude: ["legacy/old.py"]}\n');
+    await rig.write('scripts/legacy/new.py', '');
+    const error = await configError(folderToWorkflow(rig.path('scripts')));
+    expect(error.diagnostics).toEqual([expect.objectContaining({ severity: 'error', file: rig.path('scripts/legacy/orchestrator.yaml') })]);
   });
 });
 

@@ -8,7 +8,7 @@ import { resolveTarget } from '../resolve-target.js';
 
 export async function validateCommand(
   folderArg: string,
-  flags: { projectRoot?: string; json?: boolean },
+  flags: { projectRoot?: string; json?: boolean; maxDepth?: number; subdirs?: string[]; filter?: string[]; exclude?: string[] },
   io: CliIo,
 ): Promise<number> {
   const target = await resolveTarget(folderArg, io);
@@ -24,9 +24,16 @@ export async function validateCommand(
     const { validateWorkflowFile } = await import('../../workflow-file/load-workflow-file.js');
     diagnostics = await validateWorkflowFile(folder, options);
   } else {
-    // The same walk as a run: config files in the subfolders it would search are checked too.
+    // The same walk as a run with the same flags: config files in the subfolders it would search are
+    // checked too, and those that apply to no script it would keep are judged as the run judges them.
     const { scanFolder } = await import('../../folder/scan-folder.js');
-    const scan = await scanFolder(folder, { ...options, scripts: false });
+    const scan = await scanFolder(folder, {
+      ...options,
+      ...(flags.maxDepth !== undefined ? { maxDepth: flags.maxDepth } : {}),
+      ...(flags.subdirs ? { subdirs: flags.subdirs } : {}),
+      ...(flags.filter ? { include: flags.filter } : {}),
+      ...(flags.exclude ? { exclude: flags.exclude } : {}),
+    });
     diagnostics = scan.diagnostics;
     projectRoot = scan.projectRoot;
     configFiles = [...new Set([...scan.files.map((f) => f.path), ...diagnostics.map((d) => d.file)])];
