@@ -864,6 +864,35 @@ export function defineConformance(name: string, setup: () => Promise<Conformance
         expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'first' });
         await expectNoProcessesOf(summary.runId);
       });
+
+      it('33. a cleanup step already running when the first cancel comes keeps running; the second cancel ends it', async () => {
+        const otherPid = file('other.pid');
+        const cleanupPid = file('cleanup.pid');
+        const { handle } = submit(
+          workflowSpec(
+            [
+              sh('a', 'true'),
+              sleeper('cleanup', cleanupPid, { needs: ['a'], if: 'always()' }),
+              sh('plain', `sleep 5 & echo $! > ${q(otherPid)}; wait`, { killGrace: 200 }),
+            ],
+            { concurrency: 4 },
+          ),
+        );
+        const cleanup = await readPidFile(cleanupPid);
+        const other = await readPidFile(otherPid);
+        handle.cancel('first');
+        // The cancel has reached the running steps once the plain one is gone; the cleanup step,
+        // whose `always()` still holds, is not among them.
+        await expectDead(other);
+        expect(isProcessAlive(cleanup)).toBe(true);
+        handle.cancel('second');
+        const summary = await handle.result;
+        await expectDead(cleanup);
+        expect(byId(summary, 'plain')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+        expect(byId(summary, 'cleanup')).toMatchObject({ status: 'cancelled', reason: 'cancelled' });
+        expect(summary).toMatchObject({ status: 'cancelled', cancelReason: 'first' });
+        await expectNoProcessesOf(summary.runId);
+      });
     });
 
     describe('regressions', () => {
