@@ -474,7 +474,8 @@ export class LocalRun implements RunHandle {
    * `run-timeout` < forced. Each kills what runs (but `no-new`), cleanup steps of an earlier stop
    * included; cleanup steps that start after it are left to run (see `#abortAtStart`). A cancel
    * after a cancel or the run timeout forces: it keeps their status and reason, and ends the
-   * cleanup steps too. A run timeout after a cancel changes nothing.
+   * cleanup steps too. The run timeout after a cancel forces as well: it bounds the cleanup a
+   * cancel let run (no one may be there to cancel again).
    */
   #stop(cause: AbortCause | 'no-new', message: string, forced = false): void {
     if (this.#done) return;
@@ -482,7 +483,7 @@ export class LocalRun implements RunHandle {
     if (current?.forced === true) return;
     let next: Stopping;
     if (current !== undefined && (current.cause === 'cancelled' || current.cause === 'run-timeout')) {
-      if (cause !== 'cancelled') return;
+      if (cause !== 'cancelled' && !(cause === 'run-timeout' && current.cause === 'cancelled')) return;
       next = { ...current, forced: true };
     } else {
       if (current !== undefined && (cause === 'no-new' || current.cause === cause)) return;
@@ -514,15 +515,17 @@ export class LocalRun implements RunHandle {
   }
 
   /**
-   * Whether a running cleanup step goes on through a stop that is not forced. A cancel (or the run
-   * timeout) evaluates its `if` again, as GitHub Actions does for a running step: `always()` and
-   * `cancelled()` still hold, so it goes on until a second cancel or its own timeout (what the
-   * CLI's first Ctrl-C promises); `success() || failure()` with nothing failed no longer does, and
-   * it is killed. A fail-fast is not a cancel: what runs is killed, cleanup steps included. Spared,
-   * it counts as started under this stop, so its next attempts are not aborted by it either.
+   * Whether a running cleanup step goes on through a stop that is not forced. A cancel evaluates
+   * its `if` again, as GitHub Actions does for a running step: `always()` and `cancelled()` still
+   * hold, so it goes on until a second cancel, the run timeout or its own timeout (what the CLI's
+   * first Ctrl-C promises); `success() || failure()` with nothing failed no longer does, and it is
+   * killed. The run timeout kills what runs, cleanup steps included: it is the run's bound, often
+   * with no one there to cancel twice (cleanup steps that start after it still run). A fail-fast
+   * is not a cancel either. Spared, a step counts as started under this stop, so its next attempts
+   * are not aborted by it.
    */
   #spares(state: StepState, next: Stopping): boolean {
-    if (next.cause !== 'cancelled' && next.cause !== 'run-timeout') return false;
+    if (next.cause !== 'cancelled') return false;
     // Started after an earlier cancel: evaluated with `cancelled()` true already (a cancel after a
     // cancel forces, so this is a fail-fast's cleanup step only when `sawCancel` is false).
     if (!state.sawCancel && this.#reconsider(state) !== undefined) return false;
