@@ -237,11 +237,13 @@ describe('run history', () => {
   it('cancel again never signals a program that records runs through the library: only the orchestrator command', async () => {
     const pidFile = rig.path('step.pid');
     const lib = pathToFileURL(path.resolve('dist/index.js')).href;
-    // A long-lived program (a server, say) that records its runs the documented way.
-    await rig.write(
-      'host.mjs',
+    // A long-lived program (a server, say) that records its runs the documented way, with the
+    // name of the orchestrator's own bundle: a name proves nothing.
+    const hostFile = await rig.write(
+      'dist/bin/cli.cjs',
       [
-        `import { runSpec, SqliteRunStore, storeListener, resumableRunInfo } from ${JSON.stringify(lib)};`,
+        '(async () => {',
+        `const { runSpec, SqliteRunStore, storeListener, resumableRunInfo } = await import(${JSON.stringify(lib)});`,
         `const store = new SqliteRunStore({ stateDir: ${JSON.stringify(rig.path('.orchestrator'))} });`,
         'const step = { id: "long", name: "long", kind: "command", needs: [], timeout: 0, killGrace: 500, env: {}, cwd: process.cwd(), allowedExitCodes: [0], tags: [], group: ".",',
         '  retry: { maxAttempts: 1, initialDelay: 10, maxDelay: 10, factor: 1, jitter: "none", retryOnExitCodes: [] },',
@@ -250,10 +252,11 @@ describe('run history', () => {
         'setInterval(() => {}, 1000);',
         `await runSpec(spec, { outputDir: ${JSON.stringify(rig.path('out'))}, projectRoot: process.cwd(), onEvent: storeListener(store),`,
         `  onStart: (run) => store.beginRun(resumableRunInfo({ ...run, spec, outputDir: ${JSON.stringify(rig.path('out'))} }, { kind: 'workflow', source: 'app', projectRoot: process.cwd() })) });`,
+        '})();',
         '',
       ].join('\n'),
     );
-    const host = spawn(process.execPath, [rig.path('host.mjs')], { cwd: rig.root, stdio: 'ignore' });
+    const host = spawn(process.execPath, [hostFile], { cwd: rig.root, stdio: 'ignore' });
     let stepPid = 0;
     try {
       stepPid = Number(await waitForFile(pidFile));
@@ -261,7 +264,7 @@ describe('run history', () => {
       expect((await rig.run(['cancel', run?.id ?? '', '--no-wait'])).code).toBe(0);
       const again = await rig.run(['cancel', run?.id ?? '', '--no-wait']);
       expect(again.code).toBe(2);
-      expect(again.stderr).toContain('is not the orchestrator command but a program using the library, so it is not sent a signal');
+      expect(again.stderr).toContain('is not certainly the orchestrator command (a program using the library would die of a signal), so it is not sent one');
       expect(host.exitCode).toBeNull();
       expect(await isAlive(host.pid as number)).toBe(true);
       expect(await isAlive(stepPid)).toBe(true);

@@ -1,5 +1,5 @@
 import { colorsFor } from '../colors.js';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
@@ -391,17 +391,47 @@ export async function cancelCommand(io: CliIo, id: string, flags: HistoryFlags &
   });
 }
 
-/** Whether a process runs the `orchestrator` command (its bin, under any of its names). */
+/** Node options whose value is the next argument (`-r file`), so it is not taken for the script. */
+const NODE_OPTIONS_WITH_VALUE = new Set([
+  '-r',
+  '--require',
+  '--import',
+  '--loader',
+  '--experimental-loader',
+  '--env-file',
+  '-C',
+  '--conditions',
+  '--title',
+  '--inspect-port',
+  '--disable-warning',
+  '--unhandled-rejections',
+]);
+
+/**
+ * Whether a process runs this package's `orchestrator` command: the script Node runs is, links
+ * resolved, `dist/bin/orchestrator.cjs` (or `orchestrator.js`, `cli.cjs`) of a package named
+ * codomyrmex-orchestrator. Not a guess from a file name: a program that records runs through the
+ * library may well be called `cli.cjs`, and a signal would kill it.
+ */
 function isOrchestratorCli(pid: number): boolean {
-  let args: string[];
   try {
-    args = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+    const args = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
+    let script: string | undefined;
+    for (let i = 1; i < args.length && script === undefined; i++) {
+      const arg = args[i] as string;
+      if (NODE_OPTIONS_WITH_VALUE.has(arg)) i++;
+      else if (!arg.startsWith('-')) script = arg;
+    }
+    if (script === undefined) return false;
+    const file = realpathSync(path.resolve(readlinkSync(`/proc/${pid}/cwd`), script));
+    const bin = path.dirname(file);
+    if (!['orchestrator.cjs', 'orchestrator.js', 'cli.cjs'].includes(path.basename(file))) return false;
+    if (path.basename(bin) !== 'bin' || path.basename(path.dirname(bin)) !== 'dist') return false;
+    const pkg = JSON.parse(readFileSync(path.join(bin, '..', '..', 'package.json'), 'utf8')) as { name?: unknown };
+    return pkg.name === 'codomyrmex-orchestrator';
   } catch {
     return false;
   }
-  // node [flags] <bin> <command> ...: the first argument after node that is not a flag.
-  const script = args.slice(1).find((arg) => !arg.startsWith('-'));
-  return script !== undefined && ['orchestrator', 'orchestrator.cjs', 'orchestrator.js', 'cli.cjs'].includes(path.basename(script));
 }
 
 /**
@@ -419,7 +449,7 @@ function forceCancel(run: RunRecord): true | string {
   // Only the CLI takes a SIGTERM after a cancel request as "stop at once". A program that records
   // runs through the library would just die of it (with its step trees left running).
   if (!isOrchestratorCli(run.pid)) {
-    return `its process (pid ${run.pid}) is not the orchestrator command but a program using the library, so it is not sent a signal; stop it there`;
+    return `its process (pid ${run.pid}) is not certainly the orchestrator command (a program using the library would die of a signal), so it is not sent one; stop it there`;
   }
   try {
     process.kill(run.pid, 'SIGTERM');
