@@ -2,7 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { findProjectRoot } from './find-project-root.js';
 import { parseConfigFile } from './parse-config-text.js';
-import { isInside } from './is-inside.js';
+import { isInside, realPathOf } from './is-inside.js';
 import type { ConfigFile, Diagnostic, DiscoveryConfig, RunConfig } from './types.js';
 
 /** Config file names, in the order they are read when (wrongly) more than one exists. */
@@ -54,8 +54,17 @@ export async function readConfigFolder(
       message: `found both ${names.join(' and ')} in ${dir}; keep only one`,
     });
   }
+  const boundary = realPathOf(projectRoot);
   for (const name of names) {
     const file = path.join(dir, name);
+    // A config file is trusted like a script: one whose real path leaves the project (a link to
+    // another project's settings, or to /etc/passwd) is not read, wherever it sits, as discovery
+    // does not follow such links. The same file is then skipped whichever folder is run.
+    const real = realPathOf(file);
+    if (!isInside(boundary, real)) {
+      diagnostics.push({ severity: 'warning', file, line: 1, column: 1, field: '', message: `symlink points outside "${boundary}" (to "${real}"), not followed` });
+      continue;
+    }
     let text: string;
     try {
       text = await readFile(file, 'utf8');

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   collectConfig,
@@ -52,6 +53,15 @@ function patternsOf(file: ConfigFile): NonNullable<FolderRules['patterns']>[numb
   return { base: file.dir, include: file.discovery.include, exclude: file.discovery.exclude };
 }
 
+/** Whether a config file's text has a top-level `discovery` key (read again only for a broken file). */
+function hasDiscoverySection(file: string): boolean {
+  try {
+    return /^\s*["']?discovery["']?\s*:/m.test(readFileSync(file, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 function appliesToNoScript(diagnostic: Diagnostic): Diagnostic {
   if (diagnostic.severity !== 'error') return diagnostic;
   return { ...diagnostic, severity: 'warning', message: `${diagnostic.message} (ignored: this file applies to no script of the run)` };
@@ -87,7 +97,7 @@ export async function scanFolder(folder: string, options: ScanFolderOptions = {}
     // Each file's patterns are relative to its own folder, wherever the run starts.
     patterns: chain.files.map(patternsOf),
   };
-  const nested: { dir: string; files: ConfigFile[]; diagnostics: Diagnostic[] }[] = [];
+  const nested: { dir: string; files: ConfigFile[]; diagnostics: Diagnostic[]; hasDiscovery: boolean }[] = [];
 
   const { scripts, warnings } = await discoverWithHooks(
     root,
@@ -114,7 +124,13 @@ export async function scanFolder(folder: string, options: ScanFolderOptions = {}
         }
         if (found.length === 0 && skipped.length === 0) return undefined;
         const read = await readConfigFolder(dir, found, projectRoot, root);
-        nested.push({ dir, files: read.files, diagnostics: [...skipped, ...read.diagnostics] });
+        const broken = read.diagnostics.some((d) => d.severity === 'error');
+        nested.push({
+          dir,
+          files: read.files,
+          diagnostics: [...skipped, ...read.diagnostics],
+          hasDiscovery: broken && found.some((name) => hasDiscoverySection(path.join(dir, name))),
+        });
         const [file] = read.files;
         // A broken file lends its subtree nothing; the walk goes on so that every bad file is reported.
         if (file === undefined || read.diagnostics.some((d) => d.severity === 'error')) return undefined;
@@ -136,7 +152,9 @@ export async function scanFolder(folder: string, options: ScanFolderOptions = {}
     ...nested.flatMap((entry) =>
       // Read only because the walk went through its folder: a file that applies to no script kept
       // (its whole folder excluded, say) cannot break the run. Only known once scripts are found.
-      options.scripts !== false && !scripts.some((script) => isInside(entry.dir, script.path))
+      // A broken file with `discovery` settings of its own is no such file: they might have kept
+      // scripts below it (a larger max_depth), which its errors hid; it stays an error.
+      options.scripts !== false && !scripts.some((script) => isInside(entry.dir, script.path)) && !entry.hasDiscovery
         ? entry.diagnostics.map(appliesToNoScript)
         : entry.diagnostics,
     ),

@@ -227,6 +227,11 @@ describe('a config file in a subfolder that is a link out of the project', () =>
     const diagnostics = await validateConfig(rig.path('project/scripts'));
     expect(diagnostics.map((d) => d.severity)).toEqual(['warning', 'warning']);
     expect(JSON.stringify(diagnostics)).not.toContain('root:x');
+
+    // The same file, run from its own folder (the run folder's own file): skipped all the same.
+    const own = await folderToWorkflow(rig.path('project/scripts/etl'));
+    expect((own.spec.steps as ScriptStep[])[0]?.env).not.toHaveProperty('WAREHOUSE');
+    expect(own.warnings).toEqual([outside('project/scripts/etl/orchestrator.yaml', 'outside/orchestrator.yaml')]);
   });
 });
 
@@ -246,6 +251,12 @@ describe('a broken config file that applies to no script of the run', () => {
         message: expect.stringMatching(/^defaults\.timeout: expected a number of seconds.*\(ignored: this file applies to no script of the run\)$/) as unknown,
       },
     ]);
+
+    // With discovery settings of its own, which might have kept scripts below it, it stays an error.
+    await rig.write('scripts/legacy/orchestrator.yaml', 'discovery: {max_depth: 5}\ndefaults:\n  timeout: never\n');
+    const withDiscovery = await configError(folderToWorkflow(rig.path('scripts')));
+    expect(withDiscovery.diagnostics).toEqual([expect.objectContaining({ severity: 'error', file: rig.path('scripts/legacy/orchestrator.yaml') })]);
+    await rig.write('scripts/legacy/orchestrator.yaml', 'defaults:\n  timeout: never\n');
 
     // Once a script below it is kept, it is an error again.
     await rig.write('scripts/orchestrator.yaml', 'discovery: {exclude: ["legacy/old.py"]}\n');
