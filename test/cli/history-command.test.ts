@@ -288,7 +288,7 @@ describe('run history', () => {
     const [a, b] = await Promise.all([rig.run(['run', 'a.yaml', '--reporter', 'json']), rig.run(['run', 'b.yaml', '--reporter', 'json'])]);
     expect([a.code, b.code], a.stderr + b.stderr).toEqual([0, 0]);
     const all = await runs();
-    expect(all).toHaveLength(2);
+    expect(all, a.stderr + b.stderr).toHaveLength(2);
     for (const run of all) {
       expect(run.status).toBe('succeeded');
       expect(run.counts.succeeded).toBe(200);
