@@ -52,12 +52,6 @@ export interface DiscoveryHooks {
     /** Relative to the discovered folder, `/` separators; `''` for the root itself. */
     relativePath: string;
     names: readonly string[];
-    /**
-     * For the entry `name` of this folder: the warning to give when it is a symlink whose real path
-     * is outside where links may lead (the rule discovery applies to its own links), else undefined.
-     * Lets a caller that reads a file of its own (a config file) apply the same boundary.
-     */
-    linkOutside: (name: string) => Promise<string | undefined>;
   }) => FolderRules | undefined | Promise<FolderRules | undefined>;
   /** `false`: only walk (for callers that want `folderRules` calls and no scripts); `scripts` is empty. @default true */
   probe?: boolean;
@@ -303,7 +297,6 @@ function scopeFor(
         path: folder,
         relativePath: relativeFolder,
         names: await names(),
-        linkOutside: (name) => linkOutside(walk, path.join(folder, name)),
       });
       return rules === undefined ? parent : applyRules(walk, parent, rules, folder, depth);
     })();
@@ -416,17 +409,8 @@ async function visitSymlink(
   }
   if (stats.isDirectory()) {
     if (!entersFolder(scope, name, depth + 1)) return;
-    let real: string;
-    try {
-      real = await realpath(absolute);
-    } catch (error) {
-      warnFolderError(walk, absolute, error);
-      return;
-    }
-    if (!walk.allows(real)) {
-      warn(walk, absolute, `symlink ${outsideMessage(walk, real)}`);
-      return;
-    }
+    const real = await realInside(walk, absolute, warnFolderError);
+    if (real === undefined) return;
     const loopsTo = ancestors.get(real);
     if (loopsTo !== undefined) {
       warn(walk, absolute, `symlink loop: points back to "${loopsTo}", not followed`);
@@ -437,30 +421,30 @@ async function visitSymlink(
     // Only a link that could be a script is resolved and judged, so a link to a data file outside
     // (no script extension, not executable) is left out quietly, as it always was.
     if (!wantsFile(scope, relativePath, name) || !mayBeScript(name, stats)) return;
-    let real: string;
-    try {
-      real = await realpath(absolute);
-    } catch (error) {
-      warnLinkError(walk, absolute, error);
-      return;
-    }
-    if (!walk.allows(real)) {
-      warn(walk, absolute, `symlink ${outsideMessage(walk, real)}`);
-      return;
-    }
+    if ((await realInside(walk, absolute, warnLinkError)) === undefined) return;
     walk.candidates.push({ absolute, relativePath, name, stats });
   }
 }
 
-async function linkOutside(walk: Walk, absolute: string): Promise<string | undefined> {
+/**
+ * A link's real path when links may lead there; otherwise undefined, with a warning (outside the
+ * boundary, or `onError`'s when it cannot be resolved).
+ */
+async function realInside(
+  walk: Walk,
+  absolute: string,
+  onError: (walk: Walk, path: string, error: unknown) => void,
+): Promise<string | undefined> {
   let real: string;
   try {
     real = await realpath(absolute);
-  } catch {
-    // Missing or a broken link: the caller's own read reports it.
+  } catch (error) {
+    onError(walk, absolute, error);
     return undefined;
   }
-  return walk.allows(real) ? undefined : `symlink ${outsideMessage(walk, real)}`;
+  if (walk.allows(real)) return real;
+  warn(walk, absolute, `symlink ${outsideMessage(walk, real)}`);
+  return undefined;
 }
 
 function outsideMessage(walk: Walk, real: string): string {

@@ -111,24 +111,17 @@ export async function scanFolder(folder: string, options: ScanFolderOptions = {}
     },
     {
       probe: options.scripts !== false,
-      folderRules: async ({ path: dir, relativePath, names, linkOutside }) => {
+      folderRules: async ({ path: dir, relativePath, names }) => {
         if (relativePath === '') return rootRules;
-        const found: string[] = [];
-        const skipped: Diagnostic[] = [];
-        for (const name of configNamesAmong(names)) {
-          // A config file is trusted like a script: a link out of the project (to another
-          // project's settings, or to /etc/passwd) is not read, as discovery does not follow it.
-          const outside = await linkOutside(name);
-          if (outside === undefined) found.push(name);
-          else skipped.push({ severity: 'warning', file: path.join(dir, name), line: 1, column: 1, field: '', message: outside });
-        }
-        if (found.length === 0 && skipped.length === 0) return undefined;
+        const found = configNamesAmong(names);
+        if (found.length === 0) return undefined;
+        // (A file whose real path leaves the project is skipped there with a warning, as any other.)
         const read = await readConfigFolder(dir, found, projectRoot, root);
         const broken = read.diagnostics.some((d) => d.severity === 'error');
         nested.push({
           dir,
           files: read.files,
-          diagnostics: [...skipped, ...read.diagnostics],
+          diagnostics: read.diagnostics,
           hasDiscovery: broken && found.some((name) => hasDiscoverySection(path.join(dir, name))),
         });
         const [file] = read.files;

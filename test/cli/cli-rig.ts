@@ -138,6 +138,15 @@ export async function writeSlowCleanupWorkflow(rig: CliRig): Promise<{ stepPid: 
   return { stepPid, cleanupPid };
 }
 
+/** SIGKILL to a process a test started, if it is still there (cleanup after a test that failed). */
+export function killIfAlive(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // Gone, as it should be.
+  }
+}
+
 export async function waitForFile(file: string, ms = 10_000): Promise<string> {
   const deadline = Date.now() + ms;
   for (;;) {

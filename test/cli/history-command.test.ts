@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rerunStoredRun } from '../../src/api/history.js';
 import { SqliteRunStore, storeListener } from '../../src/store/index.js';
-import { CliRig, isAlive, waitForFile, waitForOutput, waitGone, within, writeSlowCleanupWorkflow, writeTwentyStepWorkflow } from './cli-rig.js';
+import { CliRig, isAlive, killIfAlive, waitForFile, waitForOutput, waitGone, within, writeSlowCleanupWorkflow, writeTwentyStepWorkflow } from './cli-rig.js';
 
 interface RunJson {
   id: string;
@@ -226,11 +226,7 @@ describe('run history', () => {
       expect(result.code, result.stderr).toBe(143);
       expect(await waitGone(pid, 5_000), `cleanup step process ${pid} still running 5 s after the orchestrator exited`).toBe(true);
     } finally {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Gone, as it should be.
-      }
+      killIfAlive(pid);
     }
   });
 
@@ -270,13 +266,7 @@ describe('run history', () => {
       expect(await isAlive(stepPid)).toBe(true);
     } finally {
       host.kill('SIGKILL');
-      if (stepPid > 0) {
-        try {
-          process.kill(stepPid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
+      if (stepPid > 0) killIfAlive(stepPid);
     }
   });
 

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CliRig, isAlive, waitForFile, waitForOutput, waitGone, writeSlowCleanupWorkflow } from './cli-rig.js';
+import { CliRig, isAlive, killIfAlive, waitForFile, waitForOutput, waitGone, writeSlowCleanupWorkflow } from './cli-rig.js';
 
 let rig: CliRig;
 beforeEach(async () => {
@@ -248,11 +248,7 @@ describe('orchestrator run', () => {
       expect(result.code, result.stderr).toBe(130);
       expect(await waitGone(pid, 5_000), `cleanup step process ${pid} still running 5 s after the CLI exited`).toBe(true);
     } finally {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // Gone, as it should be.
-      }
+      killIfAlive(pid);
     }
   });
 
@@ -272,11 +268,7 @@ describe('orchestrator run', () => {
       for (const pid of pids) expect(await waitGone(pid, 5_000), `step process ${pid} still running 5 s after the CLI exited`).toBe(true);
     } finally {
       for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch {
-          // Gone, as it should be.
-        }
+        killIfAlive(pid);
       }
     }
   });
