@@ -23,8 +23,8 @@ export class ModuleExecutor implements StepExecutor<ModuleStep> {
     this.#functions = functions;
   }
 
-  flush(): Promise<string[]> {
-    return this.#processes.flush?.() ?? Promise.resolve([]);
+  flush(runId?: string): Promise<string[]> {
+    return this.#processes.flush?.(runId) ?? Promise.resolve([]);
   }
 
   async execute(step: ModuleStep, context: ExecutionContext): Promise<AttemptResult> {

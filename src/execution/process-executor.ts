@@ -19,8 +19,15 @@ export type ProcessStep = ScriptStep | CommandStep | ModuleStep | PythonStep;
 const SLOW_LOG_WRITE_MS = 2;
 /** Slow appends among the last eight that send the rest of the run's log writes to the thread pool. */
 const SLOW_LOG_WRITES = 3;
-/** Finished trees after which leftovers are looked for without waiting for `flush()`. */
+/** Finished trees (of any runs) after which leftovers are looked for without waiting for `flush()`. */
 const LEFTOVER_SWEEP_TREES = 256;
+
+/** A finished step's process tree, by the run the step belongs to. */
+interface FinishedTree {
+  runId: string;
+  stepId: string;
+  killGrace: number;
+}
 
 /**
  * Runs every step that is a process: scripts, shell commands, module functions and Python
@@ -31,53 +38,98 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
   // here is a round trip through libuv's thread pool on the hot path.
   readonly #dirProblems = new Map<string, Promise<string | undefined>>();
   readonly #logDirs = new Map<string, Promise<unknown>>();
-  readonly #logWrites = new Map<string, Promise<void>>();
-  readonly #logErrors: string[] = [];
+  /** The last write to each log (they are chained), and the run whose log it is. */
+  readonly #logWrites = new Map<string, { write: Promise<void>; runId: string }>();
   readonly #slowLogWriteMs: number;
+  readonly #leftoverSweepTrees: number;
   #syncLogs = true;
   /** The last eight synchronous appends, one bit each, 1 for a slow one. */
   #recentSlowWrites = 0;
   /**
    * Trees of steps that finished since the last sweep, by tree id. A process that still carries
    * one escaped the step unseen; sweeping for them costs one /proc pass, so it is done once per
-   * run (`flush()`), not per step.
+   * run (`flush(runId)`), not per step. One executor serves every run of an engine, at once too:
+   * each tree says whose it is, so that a run's end sweeps only its own.
    */
-  #finishedTrees = new Map<string, { stepId: string; killGrace: number }>();
+  #finishedTrees = new Map<string, FinishedTree>();
   #sweeping: Promise<void> | undefined;
-  readonly #sweepReports: string[] = [];
+  /** What `flush()` has to tell, by run id: log writes that failed, leftovers killed. */
+  readonly #reports = new Map<string, { logErrors: string[]; leftovers: string[] }>();
 
-  /** `slowLogWriteMs`: see `#writeLog` (default 2 ms; 0 sends every write after the third to the thread pool). */
-  constructor(options: { slowLogWriteMs?: number } = {}) {
+  /**
+   * `slowLogWriteMs`: see `#writeLog` (default 2 ms; 0 sends every write after the third to the
+   * thread pool). `leftoverSweepTrees`: finished trees that start a sweep before any flush
+   * (default 256).
+   */
+  constructor(options: { slowLogWriteMs?: number; leftoverSweepTrees?: number } = {}) {
     this.#slowLogWriteMs = options.slowLogWriteMs ?? SLOW_LOG_WRITE_MS;
+    this.#leftoverSweepTrees = options.leftoverSweepTrees ?? LEFTOVER_SWEEP_TREES;
   }
 
   /**
-   * Waits until every log write has finished, and kills the processes that finished steps left
-   * running where their own kill could not see them (in a new session, output redirected).
-   * Returns the writes that failed and the leftovers killed.
+   * Waits until the run's log writes have finished, and kills the processes that its finished
+   * steps left running where their own kill could not see them (in a new session, output
+   * redirected). Returns the writes that failed and the leftovers killed, the early sweeps' too
+   * (see `LEFTOVER_SWEEP_TREES`). Without `runId`: those of every run.
    */
-  async flush(): Promise<string[]> {
-    if (this.#finishedTrees.size > 0) void this.#sweepLeftovers();
-    while (this.#logWrites.size > 0) await Promise.all(this.#logWrites.values());
+  async flush(runId?: string): Promise<string[]> {
+    const ofRun = (id: string): boolean => runId === undefined || id === runId;
+    if ([...this.#finishedTrees.values()].some((tree) => ofRun(tree.runId))) void this.#sweepLeftovers(runId);
+    for (;;) {
+      const writes = [...this.#logWrites.values()].filter((w) => ofRun(w.runId));
+      if (writes.length === 0) break;
+      await Promise.all(writes.map((w) => w.write));
+    }
+    // Sweeps run one after another: the last one started ends after every earlier one.
     while (this.#sweeping) await this.#sweeping;
-    return [...this.#logErrors.splice(0), ...this.#sweepReports.splice(0)];
+    const logErrors: string[] = [];
+    const leftovers: string[] = [];
+    for (const [id, reports] of this.#reports) {
+      if (!ofRun(id)) continue;
+      this.#reports.delete(id);
+      logErrors.push(...reports.logErrors);
+      leftovers.push(...reports.leftovers);
+    }
+    return [...logErrors, ...leftovers];
   }
 
-  /** Kills what the finished trees left behind; sweeps run one at a time. */
-  #sweepLeftovers(): Promise<void> {
-    const trees = this.#finishedTrees;
-    this.#finishedTrees = new Map();
+  #report(runId: string, kind: 'logErrors' | 'leftovers', message: string): void {
+    let reports = this.#reports.get(runId);
+    if (!reports) {
+      reports = { logErrors: [], leftovers: [] };
+      this.#reports.set(runId, reports);
+    }
+    reports[kind].push(message);
+  }
+
+  /**
+   * Kills what the finished trees of `runId` (without it: of every run) left behind, and keeps
+   * what it killed for the flush of the run each tree belongs to; sweeps run one at a time.
+   */
+  #sweepLeftovers(runId?: string): Promise<void> {
+    let trees = this.#finishedTrees;
+    if (runId === undefined) {
+      this.#finishedTrees = new Map();
+    } else {
+      trees = new Map();
+      for (const [treeId, tree] of this.#finishedTrees) {
+        if (tree.runId !== runId) continue;
+        trees.set(treeId, tree);
+        this.#finishedTrees.delete(treeId);
+      }
+    }
     const sweep = (this.#sweeping ?? Promise.resolve())
       .then(() => killLeftovers(trees))
       .then(
         (killed) => {
           for (const [treeId, count] of killed) {
-            const stepId = trees.get(treeId)?.stepId ?? treeId;
-            this.#sweepReports.push(leftoversMessage(count, `step ${stepId}`));
+            const tree = trees.get(treeId);
+            if (tree) this.#report(tree.runId, 'leftovers', leftoversMessage(count, `step ${tree.stepId}`));
           }
         },
         (error: unknown) => {
-          this.#sweepReports.push(`could not look for processes left running: ${error instanceof Error ? error.message : String(error)}`);
+          const message = `could not look for processes left running: ${error instanceof Error ? error.message : String(error)}`;
+          for (const id of new Set([...trees.values()].map((tree) => tree.runId))) this.#report(id, 'leftovers', message);
         },
       )
       .finally(() => {
@@ -114,11 +166,11 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
    * is often descheduled for a few milliseconds in the middle of a fast write. Writes to one log
    * are chained so attempts stay in order.
    */
-  #writeLog(logPath: string, section: LogSection, outcome: ProcessOutcome): void {
+  #writeLog(runId: string, logPath: string, section: LogSection, outcome: ProcessOutcome): void {
     const failed = (error: unknown): void => {
-      this.#logErrors.push(`could not write the log ${logPath}: ${error instanceof Error ? error.message : String(error)}`);
+      this.#report(runId, 'logErrors', `could not write the log ${logPath}: ${error instanceof Error ? error.message : String(error)}`);
     };
-    const previous = this.#logWrites.get(logPath);
+    const previous = this.#logWrites.get(logPath)?.write;
     if (previous === undefined && this.#syncLogs) {
       const started = performance.now();
       try {
@@ -135,9 +187,9 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
     const write = (previous ?? Promise.resolve())
       .then(() => appendLogSection(logPath, section, outcome.stdout, outcome.stderr))
       .catch(failed);
-    this.#logWrites.set(logPath, write);
+    this.#logWrites.set(logPath, { write, runId });
     void write.finally(() => {
-      if (this.#logWrites.get(logPath) === write) this.#logWrites.delete(logPath);
+      if (this.#logWrites.get(logPath)?.write === write) this.#logWrites.delete(logPath);
     });
   }
 
@@ -190,12 +242,12 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
       ...(context.logPath ? { spillPrefix: `${context.logPath}.${context.attempt}.part` } : {}),
       ...(context.onOutput ? { onOutput: context.onOutput } : {}),
       onSpawn: (pid) => context.onSpawn?.(pid, shown),
-      // Swept once per run for every step (see `flush()`): a /proc pass per step is too dear.
+      // Swept once per run for every step (see `flush(runId)`): a /proc pass per step is too dear.
       killLeftovers: false,
     });
     if (outcome.pid !== null) {
-      this.#finishedTrees.set(outcome.treeId, { stepId: step.id, killGrace: step.killGrace });
-      if (this.#finishedTrees.size >= LEFTOVER_SWEEP_TREES) void this.#sweepLeftovers();
+      this.#finishedTrees.set(outcome.treeId, { runId: context.runId, stepId: step.id, killGrace: step.killGrace });
+      if (this.#finishedTrees.size >= this.#leftoverSweepTrees) void this.#sweepLeftovers();
     }
     const result = toAttemptResult(step, outcome, shown, context.abortCause);
     await collectOutputs(result, outputFile);
@@ -205,6 +257,7 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
     }
     if (context.logPath) {
       this.#writeLog(
+        context.runId,
         context.logPath,
         {
           title: `${step.id} · attempt ${context.attempt}`,

@@ -79,6 +79,9 @@ export interface ExecutionContext {
 /** Runs one attempt of one kind of step (dagu's executor registry; four methods there, one here). */
 export interface StepExecutor<S extends StepSpec = StepSpec> {
   execute(step: S, context: ExecutionContext): Promise<AttemptResult>;
-  /** Waits for background work (log writes, killing what finished steps left running); returns problems worth a warning. */
-  flush?(): Promise<string[]>;
+  /**
+   * Waits for the background work of the run `runId` (log writes, killing what its finished steps
+   * left running); returns problems worth a warning. Without `runId`: of every run.
+   */
+  flush?(runId?: string): Promise<string[]>;
 }

@@ -10,7 +10,7 @@ import type { RunHandle, SubmitOptions } from '../../src/engines/engine.js';
 import { LocalEngine } from '../../src/engines/local/local-engine.js';
 import { ControlServer } from '../helpers/control-server.js';
 import { childPids, isProcessAlive, livePidsWithEnv, readPidFile, waitForChild } from '../helpers/processes.js';
-import { commandStep, retryPolicy, scriptStep, workflowSpec } from '../helpers/step-factory.js';
+import { commandStep, fixture, retryPolicy, scriptStep, workflowSpec } from '../helpers/step-factory.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
 
 let dir: string;
@@ -563,5 +563,53 @@ describe('LocalEngine', () => {
     expect(stdout).toBe('cancelled\n');
     // (The run timeout is far beyond any start-up time, even on a loaded machine.)
     expect(elapsed, 'the process should exit at once, not wait for the 60 s run timeout').toBeLessThan(30_000);
+  });
+});
+
+describe('LocalEngine, two runs at once', () => {
+  const leftBy = (stepId: string): string => `killed 1 process that step ${stepId} left running outside its process group (setsid)`;
+  /** Lets the warnings emitted so far arrive (`process.emitWarning` emits on the next tick). */
+  const warningsArrived = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+  it('each run kills and reports, at its own end, only what its own steps left running (setsid)', async () => {
+    const control = await startControl();
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => void warnings.push(warning.message);
+    process.on('warning', onWarning);
+    const escapees: number[] = [];
+    try {
+      // A step whose escapee is left running once it exits, then one held until the test says so.
+      const held = (name: string): Collected =>
+        submit(
+          workflowSpec([
+            commandStep(fixture('setsid-quiet-exit.sh'), { id: `leaver-${name}`, killGrace: 300, env: { PID_FILE: path.join(dir, `${name}.pid`) } }),
+            controlled(control, `hold-${name}`, { needs: [`leaver-${name}`] }),
+          ]),
+          { runId: `run-${name}` },
+        );
+      const a = held('a');
+      const b = held('b');
+      // A hold step starts only once its run's leaver has finished: both escapees are leftovers now.
+      await control.nextStarted();
+      await control.nextStarted();
+      for (const name of ['a', 'b']) escapees.push(await readPidFile(path.join(dir, `${name}.pid`)));
+      const [escapeeA, escapeeB] = escapees as [number, number];
+
+      control.release('hold-b');
+      expect((await b.done).status).toBe('succeeded');
+      await warningsArrived();
+      expect(warnings, "B's end reports B's leftover, not A's").toEqual([leftBy('leaver-b')]);
+      expect(isProcessAlive(escapeeB), "B's leftover is killed by the time B's result resolves").toBe(false);
+      expect(isProcessAlive(escapeeA), "B's end leaves A's leftover to A").toBe(true);
+
+      control.release('hold-a');
+      expect((await a.done).status).toBe('succeeded');
+      await warningsArrived();
+      expect(warnings, "A's end reports A's leftover").toEqual([leftBy('leaver-b'), leftBy('leaver-a')]);
+      expect(isProcessAlive(escapeeA), "A's leftover is killed by the time A's result resolves").toBe(false);
+    } finally {
+      process.off('warning', onWarning);
+      for (const pid of escapees) if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
   });
 });

@@ -19,9 +19,9 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function context(logPath: string, attempt: number): ExecutionContext {
+function context(logPath: string, attempt: number, runId = 'r'): ExecutionContext {
   return {
-    runId: 'r',
+    runId,
     attempt,
     signal: new AbortController().signal,
     onAbort: () => () => undefined,
@@ -70,6 +70,18 @@ describe('ProcessExecutor logs', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^could not write the log ${logPath}: .*EISDIR`));
   });
+
+  it('flush(runId) reports the logs of that run only', async () => {
+    const executor = new ProcessExecutor();
+    const logPath = path.join(dir, 'a', 'x.log');
+    await mkdir(logPath, { recursive: true }); // a folder where the log file should be
+    await executor.execute(commandStep('true', { id: 'x', cwd: dir }), context(logPath, 1, 'a'));
+    await executor.execute(commandStep('true', { id: 'x', cwd: dir }), context(path.join(dir, 'b', 'x.log'), 1, 'b'));
+    expect(await executor.flush('b')).toEqual([]);
+    const problems = await executor.flush('a');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^could not write the log ${logPath}: .*EISDIR`));
+  });
 });
 
 describe('ProcessExecutor environment', () => {
@@ -115,6 +127,48 @@ describe('ProcessExecutor escapees', () => {
       expect(await executor.flush()).toEqual([]);
     } finally {
       if (isProcessAlive(escapee)) process.kill(escapee, 'SIGKILL');
+    }
+  });
+
+  /** Runs a step of run `runId` that leaves a process in its own session; returns its pid. */
+  async function leave(executor: ProcessExecutor, runId: string): Promise<number> {
+    const pidFile = path.join(dir, `${runId}.pid`);
+    const step = commandStep(fixture('setsid-quiet-exit.sh'), { id: `leaver-${runId}`, cwd: dir, killGrace: 300, env: { PID_FILE: pidFile } });
+    expect((await executor.execute(step, context(path.join(dir, runId, 'leaver.log'), 1, runId))).status).toBe('succeeded');
+    return readPidFile(pidFile);
+  }
+  const leftBy = (stepId: string): string => `killed 1 process that step ${stepId} left running outside its process group (setsid)`;
+
+  it('flush(runId) kills and reports what the steps of that run left running, and leaves the rest to their runs', async () => {
+    const executor = new ProcessExecutor();
+    const escapees: number[] = [];
+    try {
+      escapees.push(await leave(executor, 'a'), await leave(executor, 'b'));
+      const [a, b] = escapees as [number, number];
+      expect(await executor.flush('b')).toEqual([leftBy('leaver-b')]);
+      expect(isProcessAlive(b)).toBe(false);
+      expect(isProcessAlive(a), "run b's flush leaves run a's leftover alone").toBe(true);
+      expect(await executor.flush('a')).toEqual([leftBy('leaver-a')]);
+      expect(isProcessAlive(a)).toBe(false);
+      expect(await executor.flush()).toEqual([]);
+    } finally {
+      for (const pid of escapees) if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
+    }
+  });
+
+  it('an early sweep (enough finished trees) kills the leftovers of every run, and each run hears of its own at its flush', async () => {
+    const executor = new ProcessExecutor({ leftoverSweepTrees: 2 });
+    const escapees: number[] = [];
+    try {
+      escapees.push(await leave(executor, 'a'));
+      const [a] = escapees as [number];
+      // The second finished tree, of another run, starts the sweep; flush('b') waits for it.
+      await executor.execute(commandStep('true', { id: 'quick', cwd: dir }), context(path.join(dir, 'b', 'quick.log'), 1, 'b'));
+      expect(await executor.flush('b')).toEqual([]);
+      expect(isProcessAlive(a), 'the early sweep killed it').toBe(false);
+      expect(await executor.flush('a')).toEqual([leftBy('leaver-a')]);
+    } finally {
+      for (const pid of escapees) if (isProcessAlive(pid)) process.kill(pid, 'SIGKILL');
     }
   });
 

@@ -1478,8 +1478,9 @@ export class LocalRun implements RunHandle {
     if (this.#runTimer) clearTimeout(this.#runTimer);
     this.#removeAbortListener?.();
     this.#removeAbortListener = undefined;
-    // Logs are written in the background; the run is finished when they are on disk.
-    const flushes = [...new Set(Object.values(this.#executors))].map((e) => e.flush?.() ?? Promise.resolve([]));
+    // Logs are written in the background; the run is finished when they are on disk. The executors
+    // serve every run of the engine: each flushes this run's work only.
+    const flushes = [...new Set(Object.values(this.#executors))].map((e) => e.flush?.(this.id) ?? Promise.resolve([]));
     void Promise.all(flushes).then(
       (problems) => this.#complete(problems.flat()),
       (error: unknown) => this.#complete([String(error)]),
