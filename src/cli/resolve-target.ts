@@ -1,6 +1,7 @@
 import { colorsFor } from './colors.js';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
+import { describeFileType } from '../util/regular-file.js';
 import type { CliIo } from './types.js';
 
 /**
@@ -14,7 +15,9 @@ export async function resolveTarget(target: string, io: CliIo): Promise<{ kind: 
     const info = await stat(abs);
     if (info.isDirectory()) return { kind: 'folder', path: abs };
     if (info.isFile() && /\.(ya?ml|json)$/i.test(abs)) return { kind: 'file', path: abs };
-    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} expected a folder of scripts or a workflow file (.yaml, .yml, .json), got ${abs}\n`);
+    // A FIFO, socket or device is named as such: it is never opened.
+    const what = info.isFile() ? '' : ` (${describeFileType(info)})`;
+    io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} expected a folder of scripts or a workflow file (.yaml, .yml, .json), got ${abs}${what}\n`);
   } catch {
     io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} expected a folder of scripts or a workflow file, got ${abs} (does not exist)\n`);
   }

@@ -1,8 +1,9 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { findProjectRoot } from './find-project-root.js';
 import { parseConfigFile } from './parse-config-text.js';
 import { isInside, realPathOf } from './is-inside.js';
+import { NotRegularFileError, readRegularFile } from '../util/regular-file.js';
 import type { ConfigFile, Diagnostic, DiscoveryConfig, RunConfig } from './types.js';
 
 /** Config file names, in the order they are read when (wrongly) more than one exists. */
@@ -34,16 +35,19 @@ export function configNamesAmong(entries: readonly string[]): string[] {
 
 /**
  * Reads and parses the config files `names` of one folder (more than one is an error). `runFolder`
- * is set for a folder below the folder being run: see `parseConfigFile`.
+ * is set for a folder below the folder being run: see `parseConfigFile`. `mayChangeDiscovery`: the
+ * folder has an error, and a file of it that did not parse might hold `discovery` settings (or
+ * could not be read at all), so its errors may hide scripts.
  */
 export async function readConfigFolder(
   dir: string,
   names: readonly string[],
   projectRoot: string,
   runFolder?: string,
-): Promise<{ files: ConfigFile[]; diagnostics: Diagnostic[] }> {
+): Promise<{ files: ConfigFile[]; diagnostics: Diagnostic[]; mayChangeDiscovery: boolean }> {
   const files: ConfigFile[] = [];
   const diagnostics: Diagnostic[] = [];
+  let mayChangeDiscovery = false;
   if (names.length > 1) {
     diagnostics.push({
       severity: 'error',
@@ -67,17 +71,34 @@ export async function readConfigFolder(
     }
     let text: string;
     try {
-      text = await readFile(file, 'utf8');
+      // A FIFO, socket or device is never opened: reading one could wait forever.
+      text = await readRegularFile(file);
     } catch (error: unknown) {
-      const message = error instanceof Error ? error.message : String(error);
-      diagnostics.push({ severity: 'error', file, line: 1, column: 1, field: '', message: `cannot read the file: ${message}` });
+      const message =
+        error instanceof NotRegularFileError
+          ? `expected a config file (a regular file), got ${error.type}; it is not read`
+          : `cannot read the file: ${error instanceof Error ? error.message : String(error)}`;
+      diagnostics.push({ severity: 'error', file, line: 1, column: 1, field: '', message });
+      // What it holds is unknown: it may have had `discovery` settings.
+      mayChangeDiscovery = true;
       continue;
     }
     const parsed = parseConfigFile(text, file, projectRoot, runFolder);
     diagnostics.push(...parsed.diagnostics);
     if (parsed.file !== undefined) files.push(parsed.file);
+    // (A file that parsed is ignored too when another file of its folder has an error.)
+    if (parsed.file === undefined ? mentionsDiscovery(text) : Object.keys(parsed.file.discovery).length > 0) mayChangeDiscovery = true;
   }
-  return { files, diagnostics };
+  return { files, diagnostics, mayChangeDiscovery: mayChangeDiscovery && diagnostics.some((d) => d.severity === 'error') };
+}
+
+/**
+ * Whether the text of a file with errors might hold `discovery` settings, which its errors hide:
+ * any mention of the word (in any case, anywhere), or an escape that could spell it
+ * (`"disc\u006fvery"`). Only a file with neither certainly has none.
+ */
+function mentionsDiscovery(text: string): boolean {
+  return /discovery/i.test(text) || text.includes('\\');
 }
 
 /** The `discovery` settings of the files, root-most first: nearer files win, lists are concatenated. */

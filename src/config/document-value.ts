@@ -1,5 +1,6 @@
 import type { Document, YAMLError } from 'yaml';
 import type { FieldPath } from './field-path.js';
+import { jsonSyntaxErrorOffset } from './json-syntax.js';
 import type { SourceLocator } from './source-locator.js';
 import type { Diagnostic } from './types.js';
 
@@ -43,7 +44,9 @@ export function documentValue(
       JSON.parse(text);
     } catch (error: unknown) {
       const message = error instanceof Error ? error.message : String(error);
-      push('error', [], Number(/position (\d+)/.exec(message)?.[1] ?? 0), `invalid JSON: ${oneLine(message)}`);
+      // Some messages give no position (`Unexpected token ']', "[1,]" is not valid JSON`): find it.
+      const offset = /position (\d+)/.exec(message)?.[1];
+      push('error', [], offset === undefined ? (jsonSyntaxErrorOffset(text) ?? 0) : Number(offset), `invalid JSON: ${oneLine(message)}`);
     }
   }
   try {

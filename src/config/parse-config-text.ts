@@ -3,6 +3,8 @@ import { LineCounter, parseDocument } from 'yaml';
 import { parseDuration } from '../core/duration.js';
 import { describeValue } from './describe-value.js';
 import { documentValue, type PushAtOffset } from './document-value.js';
+import { stripBom } from './json-syntax.js';
+import { envNameProblem, envValueProblem } from './env-entry.js';
 import { issueDiagnostics } from './issue-diagnostics.js';
 import { configSchema } from './schema.js';
 import type { RawConfig } from './schema.js';
@@ -102,8 +104,9 @@ type AddDiagnostic = (
 ) => void;
 
 /**
- * Checks the folders and patterns that must stay inside the project root. It runs on the raw
- * value, even when the schema failed elsewhere, so these problems are reported with the rest.
+ * Checks the folders and patterns that must stay inside the project root, and the names and values
+ * of `env` (which the schema takes as any string). It runs on the raw value, even when the schema
+ * failed elsewhere, so these problems are reported with the rest.
  */
 function checkPaths(config: unknown, dir: string, root: string, add: AddDiagnostic): void {
   function checkFolder(folder: unknown, fieldPath: FieldPath): void {
@@ -137,14 +140,30 @@ function checkPaths(config: unknown, dir: string, root: string, add: AddDiagnost
     }
   }
 
+  function checkEnv(env: unknown, fieldPath: FieldPath): void {
+    if (!isRecord(env)) return;
+    for (const [name, value] of Object.entries(env)) {
+      const nameProblem = envNameProblem(name);
+      if (nameProblem !== undefined) add('error', [...fieldPath, name], 'key', nameProblem);
+      const valueProblem = envValueProblem(value);
+      if (valueProblem !== undefined) add('error', [...fieldPath, name], 'value', valueProblem);
+    }
+  }
+
   if (!isRecord(config)) return;
-  if (isRecord(config.defaults)) checkFolder(config.defaults.cwd, ['defaults', 'cwd']);
+  if (isRecord(config.defaults)) {
+    checkFolder(config.defaults.cwd, ['defaults', 'cwd']);
+    checkEnv(config.defaults.env, ['defaults', 'env']);
+  }
   // Reports are written there: a config file may not send them out of the project (`--output-dir` may).
   if (isRecord(config.run)) checkFolder(config.run.output_dir, ['run', 'output_dir']);
   if (isRecord(config.scripts)) {
     for (const [key, entry] of Object.entries(config.scripts)) {
       checkPattern(key, ['scripts', key], 'key');
-      if (isRecord(entry)) checkFolder(entry.cwd, ['scripts', key, 'cwd']);
+      if (isRecord(entry)) {
+        checkFolder(entry.cwd, ['scripts', key, 'cwd']);
+        checkEnv(entry.env, ['scripts', key, 'env']);
+      }
     }
   }
   if (Array.isArray(config.skip)) {
@@ -187,6 +206,8 @@ export function parseConfigFile(
   const dir = path.dirname(filePath);
   const root = path.resolve(projectRoot);
   const isJson = filePath.endsWith('.json');
+  // A byte-order mark is not part of JSON (YAML skips it itself); columns count from after it, as editors do.
+  if (isJson) text = stripBom(text);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const locator = new SourceLocator(doc, lineCounter);

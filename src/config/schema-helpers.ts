@@ -15,6 +15,10 @@ export function expected(what: string): { error: (issue: z.core.$ZodRawIssue) =>
     error: (issue) => {
       if (issue.code === 'unrecognized_keys') return undefined;
       if (issue.input === undefined && issue.code === 'invalid_type') return `missing, expected ${what}`;
+      // A whole number past 2^53 (1e20) cannot be held exactly: name that limit, not the minimum.
+      if (issue.code === 'too_big' && issue.origin === 'int') {
+        return `expected ${what}, at most ${Number.MAX_SAFE_INTEGER} (the largest safe integer), got ${describeValue(issue.input)}`;
+      }
       return `expected ${what}, got ${describeValue(issue.input)}`;
     },
   };

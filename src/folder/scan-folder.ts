@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   collectConfig,
@@ -51,15 +50,6 @@ export interface FolderScan {
 
 function patternsOf(file: ConfigFile): NonNullable<FolderRules['patterns']>[number] {
   return { base: file.dir, include: file.discovery.include, exclude: file.discovery.exclude };
-}
-
-/** Whether a config file's text has a top-level `discovery` key (read again only for a broken file). */
-function hasDiscoverySection(file: string): boolean {
-  try {
-    return /^\s*["']?discovery["']?\s*:/m.test(readFileSync(file, 'utf8'));
-  } catch {
-    return false;
-  }
 }
 
 function appliesToNoScript(diagnostic: Diagnostic): Diagnostic {
@@ -117,13 +107,7 @@ export async function scanFolder(folder: string, options: ScanFolderOptions = {}
         if (found.length === 0) return undefined;
         // (A file whose real path leaves the project is skipped there with a warning, as any other.)
         const read = await readConfigFolder(dir, found, projectRoot, root);
-        const broken = read.diagnostics.some((d) => d.severity === 'error');
-        nested.push({
-          dir,
-          files: read.files,
-          diagnostics: read.diagnostics,
-          hasDiscovery: broken && found.some((name) => hasDiscoverySection(path.join(dir, name))),
-        });
+        nested.push({ dir, files: read.files, diagnostics: read.diagnostics, hasDiscovery: read.mayChangeDiscovery });
         const [file] = read.files;
         // A broken file lends its subtree nothing; the walk goes on so that every bad file is reported.
         if (file === undefined || read.diagnostics.some((d) => d.severity === 'error')) return undefined;
@@ -145,8 +129,9 @@ export async function scanFolder(folder: string, options: ScanFolderOptions = {}
     ...nested.flatMap((entry) =>
       // Read only because the walk went through its folder: a file that applies to no script kept
       // (its whole folder excluded, say) cannot break the run. Only known once scripts are found.
-      // A broken file with `discovery` settings of its own is no such file: they might have kept
-      // scripts below it (a larger max_depth), which its errors hid; it stays an error.
+      // A broken file that might have `discovery` settings of its own (any mention of the word, or
+      // a file that could not be read) is no such file: they might have kept scripts below it (a
+      // larger max_depth), which its errors hid; it stays an error.
       options.scripts !== false && !scripts.some((script) => isInside(entry.dir, script.path)) && !entry.hasDiscovery
         ? entry.diagnostics.map(appliesToNoScript)
         : entry.diagnostics,

@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 import path from 'node:path';
 import { dagDiagnostics, findDependencyProblems } from '../core/dag.js';
 import type { DependencyProblems } from '../core/dag.js';
@@ -6,11 +7,13 @@ import { expandMatrix, matrixStepId } from '../core/matrix.js';
 import type { MatrixSpec } from '../core/matrix.js';
 import { describeValue } from '../config/describe-value.js';
 import { didYouMean } from '../config/did-you-mean.js';
+import { envNameProblem, envValueProblem } from '../config/env-entry.js';
 import { checkInside } from '../config/is-inside.js';
 import type { FieldPath } from '../config/field-path.js';
 import type { Diagnostic } from '../config/types.js';
 import { conditionExpression, parseExpression, scanTemplates } from '../expressions/index.js';
 import { ExpressionError } from '../expressions/index.js';
+import { describeFileType } from '../util/regular-file.js';
 import { STEP_KIND_KEYS } from './step-keys.js';
 import type { StepKindKey } from './step-keys.js';
 
@@ -343,6 +346,11 @@ function ancestorIndex(steps: StepInfo, first: ReadonlyMap<string, number>): (id
 function checkEnv(env: unknown, base: FieldPath, scope: ExpressionScope, report: Reporter): void {
   if (!isRecord(env)) return;
   for (const [key, value] of Object.entries(env)) {
+    // `A=B` would set `A`; a null byte fails the step when it starts.
+    const nameProblem = envNameProblem(key);
+    if (nameProblem !== undefined) report.at('error', [...base, key], 'key', nameProblem);
+    const valueProblem = envValueProblem(value);
+    if (valueProblem !== undefined) report.at('error', [...base, key], 'value', valueProblem);
     if (typeof value === 'string') checkTemplates(value, [...base, key], scope, report);
   }
 }
@@ -448,14 +456,18 @@ function checkFile(file: string, fieldPath: FieldPath, what: string, context: Ch
     context.report.at('error', fieldPath, 'value', outside);
     return undefined;
   }
-  let isFile = false;
+  let stats: Stats | undefined;
   try {
-    isFile = statSync(target).isFile();
+    stats = statSync(target);
   } catch {
-    isFile = false;
+    stats = undefined;
   }
-  if (!isFile) {
+  if (stats === undefined) {
     context.report.at('error', fieldPath, 'value', `${what} not found: ${target}`);
+    return undefined;
+  }
+  if (!stats.isFile()) {
+    context.report.at('error', fieldPath, 'value', `expected a ${what} (a regular file), got ${target}, which is ${describeFileType(stats)}`);
     return undefined;
   }
   return target;

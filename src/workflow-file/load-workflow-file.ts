@@ -1,9 +1,9 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { WorkflowSpec } from '../core/spec.js';
 import { ConfigError } from '../config/config-error.js';
 import { findProjectRoot } from '../config/find-project-root.js';
 import type { Diagnostic } from '../config/types.js';
+import { NotRegularFileError, readRegularFile } from '../util/regular-file.js';
 import { NeedsFullParsers, newSession, parseInSession } from './workflow-session.js';
 
 export interface LoadWorkflowFileOptions {
@@ -21,10 +21,14 @@ async function collect(file: string, options: LoadWorkflowFileOptions, buildSpec
   const root = options.projectRoot ?? (await findProjectRoot(path.dirname(abs)));
   let text: string;
   try {
-    text = await readFile(abs, 'utf8');
+    // A FIFO, socket or device is never opened: reading one could wait forever.
+    text = await readRegularFile(abs);
   } catch (error: unknown) {
-    const message = error instanceof Error ? error.message : String(error);
-    return { diagnostics: [{ severity: 'error', file, line: 1, column: 1, field: '', message: `cannot read the workflow file: ${message}` }] };
+    const message =
+      error instanceof NotRegularFileError
+        ? `expected a workflow file (a regular file), got ${error.type}; it is not read`
+        : `cannot read the workflow file: ${error instanceof Error ? error.message : String(error)}`;
+    return { diagnostics: [{ severity: 'error', file, line: 1, column: 1, field: '', message }] };
   }
   let result;
   try {

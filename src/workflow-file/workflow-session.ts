@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import type { Document } from 'yaml';
@@ -10,12 +9,14 @@ import type { RetryPolicy } from '../core/retry.js';
 import type { FailurePolicy, StepCommon, StepSpec, WorkflowSpec } from '../core/spec.js';
 import { documentValue } from '../config/document-value.js';
 import { formatFieldPath } from '../config/field-path.js';
+import { firstDuplicateKey, stripBom } from '../config/json-syntax.js';
 import type { FieldPath } from '../config/field-path.js';
 import type { FieldLocator, SourceLocator } from '../config/source-locator.js';
 import type { Diagnostic } from '../config/types.js';
 import { KIND_BY_EXTENSION, kindFromShebang, readShebangSync } from '../discovery/shebang.js';
 import type { ScriptKind } from '../discovery/types.js';
 import { conditionExpression } from '../expressions/index.js';
+import { NotRegularFileError, readRegularFileSync } from '../util/regular-file.js';
 import { checkWorkflow } from './check-workflow.js';
 import type { Reporter } from './check-workflow.js';
 import { isSimpleWorkflow } from './is-simple-workflow.js';
@@ -287,14 +288,16 @@ function toSpec(raw: RawWorkflow, file: string, subWorkflows: Map<string, Workfl
 }
 
 /** Parses one file (text already read) within a session; sub-workflows are read from disk. */
-function parseInSession(text: string, file: string, session: LoadSession): FileResult {
+function parseInSession(fileText: string, file: string, session: LoadSession): FileResult {
   const dir = path.dirname(file);
   const shown = session.display(file);
   const isJson = file.endsWith('.json');
+  // A byte-order mark is not part of JSON (YAML skips it itself); columns count from after it, as editors do.
+  const text = isJson ? stripBom(fileText) : fileText;
   // A JSON file that parses is read with JSON.parse, and the position-keeping YAML document is
   // built only if a diagnostic needs a position: 100,000-step files validate in well under a
-  // second that way (the YAML composer takes ~0.1 ms a step). Duplicate keys, which JSON.parse
-  // silently merges, are then not reported; YAML files always get the full document.
+  // second that way (the YAML composer takes ~0.1 ms a step). JSON.parse silently keeps the last of
+  // a repeated key: a file with one goes to the `yaml` parser, which reports it, as for YAML files.
   let fast: unknown;
   if (isJson) {
     try {
@@ -302,6 +305,7 @@ function parseInSession(text: string, file: string, session: LoadSession): FileR
     } catch {
       fast = undefined;
     }
+    if (fast !== undefined && firstDuplicateKey(text) !== undefined) fast = undefined;
   } else {
     // The same for the plain YAML that big files are written in (the `yaml` parser takes ~20 s on
     // a 100,000-step file). Anything else, and every position, still comes from the `yaml` parser.
@@ -391,9 +395,16 @@ function parseInSession(text: string, file: string, session: LoadSession): FileR
         if (sub === undefined) {
           let subText: string;
           try {
-            subText = readFileSync(abs, 'utf8');
+            subText = readRegularFileSync(abs);
           } catch (error: unknown) {
-            report.at('error', fieldPath, 'value', `cannot read the workflow file ${abs}: ${error instanceof Error ? error.message : String(error)}`);
+            report.at(
+              'error',
+              fieldPath,
+              'value',
+              error instanceof NotRegularFileError
+                ? `expected a workflow file (a regular file), got ${abs}, which is ${error.type}`
+                : `cannot read the workflow file ${abs}: ${error instanceof Error ? error.message : String(error)}`,
+            );
             return;
           }
           session.stack.push(abs);

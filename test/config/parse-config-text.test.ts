@@ -114,6 +114,10 @@ describe('parseConfigText', () => {
     ['scripts:\n  a.py: {skip: "yes"}\n', '2:16 scripts.a.py.skip: expected true or false, got "yes" (string)'],
     ['discovery:\n  max_depth: -1\n', '2:14 discovery.max_depth: expected a whole number of 0 or more, got -1 (number)'],
     ['run:\n  concurrency: 0\n', '2:16 run.concurrency: expected a whole number of 1 or more, got 0 (number)'],
+    [
+      'run:\n  concurrency: 1e20\n',
+      '2:16 run.concurrency: expected a whole number of 1 or more, at most 9007199254740991 (the largest safe integer), got 100000000000000000000 (number)',
+    ],
     ['version: 2\n', '1:10 version: expected 1 (the only config version so far), got 2 (number)'],
     ['- a\n- b\n', '1:1 : expected a mapping of config keys, got a list'],
   ])('names what was expected and what was found for %j', (text, expected) => {
@@ -171,6 +175,30 @@ describe('parseConfigText', () => {
     const unclosed = diagnose('{\n  "run": {"concurrency": 2\n', file);
     expect(unclosed.length).toBeGreaterThan(0);
     for (const line of brief(unclosed)) expect(line).toMatch(/^3:1 : invalid JSON: /);
+    // JSON.parse gives no position for this one: it is found all the same.
+    expect(brief(diagnose('{\n  "skip": [\n    "a.sh",\n  ]\n}\n', file))).toEqual([
+      expect.stringMatching(/^4:3 : invalid JSON: Unexpected token ']'/),
+    ]);
+  });
+
+  it('rejects env names that are empty or hold "=" or a null byte, and values with a null byte', () => {
+    const text = ['defaults:', '  env: {"A=B": x, "": y, OK: 1}', 'scripts:', '  a.py:', '    env: {"N\\0UL": x, V: "a\\0b"}', ''].join('\n');
+    expect(brief(diagnose(text))).toEqual([
+      '2:9 defaults.env.A=B: expected a variable name without "=", got "A=B" (string)',
+      '2:19 defaults.env.: expected a variable name, got "" (string)',
+      '5:11 scripts.a.py.env.N\u0000UL: expected a variable name without null bytes, got "N\\u0000UL" (string)',
+      '5:26 scripts.a.py.env.V: expected a value without null bytes, got "a\\u0000b" (string)',
+    ]);
+  });
+
+  it('skips a UTF-8 byte-order mark at the start of a JSON file', () => {
+    const file = path.join(ROOT, 'orchestrator.json');
+    const result = parseConfigText('\uFEFF{"run": {"concurrency": 2}}', file, ROOT);
+    expect(result.diagnostics).toEqual([]);
+    expect(result.file?.run.concurrency).toBe(2);
+    expect(brief(diagnose('\uFEFF{"run": {"concurrency": 0}}', file))).toEqual([
+      '1:25 run.concurrency: expected a whole number of 1 or more, got 0 (number)',
+    ]);
   });
 
   it('rejects a .json file written in YAML syntax', () => {

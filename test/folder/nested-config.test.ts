@@ -1,4 +1,5 @@
-import { symlink } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { rm, symlink } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigError, formatDiagnostic, getScriptConfig } from '../../src/config/index.js';
@@ -263,6 +264,40 @@ describe('a broken config file that applies to no script of the run', () => {
     await rig.write('scripts/legacy/new.py', '');
     const error = await configError(folderToWorkflow(rig.path('scripts')));
     expect(error.diagnostics).toEqual([expect.objectContaining({ severity: 'error', file: rig.path('scripts/legacy/orchestrator.yaml') })]);
+  });
+
+  it('stays an error when it does not parse and its text mentions discovery, however it is laid out', async () => {
+    // The default max_depth (3) stops above load.py; the broken file's max_depth would have reached it.
+    await write({ 'scripts/etl/jobs/daily/x/load.py': '', 'scripts/top.py': '' });
+    const broken = {
+      'orchestrator.json': '{"discovery": {"max_depth": 4},}\n',
+      'orchestrator.yaml': '{discovery: {max_depth: 5}\n',
+      'orchestrator.yml': 'defaults: {timeout: 5}, discovery: {max_depth: 5}\n',
+    };
+    for (const [name, text] of Object.entries(broken)) {
+      const file = await rig.write(`scripts/etl/${name}`, text);
+      const error = await configError(folderToWorkflow(rig.path('scripts')));
+      expect(error.diagnostics, name).toEqual([expect.objectContaining({ severity: 'error', file })]);
+      await rm(file);
+    }
+    // A broken file that certainly holds no discovery settings applies to nothing here.
+    const file = await rig.write('scripts/etl/orchestrator.json', '{"defaults": {"timeout": 5},}\n');
+    const plan = await folderToWorkflow(rig.path('scripts'));
+    expect(plan.warnings).toEqual([{ path: expect.stringContaining(file) as unknown, message: expect.stringMatching(/ignored: this file applies to no script/) as unknown }]);
+  });
+});
+
+describe('a config file that is not a regular file', () => {
+  it('is never opened: an error names it and what it is, in the folder being run and below it', async () => {
+    await write({ 'scripts/run.py': '', 'scripts/sub/job.py': '' });
+    execFileSync('mkfifo', [rig.path('scripts/orchestrator.yaml')]);
+    await rig.mkdir('scripts/sub/orchestrator.json');
+    const expected = [
+      expect.objectContaining({ severity: 'error', file: rig.path('scripts/orchestrator.yaml'), message: 'expected a config file (a regular file), got a FIFO; it is not read' }),
+      expect.objectContaining({ severity: 'error', file: rig.path('scripts/sub/orchestrator.json'), message: 'expected a config file (a regular file), got a folder; it is not read' }),
+    ];
+    expect((await configError(folderToWorkflow(rig.path('scripts')))).diagnostics).toEqual(expected);
+    expect(await validateConfig(rig.path('scripts'))).toEqual(expected);
   });
 });
 

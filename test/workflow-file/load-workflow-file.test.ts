@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -278,6 +279,24 @@ steps:
     const missing = rig.path('flows/nothing.yaml');
     const diagnostics = await validateWorkflowFile(missing, { projectRoot: rig.root });
     expect(diagnostics).toEqual([expect.objectContaining({ file: missing, line: 1, column: 1, message: expect.stringContaining('cannot read the workflow file') as string })]);
+  });
+
+  it('never opens a workflow file, script or sub-workflow that is not a regular file', async () => {
+    const fifo = rig.path('flows/pipe.yaml');
+    execFileSync('mkfifo', [fifo]);
+    expect(await validateWorkflowFile(fifo, { projectRoot: rig.root })).toEqual([
+      expect.objectContaining({ file: fifo, line: 1, column: 1, message: 'expected a workflow file (a regular file), got a FIFO; it is not read' }),
+    ]);
+    await rig.mkdir('flows/scripts/dir.sh');
+    const file = await rig.write(
+      'flows/main.yaml',
+      'name: main\nsteps:\n  - id: a\n    script: pipe.yaml\n  - id: b\n    script: scripts/dir.sh\n  - id: c\n    workflow: pipe.yaml\n',
+    );
+    expect((await validateWorkflowFile(file, { projectRoot: rig.root })).map((d) => `${d.line}:${d.column} ${d.message}`)).toEqual([
+      `4:13 expected a script (a regular file), got ${fifo}, which is a FIFO`,
+      `6:13 expected a script (a regular file), got ${rig.path('flows/scripts/dir.sh')}, which is a folder`,
+      `8:15 expected a workflow file (a regular file), got ${fifo}, which is a FIFO`,
+    ]);
   });
 
   it('loads JSON workflow files', async () => {

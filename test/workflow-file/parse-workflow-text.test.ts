@@ -382,4 +382,59 @@ describe('parseWorkflowText', () => {
     expect(broken.length).toBeGreaterThan(0);
     for (const line of broken) expect(line).toMatch(/^1:25 : invalid JSON: /);
   });
+
+  it('rejects env names that are empty or hold "=" or a null byte, and values with a null byte', () => {
+    const text = lines(
+      'name: x',
+      'env: {"A=B": x}',
+      'defaults:',
+      '  env: {"": y}',
+      'steps:',
+      '  - id: a',
+      '    run: x',
+      '    env: {"N\\0UL": x, V: "a\\0b"}',
+    );
+    expect(brief(diagnose(text))).toEqual([
+      '2:7 env.A=B: expected a variable name without "=", got "A=B" (string)',
+      '4:9 defaults.env.: expected a variable name, got "" (string)',
+      '8:11 steps[0].env.N\u0000UL: expected a variable name without null bytes, got "N\\u0000UL" (string)',
+      '8:26 steps[0].env.V: expected a value without null bytes, got "a\\u0000b" (string)',
+    ]);
+  });
+
+  it('names the largest whole number it takes when one is too big to hold exactly', () => {
+    expect(brief(diagnose(lines('name: x', 'concurrency: 1e20', 'steps:', '  - id: a', '    run: x')))).toEqual([
+      '2:14 concurrency: expected a whole number of 1 or more, at most 9007199254740991 (the largest safe integer), got 100000000000000000000 (number)',
+    ]);
+  });
+
+  it('reports duplicate keys in JSON files, which JSON.parse would silently merge', () => {
+    const json = file.replace(/\.yaml$/, '.json');
+    const result = parseWorkflowText('{"name":"t","steps":[{"id":"a","run":"echo SAFE","run":"echo DANGER"}]}', json, rig.root);
+    expect(result.spec).toBeUndefined();
+    expect(brief(result.diagnostics)).toEqual(['1:50 steps[0].run: duplicate key `run`: each key may appear only once']);
+    // The same key written with an escape is the same key.
+    expect(brief(diagnose('{"name":"t","n\\u0061me":"u","steps":[{"id":"a","run":"x"}]}', json))).toEqual([
+      '1:13 name: duplicate key `name`: each key may appear only once',
+    ]);
+    // Keys repeated in different objects, and strings that look like keys, are fine.
+    expect(diagnose('{"name":"t","steps":[{"id":"a","run":"x"},{"id":"b","run":"\\"id\\": 1"}]}', json)).toEqual([]);
+  });
+
+  it('places JSON syntax errors whose JSON.parse message has no position', () => {
+    const json = file.replace(/\.yaml$/, '.json');
+    const text = ['{', '  "name": "t",', '  "steps": [', '    {"id": "a", "run": "echo hi"},', '  ]', '}', ''].join('\n');
+    expect(brief(diagnose(text, json))).toEqual([expect.stringMatching(/^5:3 : invalid JSON: Unexpected token ']'/)]);
+  });
+
+  it('skips a UTF-8 byte-order mark at the start of a JSON file', () => {
+    const json = file.replace(/\.yaml$/, '.json');
+    const result = parseWorkflowText('\uFEFF{"name":"t","steps":[{"id":"a","run":"echo hi"}]}', json, rig.root);
+    expect(result.diagnostics).toEqual([]);
+    expect(result.spec?.steps.map((step) => step.id)).toEqual(['a']);
+    // Columns count from after the mark, as editors show them.
+    expect(brief(diagnose('\uFEFF{"name":"t","steps":[{"id":"a","runn":"x"}]}', json))).toContainEqual(
+      '1:32 steps[0].runn: unknown key `runn`, did you mean `run`?',
+    );
+  });
 });
