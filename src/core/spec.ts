@@ -18,6 +18,13 @@ export interface StepCommon {
   retry: RetryPolicy;
   /** Environment variables merged over the orchestrator's own. */
   env: Record<string, string>;
+  /**
+   * Workflow files only: the file's `defaults.env`, set when the step's own `env` replaces some
+   * of its names (`env` then holds the step's values). `${{ }}` in env values is evaluated in
+   * layers, and this keeps the defaults' layer whole: a default that reads `env.X` sees the
+   * default X, not the step's.
+   */
+  defaultsEnv?: Record<string, string>;
   /** Absolute working directory. */
   cwd: string;
   /** Exit codes that count as success. @default [0] */

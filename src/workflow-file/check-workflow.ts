@@ -68,8 +68,27 @@ interface KnownIds {
   list(): string[];
 }
 
+/**
+ * The id `written` stands for: itself, or else the id it spells in another case. Expressions read
+ * `steps.<id>` and `needs.<id>` case-insensitively, as in GitHub Actions (`steps.Build` is step
+ * `build`); the folded index is built only when a reference is not written exactly.
+ */
+function idResolver(knownIds: KnownIds): (written: string) => string | undefined {
+  let folded: Map<string, string> | undefined;
+  return (written) => {
+    if (knownIds.has(written)) return written;
+    if (folded === undefined) {
+      folded = new Map();
+      for (const id of knownIds.list()) if (!folded.has(id.toLowerCase())) folded.set(id.toLowerCase(), id);
+    }
+    return folded.get(written.toLowerCase());
+  };
+}
+
 interface ExpressionScope {
   knownIds: KnownIds;
+  /** `idResolver(knownIds)`, shared by the file's expressions. */
+  resolveId: (written: string) => string | undefined;
   /** Unset at the workflow level, where no step is current. */
   /** `ancestors()` is computed on first use: only steps whose expressions name `steps.X` need it. */
   step?: { id: string; needs: ReadonlySet<string>; ancestors: () => ReadonlySet<string> };
@@ -121,7 +140,8 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
   const knownIds: KnownIds = { has: (id) => first.has(id), list: () => [...first.keys()] };
   const ancestorsOf = ancestorIndex(steps, first);
 
-  const workflowScope: ExpressionScope = { knownIds };
+  const resolveId = idResolver(knownIds);
+  const workflowScope: ExpressionScope = { knownIds, resolveId };
   checkEnv(value.env, ['env'], workflowScope, report);
   if (isRecord(value.defaults)) {
     checkEnv(value.defaults.env, ['defaults', 'env'], workflowScope, report);
@@ -142,10 +162,11 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
     const scopeOf = (): ExpressionScope => {
       if (scope !== undefined) return scope;
       const position = id === undefined ? undefined : first.get(id);
-      if (id === undefined || position === undefined || steps.index[position] !== index) return (scope = { knownIds });
+      if (id === undefined || position === undefined || steps.index[position] !== index) return (scope = { knownIds, resolveId });
       let needsSet: Set<string> | undefined;
       return (scope = {
         knownIds,
+        resolveId,
         step: {
           id,
           get needs() {
@@ -180,6 +201,12 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
       });
     }
     if (typeof step.cwd === 'string') checkFolder(step.cwd, [...base, 'cwd'], scopeOf(), context);
+    // The arguments of `function` and `python` steps: every string inside them is a template.
+    if (isRecord(step.function)) checkTemplatesInside(step.function.args, [...base, 'function', 'args'], scopeOf, report);
+    if (isRecord(step.python)) {
+      checkTemplatesInside(step.python.args, [...base, 'python', 'args'], scopeOf, report);
+      checkTemplatesInside(step.python.kwargs, [...base, 'python', 'kwargs'], scopeOf, report);
+    }
 
     if (typeof step.script === 'string') checkFile(step.script, [...base, 'script'], 'script', context);
     if (isRecord(step.function) && typeof step.function.module === 'string') {
@@ -247,8 +274,10 @@ export function conditionErrors(text: string, step: { id: string; needs: readonl
       if (severity === 'error') errors.push(message);
     },
   };
+  const knownIds: KnownIds = { has: (id) => ids.has(id), list: () => [...ids] };
   const scope: ExpressionScope = {
-    knownIds: { has: (id) => ids.has(id), list: () => [...ids] },
+    knownIds,
+    resolveId: idResolver(knownIds),
     step: { id: step.id, needs: new Set(step.needs), ancestors: () => NO_ANCESTORS },
   };
   checkCondition(text, ['if'], scope, report);
@@ -377,6 +406,17 @@ function checkTemplates(text: string, fieldPath: FieldPath, scope: ExpressionSco
   }
 }
 
+/** `checkTemplates` for every string inside a JSON-like value (arrays and mappings, at any depth). */
+function checkTemplatesInside(value: unknown, fieldPath: FieldPath, scope: () => ExpressionScope, report: Reporter): void {
+  if (typeof value === 'string') {
+    if (value.includes('${{')) checkTemplates(value, fieldPath, scope(), report);
+  } else if (Array.isArray(value)) {
+    value.forEach((item: unknown, i) => checkTemplatesInside(item, [...fieldPath, i], scope, report));
+  } else if (isRecord(value)) {
+    for (const [key, item] of Object.entries(value)) checkTemplatesInside(item, [...fieldPath, key], scope, report);
+  }
+}
+
 /**
  * Parses one expression and checks the steps it reads. `needle` is the source text the expression
  * sits in (a whole `${{ }}` or the bare `if`), `lead` the characters before the expression in it.
@@ -390,7 +430,8 @@ function checkOne(expression: string, fieldPath: FieldPath, needle: string, lead
   for (const reference of parsed.expr.references) {
     const at = lead + reference.column - 1;
     const written = `${reference.context}.${reference.id}`;
-    if (!scope.knownIds.has(reference.id)) {
+    const id = scope.resolveId(reference.id);
+    if (id === undefined) {
       const suggestion = didYouMean(reference.id, scope.knownIds.list());
       report.inside('error', fieldPath, needle, at, `\`${written}\` names no step${suggestion === undefined ? '' : ` (did you mean "${suggestion}"?)`}`);
       continue;
@@ -398,11 +439,11 @@ function checkOne(expression: string, fieldPath: FieldPath, needle: string, lead
     const step = scope.step;
     if (step === undefined) {
       if (reference.context === 'needs') {
-        report.inside('error', fieldPath, needle, at, `\`${written}\`: \`needs\` is only known inside a step; use \`steps.${reference.id}\``);
+        report.inside('error', fieldPath, needle, at, `\`${written}\`: \`needs\` is only known inside a step; use \`steps.${id}\``);
       }
       continue;
     }
-    if (reference.id === step.id) {
+    if (id === step.id) {
       // (Adding it to `needs`, the advice below, would make a cycle.)
       report.inside(
         reference.context === 'needs' ? 'error' : 'warning',
@@ -411,15 +452,15 @@ function checkOne(expression: string, fieldPath: FieldPath, needle: string, lead
         at,
         `\`${written}\`: step "${step.id}" reads its own ${reference.context === 'needs' ? 'result, which is' : 'results, which are'} not known before it has run`,
       );
-    } else if (reference.context === 'needs' && !step.needs.has(reference.id)) {
-      report.inside('error', fieldPath, needle, at, `\`${written}\`: step "${step.id}" does not need "${reference.id}"; add it to \`needs\``);
-    } else if (reference.context === 'steps' && !step.ancestors().has(reference.id)) {
+    } else if (reference.context === 'needs' && !step.needs.has(id)) {
+      report.inside('error', fieldPath, needle, at, `\`${written}\`: step "${step.id}" does not need "${id}"; add it to \`needs\``);
+    } else if (reference.context === 'steps' && !step.ancestors().has(id)) {
       report.inside(
         'warning',
         fieldPath,
         needle,
         at,
-        `\`${written}\`: "${reference.id}" is not a dependency of step "${step.id}", so it may not have run when this is evaluated; add it to \`needs\``,
+        `\`${written}\`: "${id}" is not a dependency of step "${step.id}", so it may not have run when this is evaluated; add it to \`needs\``,
       );
     }
   }

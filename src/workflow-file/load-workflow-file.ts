@@ -62,6 +62,16 @@ export async function loadWorkflowFile(file: string, options: LoadWorkflowFileOp
 }
 
 /**
+ * `loadWorkflowFile` that also returns the loader's warnings (what `validate` shows next to the
+ * errors), for the commands that load a file to run or draw it: they print them too.
+ */
+export async function loadWorkflowFileWithWarnings(file: string, options: LoadWorkflowFileOptions = {}): Promise<{ spec: WorkflowSpec; warnings: Diagnostic[] }> {
+  const { spec, diagnostics } = await collect(file, options, true);
+  if (spec === undefined) throw new ConfigError(diagnostics);
+  return { spec, warnings: diagnostics.filter((diagnostic) => diagnostic.severity === 'warning') };
+}
+
+/**
  * Checks a workflow file as `loadWorkflowFile` does and returns every diagnostic (errors and
  * warnings) instead of throwing. An empty list means the file is valid. For `validate`.
  * @see docs/workflows.md

@@ -76,10 +76,28 @@ function stringEnv(env: Record<string, string | number | boolean> | undefined): 
   return Object.fromEntries(Object.entries(env).map(([key, value]) => [key, String(value)]));
 }
 
-/** `defaults.env` under the step's own `env` (the step wins); one object, even when both are unset. */
+/**
+ * `defaults.env` under the step's own `env` (the step wins); one object, even when both are unset.
+ * The engine evaluates the values in key order, so the step's own values come after every value
+ * of `defaults.env` (a name in both moves down to the step's place).
+ */
 function stepEnv(defaults: Record<string, string> | undefined, own: RawStep['env']): Record<string, string> {
   if (own === undefined) return defaults === undefined ? {} : { ...defaults };
-  return defaults === undefined ? stringEnv(own) : { ...defaults, ...stringEnv(own) };
+  if (defaults === undefined) return stringEnv(own);
+  // Spread and fromEntries define own properties, so a `__proto__` name stays a plain name.
+  return { ...Object.fromEntries(Object.entries(defaults).filter(([key]) => !Object.hasOwn(own, key))), ...stringEnv(own) };
+}
+
+/** Whether a step's own `env` replaces a name of `defaults.env` while `${{ }}` is used in either. */
+function overridesTemplatedDefaults(defaults: Record<string, string>, own: NonNullable<RawStep['env']>): boolean {
+  let overrides = false;
+  let templated = false;
+  for (const [key, value] of Object.entries(own)) {
+    if (Object.hasOwn(defaults, key)) overrides = true;
+    if (typeof value === 'string' && value.includes('${{')) templated = true;
+  }
+  if (!overrides) return false;
+  return templated || Object.values(defaults).some((value) => value.includes('${{'));
 }
 
 /** The ids of `needs` without repeats, as a new list (a Set only when there are many). */
@@ -188,6 +206,7 @@ function toStep(raw: RawStep, file: FileDefaults, stepIndex: number): StepSpec &
     tags: raw.tags === undefined ? [] : [...raw.tags],
     group: '.',
   };
+  if (file.env !== undefined && raw.env !== undefined && overridesTemplatedDefaults(file.env, raw.env)) common.defaultsEnv = file.env;
   if (raw.memory_limit_mb !== undefined) common.memoryLimitMb = raw.memory_limit_mb;
   if (raw.description !== undefined) common.description = raw.description;
   if (raw.if !== undefined) common.if = typeof raw.if === 'boolean' ? String(raw.if) : conditionExpression(raw.if).expression;

@@ -438,6 +438,19 @@ describe('orchestrator validate, list and docs', () => {
     expect(await ids(['--project-root', 'scripts'])).toEqual(['a.sh', 'b.sh']);
   });
 
+  it("run, run --dry-run and graph print the loader's warnings as validate does, with unchanged exit codes", async () => {
+    await rig.write('wf.yaml', 'name: w\nsteps:\n  - id: a\n    run: echo x=1 >> "$ORCHESTRATOR_OUTPUT"\n  - id: b\n    run: echo "${{ steps.a.outputs.x }}"\n');
+    const validate = await rig.run(['validate', 'wf.yaml']);
+    expect(validate.code).toBe(0);
+    const warning = validate.stderr.split('\n')[0] as string;
+    expect(warning).toMatch(/wf\.yaml:6:26: warning: steps\[1\]\.run: `steps\.a`: "a" is not a dependency of step "b"/);
+    for (const args of [['run', 'wf.yaml'], ['run', 'wf.yaml', '--dry-run'], ['graph', 'wf.yaml']]) {
+      const result = await rig.run(args);
+      expect(result.code, args.join(' ')).toBe(0);
+      expect(result.stderr.split('\n'), args.join(' ')).toContain(warning);
+    }
+  });
+
   it('validate exits 2 with every diagnostic, and 0 on a good config', async () => {
     await rig.write('scripts/orchestrator.yaml', 'defaults:\n  timeout: -1\nscripts:\n  a.py:\n    args: 3\n');
     const bad = await rig.run(['validate', 'scripts']);

@@ -190,6 +190,48 @@ describe('parseWorkflowText', () => {
     expect(diagnostics.map((d) => d.severity)).toEqual(['error', 'error', 'error', 'warning']);
   });
 
+  it('reads step ids case-insensitively in expressions, as the run does', () => {
+    const text = lines(
+      'name: x',
+      'steps:',
+      '  - { id: build, run: x }',
+      '  - id: b',
+      '    needs: build',
+      "    if: STEPS.Build.OUTPUTS.VERSION != '' && needs.BUILD.result == 'success'",
+      '    run: echo ${{ Steps.bUild.outputs.v }}',
+      '  - { id: c, run: "echo ${{ steps.BUILD.outputs.v }}" }',
+      '  - { id: d, run: "echo ${{ steps.Biuld.outputs.v }}" }',
+    );
+    const result = parseWorkflowText(text, file, rig.root);
+    expect(brief(result.diagnostics)).toEqual([
+      '8:35 steps[2].run: `steps.BUILD`: "build" is not a dependency of step "c", so it may not have run when this is evaluated; add it to `needs`',
+      '9:35 steps[3].run: `steps.Biuld` names no step (did you mean "build"?)',
+    ]);
+  });
+
+  it('checks ${{ }} in the args and kwargs of function and python steps, at any depth', async () => {
+    await rig.write('flows/lib/fns.mjs', 'export default () => 1;\n');
+    const text = lines(
+      'name: x',
+      'steps:',
+      '  - { id: n, run: x }',
+      '  - id: p',
+      '    needs: n',
+      '    python:',
+      '      target: stats:echo',
+      '      args: ["${{ nosuch( }}", [{ deep: "${{ needs.m.outputs.n }}" }]]',
+      '      kwargs: { k: "${{ matrix.x }} ${{ steps.p.outputs.o }}" }',
+      '  - id: f',
+      '    function: { module: lib/fns.mjs, args: ["${{ needs.n.outputs.n }}"] }',
+    );
+    expect(brief(diagnose(text))).toEqual([
+      '8:25 steps[1].python.args[0]: invalid expression `nosuch(`: unexpected end of expression: \'(\'',
+      '8:52 steps[1].python.args[1][0].deep: `needs.m` names no step (did you mean "n"?)',
+      '9:47 steps[1].python.kwargs.k: `steps.p`: step "p" reads its own results, which are not known before it has run',
+      '11:56 steps[2].function.args[0]: `needs.n`: step "f" does not need "n"; add it to `needs`',
+    ]);
+  });
+
   it('lets a step read any ancestor, not only direct needs, and returns the spec with warnings', () => {
     const text = lines(
       'name: x',

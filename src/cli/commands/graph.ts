@@ -4,6 +4,7 @@ import { folderToWorkflow } from '../../folder/folder-workflow.js';
 import { renderGraph, type GraphFormat } from '../../reporters/graph.js';
 import type { CliIo } from '../types.js';
 import { resolveTarget } from '../resolve-target.js';
+import { formatDiagnostic } from '../../config/format-diagnostic.js';
 
 /** `orchestrator graph workflow.yaml --format mermaid|dot|json`: order, levels, critical path. */
 export async function graphCommand(
@@ -16,8 +17,11 @@ export async function graphCommand(
   let steps;
   if (target.kind === 'file') {
     // Not index.js, which loads zod and the yaml parser even for files that need neither.
-    const { loadWorkflowFile } = await import('../../workflow-file/load-workflow-file.js');
-    steps = (await loadWorkflowFile(target.path, flags.projectRoot ? { projectRoot: path.resolve(io.cwd, flags.projectRoot) } : {})).steps;
+    const { loadWorkflowFileWithWarnings } = await import('../../workflow-file/load-workflow-file.js');
+    const loaded = await loadWorkflowFileWithWarnings(target.path, flags.projectRoot ? { projectRoot: path.resolve(io.cwd, flags.projectRoot) } : {});
+    // As `validate` prints them; they never change the exit code.
+    for (const warning of loaded.warnings) io.stderr.write(`${formatDiagnostic(warning)}\n`);
+    steps = loaded.spec.steps;
   } else {
     steps = (await folderToWorkflow(target.path, flags.projectRoot ? { projectRoot: path.resolve(io.cwd, flags.projectRoot) } : {})).spec.steps;
   }

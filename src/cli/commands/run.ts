@@ -13,6 +13,8 @@ import { planJson, renderPlan, renderWorkflowPlan, workflowPlanJson } from '../p
 import { runSpec } from '../../api/run-spec.js';
 import type { RunEvent } from '../../core/events.js';
 import type { WorkflowSpec } from '../../core/spec.js';
+import type { Diagnostic } from '../../config/types.js';
+import { formatDiagnostic } from '../../config/format-diagnostic.js';
 import type { RunSummary } from '../../core/result.js';
 import type { StepCache } from '../../engines/engine.js';
 import { openRunStore, recordRun, recoverAndReport } from '../store-session.js';
@@ -65,6 +67,11 @@ export async function assertFolder(folder: string, io: CliIo): Promise<string | 
   return undefined;
 }
 
+/** The workflow loader's warnings, on stderr as `validate` prints them (they never change the exit code). */
+export function printLoaderWarnings(warnings: readonly Diagnostic[], io: CliIo): void {
+  for (const warning of warnings) io.stderr.write(`${formatDiagnostic(warning)}\n`);
+}
+
 /**
  * What `run` would do, run nothing: `run --dry-run` and `list`. With --json the plan goes to
  * stdout as data, for scripts and `jq`.
@@ -78,8 +85,10 @@ export async function printPlan(
 ): Promise<void> {
   const json = (value: unknown): void => void io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   if (target.kind === 'file') {
-    const { loadWorkflowFile } = await import('../../workflow-file/load-workflow-file.js');
-    const spec = applyWorkflowFlags(await loadWorkflowFile(target.path), flags);
+    const { loadWorkflowFileWithWarnings } = await import('../../workflow-file/load-workflow-file.js');
+    const loaded = await loadWorkflowFileWithWarnings(target.path);
+    printLoaderWarnings(loaded.warnings, io);
+    const spec = applyWorkflowFlags(loaded.spec, flags);
     if (flags.json) json(workflowPlanJson(spec));
     else human.write(renderWorkflowPlan(spec, color));
   } else {
@@ -117,8 +126,10 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
     annotateFrom: target.kind === 'file' ? path.dirname(folder) : folder,
     start: async (common) => {
       if (target.kind === 'file') {
-        const { loadWorkflowFile } = await import('../../workflow-file/load-workflow-file.js');
-        const spec = applyWorkflowFlags(await loadWorkflowFile(folder, { projectRoot }), flags);
+        const { loadWorkflowFileWithWarnings } = await import('../../workflow-file/load-workflow-file.js');
+        const loaded = await loadWorkflowFileWithWarnings(folder, { projectRoot });
+        printLoaderWarnings(loaded.warnings, io);
+        const spec = applyWorkflowFlags(loaded.spec, flags);
         const outputDir = common.outputDir ?? path.join(path.dirname(folder), 'output');
         return runSpec(spec, {
           ...common,

@@ -207,6 +207,31 @@ function hasKeys(object: object): boolean {
   return false;
 }
 
+/** Whether a string, or a string anywhere inside arrays and plain objects, holds `${{`. */
+function hasTemplatesInside(value: unknown): boolean {
+  if (typeof value === 'string') return hasTemplates(value);
+  if (Array.isArray(value)) return value.some(hasTemplatesInside);
+  if (typeof value === 'object' && value !== null) return Object.values(value).some(hasTemplatesInside);
+  return false;
+}
+
+/**
+ * `value` with every string inside it (arrays and plain objects, at any depth) rendered; `field`
+ * names where it is (`args[0]`, `kwargs.k`), for errors. Other values are kept as they are.
+ */
+function renderInside(value: unknown, field: string, render: (text: string, field: string) => string): unknown {
+  if (typeof value === 'string') return hasTemplates(value) ? render(value, field) : value;
+  if (Array.isArray(value)) return value.map((item: unknown, i) => renderInside(item, `${field}[${i}]`, render));
+  if (typeof value === 'object' && value !== null) {
+    // fromEntries defines own properties, so a `__proto__` key stays a plain key.
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, renderInside(item, `${field}.${key}`, render)]));
+  }
+  return value;
+}
+
+/** Reads `env` at all (`env.X`, `env['X']`, `toJSON(env)`), so an `if` needs the evaluated environment. */
+const READS_ENV = /\benv\b/i;
+
 const NO_OUTPUTS: Record<string, string> = Object.freeze({});
 const NO_COMMAND: string[] = Object.freeze([]) as unknown as string[];
 
@@ -315,7 +340,9 @@ export class LocalRun implements RunHandle {
         hasTemplates(step.cwd) ||
         (hasEnv && Object.values(step.env).some(hasTemplates)) ||
         (step.kind === 'command' && hasTemplates(step.command)) ||
-        (step.kind === 'script' && step.args.some(hasTemplates));
+        (step.kind === 'script' && step.args.some(hasTemplates)) ||
+        ((step.kind === 'module' || step.kind === 'python') && hasTemplatesInside(step.args)) ||
+        (step.kind === 'python' && hasTemplatesInside(step.kwargs));
     }
     this.#needsExpressions = needsExpressions;
     // (Whoever needs the evaluator also keeps the `steps` context.)
@@ -607,10 +634,14 @@ export class LocalRun implements RunHandle {
     const step = state.spec;
     if (this.#cancelling()) state.sawCancel = true;
     try {
-      const value = (expressions as Expressions).evaluateCondition(ifText, this.#expressionContext(state, { ...this.#spec.env, ...step.env }, success));
+      // The environment the step gets, evaluated (only for an `if` that reads it).
+      const env = READS_ENV.test(ifText) ? this.#declaredEnv(state, success) : { ...this.#spec.env, ...step.env };
+      for (const need of state.needs) if (need.outputEnv) Object.assign(env, need.outputEnv);
+      const value = (expressions as Expressions).evaluateCondition(ifText, this.#expressionContext(state, env, success));
       // Like GitHub Actions: without a status function, `if` means `success() && (if)`.
       return STATUS_FUNCTION.test(ifText) ? value : success && value;
     } catch (error) {
+      if (error instanceof StepConfigError) return { ...this.#notRun(state, 'invalid-config', error.message), status: 'failed' };
       return {
         ...this.#notRun(state, 'invalid-config', `\`if: ${step.if}\`: ${(error as Error).message}`),
         status: 'failed',
@@ -766,6 +797,54 @@ export class LocalRun implements RunHandle {
     if (this.#begun && this.#running === 0 && this.#deciding === 0 && this.#ready.length === this.#readyHead) this.#finishRun();
   }
 
+  /**
+   * Renders one field of a step; an expression that cannot be evaluated (`fromJSON` of text that
+   * is not JSON) fails the step as `invalid-config`, naming the field and the expression.
+   */
+  #render(text: string, field: string, context: ExpressionContext): string {
+    const { renderTemplate, ExpressionError } = expressions as Expressions;
+    try {
+      return renderTemplate(text, context);
+    } catch (error) {
+      if (error instanceof ExpressionError) throw new StepConfigError(`\`${field}\`: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /**
+   * The environment the step declares, its templates evaluated: the workflow's `env` first, then
+   * the file's `defaults.env`, then the step's own `env` (`step.env` holds both of these, the
+   * defaults first; `defaultsEnv` when the step replaces some of them), one value at a time in
+   * that order. Each value reads `env` as it stands when it is reached: the layers above and the
+   * values before it in its own map. A name set again (a step overriding the workflow or the
+   * defaults) reads the value it replaces. Outputs of needs are not in it (they are never rendered).
+   */
+  #declaredEnv(state: StepState, success: boolean): Record<string, string> {
+    const workflowEnv = this.#spec.env;
+    const own = state.spec.env;
+    const defaults = state.spec.defaultsEnv;
+    const templated = (workflowEnv !== undefined && Object.values(workflowEnv).some(hasTemplates)) || Object.values(own).some(hasTemplates);
+    if (!templated) return { ...workflowEnv, ...own };
+    // Null-prototype: a `__proto__` name is set like any other.
+    const env = Object.create(null) as Record<string, string>;
+    const context = this.#expressionContext(state, env, success);
+    // `context.env` is this object: each value is rendered with the ones before it in place.
+    const add = (layer: Record<string, string>, prefix: string): void => {
+      for (const [key, value] of Object.entries(layer)) {
+        env[key] = hasTemplates(value) ? this.#render(value, `${prefix}${key}`, context) : value;
+      }
+    };
+    if (workflowEnv !== undefined) add(workflowEnv, 'workflow env.');
+    if (defaults === undefined) {
+      add(own, 'env.');
+    } else {
+      // The defaults' layer whole, then the names the step sets to values of its own.
+      add(defaults, 'defaults.env.');
+      add(Object.fromEntries(Object.entries(own).filter(([key, value]) => defaults[key] !== value || !Object.hasOwn(defaults, key))), 'env.');
+    }
+    return { ...env };
+  }
+
   /** The step as it runs: workflow env and the outputs of its needs merged in, templates rendered. */
   #prepare(state: StepState): StepSpec {
     const step = state.spec;
@@ -774,7 +853,7 @@ export class LocalRun implements RunHandle {
     if (this.#spec.env === undefined && state.outputNeeds === 0 && (step.kind === 'function' || !this.#needsExpressions)) {
       return step;
     }
-    let env: Record<string, string> = { ...this.#spec.env, ...step.env };
+    const env = this.#declaredEnv(state, true);
     if (state.outputNeeds === 1) {
       for (const need of state.needs) if (need.outputEnv) Object.assign(env, need.outputEnv);
     } else if (state.outputNeeds > 1) {
@@ -794,22 +873,23 @@ export class LocalRun implements RunHandle {
       }
     }
     const templated =
-      Object.values(env).some(hasTemplates) ||
       (step.kind === 'command' && hasTemplates(step.command)) ||
       (step.kind === 'script' && step.args.some(hasTemplates)) ||
+      ((step.kind === 'module' || step.kind === 'python') && hasTemplatesInside(step.args)) ||
+      (step.kind === 'python' && hasTemplatesInside(step.kwargs)) ||
       hasTemplates(step.cwd);
     if (!templated) return { ...step, env };
     const context = this.#expressionContext(state, env, true);
-    const { renderTemplate } = expressions as Expressions;
-    env = Object.fromEntries(Object.entries(env).map(([k, v]) => [k, renderTemplate(v, context)]));
-    context.env = env;
-    const cwd = renderTemplate(step.cwd, context);
+    const render = (text: string, field: string): string => this.#render(text, field, context);
+    const cwd = render(step.cwd, 'cwd');
     // A path from an expression (a matrix value, a step output) is checked here, once it is known:
     // validation can only check the paths written out in the file.
     if (cwd !== step.cwd) this.#assertInsideRoot(cwd, step.cwd);
     const rendered = { ...step, env, cwd };
-    if (rendered.kind === 'command') rendered.command = renderTemplate(rendered.command, context);
-    if (rendered.kind === 'script') rendered.args = rendered.args.map((a) => renderTemplate(a, context));
+    if (rendered.kind === 'command') rendered.command = render(rendered.command, 'run');
+    if (rendered.kind === 'script') rendered.args = rendered.args.map((a, i) => render(a, `args[${i}]`));
+    if (rendered.kind === 'module' || rendered.kind === 'python') rendered.args = renderInside(rendered.args, 'args', render) as unknown[];
+    if (rendered.kind === 'python') rendered.kwargs = renderInside(rendered.kwargs, 'kwargs', render) as Record<string, unknown>;
     return rendered;
   }
 
