@@ -424,6 +424,8 @@ export async function rerunStoredRun(
       projectRoot: plan.projectRoot,
       resume: { ...target, previous, ...(mode.kind === 'step' ? { final: true } : {}) },
       cache: store,
+      // A rerun runs its steps again: a cache hit would only repeat the old result.
+      ...(mode.kind === 'resume' ? {} : { refreshCache: true }),
       // Recorded as the CLI records it, so that this attempt can be resumed and rerun in turn.
       onStart: (run) => {
         started = run.runId;

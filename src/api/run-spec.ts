@@ -30,6 +30,8 @@ export interface RunSpecOptions {
   cache?: StepCache;
   /** Cache every step, not only those with `cache` set. */
   cacheAll?: boolean;
+  /** Steps that run skip the cache lookup (and still store a success): `rerun`. */
+  refreshCache?: boolean;
   /** Called once the run has its id and folder, before anything runs (e.g. to record it). */
   onStart?: (run: { runId: string; runDir: string }) => void;
 }
@@ -56,6 +58,7 @@ export async function runSpec(spec: WorkflowSpec, options: RunSpecOptions): Prom
       ...(options.emitOutput ? { emitOutput: true } : {}),
       ...(options.resume ? { previous: options.resume.previous, ...(options.resume.final === true ? { previousFinal: true } : {}) } : {}),
       ...(options.cache ? { cache: options.cache, cacheAll: options.cacheAll === true } : {}),
+      ...(options.refreshCache === true ? { refreshCache: true } : {}),
     });
     const summary = await handle.result;
     const reports = await generateReport(summary, runDir, options.reports ?? REPORT_FORMATS);

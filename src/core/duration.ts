@@ -6,16 +6,26 @@ const UNITS: Record<string, number> = {
 };
 
 /**
+ * Whole milliseconds, rounded; a positive duration under half a millisecond becomes 1 ms, not 0,
+ * which means "none" to a timeout.
+ */
+function wholeMilliseconds(ms: number): number {
+  const rounded = Math.round(ms);
+  return rounded === 0 && ms > 0 ? 1 : rounded;
+}
+
+/**
  * Parses a duration: a number of seconds (`90`, `0.5`) or a string with a unit (`500ms`, `30s`,
- * `2m`, `1h`, `1m30s`). Returns milliseconds, or `undefined` when the text is not a duration.
+ * `2m`, `1h`, `1m30s`). Returns whole milliseconds (at least 1 for any duration above 0), or
+ * `undefined` when the text is not a duration.
  */
 export function parseDuration(value: number | string): number | undefined {
   if (typeof value === 'number') {
-    return Number.isFinite(value) && value >= 0 ? Math.round(value * 1000) : undefined;
+    return Number.isFinite(value) && value >= 0 ? wholeMilliseconds(value * 1000) : undefined;
   }
   const text = value.trim();
   if (text === '') return undefined;
-  if (/^\d+(\.\d+)?$/.test(text)) return Math.round(Number(text) * 1000);
+  if (/^\d+(\.\d+)?$/.test(text)) return wholeMilliseconds(Number(text) * 1000);
   const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
   let total = 0;
   let consumed = 0;
@@ -24,7 +34,7 @@ export function parseDuration(value: number | string): number | undefined {
     total += Number(match[1]) * (UNITS[match[2] ?? 's'] ?? 1000);
     consumed = re.lastIndex;
   }
-  return consumed === text.length ? Math.round(total) : undefined;
+  return consumed === text.length ? wholeMilliseconds(total) : undefined;
 }
 
 /** Formats milliseconds for people: `850ms`, `12.3s`, `4m05s`. */

@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { describeFailure } from '../core/failure.js';
 import { spawnErrorDetail } from '../execution/cwd-problem.js';
 import { killLeftovers, leftoversMessage, reapGroup, TREE_MARKER_ENV } from '../execution/process-runner.js';
+import { setLongTimeout, type LongTimeout } from '../util/long-timeout.js';
 import { DEFAULT_KILL_GRACE_MS } from './build-step.js';
 import { StepDescriptor, type StepConvertible } from './step-descriptor.js';
 import {
@@ -173,7 +174,7 @@ interface Stage {
   readerKilled: boolean;
   stdoutBytes: number;
   stderr: Capture;
-  timers: NodeJS.Timeout[];
+  timers: LongTimeout[];
   done: Promise<void>;
   /** The `ORCHESTRATOR_TREE_ID` its processes carry, so what escapes its group is found (`killLeftovers`). */
   treeId: string;
@@ -240,7 +241,7 @@ async function runPipeline(commands: readonly string[], o: PipeOptions, signal: 
     const pid = stage.pid;
     groupSignal(pid, 'SIGTERM');
     stage.timers.push(
-      setTimeout(() => {
+      setLongTimeout(() => {
         if (stage.exited) return;
         stage.forcefullyKilled = true;
         groupSignal(pid, 'SIGKILL');
@@ -351,7 +352,7 @@ async function runPipeline(commands: readonly string[], o: PipeOptions, signal: 
     }
     previous = isLast ? undefined : (child.stdout ?? undefined);
 
-    if (timeoutPerCommand > 0) stage.timers.push(setTimeout(() => terminate(stage, 'timed-out'), timeoutPerCommand));
+    if (timeoutPerCommand > 0) stage.timers.push(setLongTimeout(() => terminate(stage, 'timed-out'), timeoutPerCommand));
 
     const exited = new Promise<void>((resolve) => {
       let settled = false;
@@ -360,7 +361,7 @@ async function runPipeline(commands: readonly string[], o: PipeOptions, signal: 
         settled = true;
         stage.exited = true;
         stage.finishedAt = Date.now();
-        for (const timer of stage.timers) clearTimeout(timer);
+        for (const timer of stage.timers) timer.clear();
         resolve();
       };
       child.once('error', (error) => {

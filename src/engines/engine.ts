@@ -37,6 +37,11 @@ export interface SubmitOptions {
   cache?: StepCache;
   /** Cache every step of the run, not only those with `cache` set. @default false */
   cacheAll?: boolean;
+  /**
+   * Steps that run do not look up the cache, they run (and still store a success in it):
+   * `rerun` runs its steps again. @default false
+   */
+  refreshCache?: boolean;
 }
 
 /** One remembered successful step, keyed by its cache key. */

@@ -49,13 +49,53 @@ export async function cacheComponents(
   if (step.cache && step.cache.inputs.length > 0) {
     // (Loaded here: only steps with declared input files need it, and it costs every start ~5 ms.)
     const { glob } = await import('tinyglobby');
-    const files = await glob(step.cache.inputs, { cwd: step.cwd, dot: true, onlyFiles: true });
+    const files = await glob(step.cache.inputs.map(escapeUnclosedBrackets), { cwd: step.cwd, dot: true, onlyFiles: true });
     for (const file of files.sort()) {
       parts[`file:${file}`] = sha(await readFile(path.join(step.cwd, file)).catch(() => Buffer.from('<unreadable>')));
     }
   }
   for (const need of Object.keys(needsOutputs).sort()) parts[`needs:${need}`] = sha(JSON.stringify(needsOutputs[need]));
   return parts;
+}
+
+/**
+ * `[` escaped where no `]` closes it within its path segment, so it is matched literally, as
+ * picomatch reads it anyway. tinyglobby appends `/**` to a pattern (to take in a folder's files)
+ * and an unclosed `[` swallowed that `/`: the pattern became one segment with a `/` in it, which
+ * its folder pruning takes to match every folder, so it read every folder under the patterns'
+ * common root: with an absolute input beside it (`/etc/hosts`, `*.csv[`), the whole file system,
+ * until the heap ran out.
+ */
+export function escapeUnclosedBrackets(pattern: string): string {
+  let out = '';
+  for (let i = 0; i < pattern.length; i++) {
+    const char = pattern[i] ?? '';
+    if (char === '\\') {
+      out += pattern.slice(i, i + 2);
+      i++;
+      continue;
+    }
+    if (char === '[' && !closesInSegment(pattern, i)) {
+      out += '\\[';
+      continue;
+    }
+    out += char;
+  }
+  return out;
+}
+
+/** Whether the `[` at `open` has a `]` after it before the next `/` (a `]` first in the class counts as a member). */
+function closesInSegment(pattern: string, open: number): boolean {
+  let i = open + 1;
+  if (pattern[i] === '!' || pattern[i] === '^') i++;
+  if (pattern[i] === ']') i++;
+  for (; i < pattern.length; i++) {
+    const char = pattern[i];
+    if (char === '/') return false;
+    if (char === '\\') i++;
+    else if (char === ']') return true;
+  }
+  return false;
 }
 
 /** The key itself: one hash over every part, in a fixed order. */

@@ -2,6 +2,7 @@ import { describeFailure } from '../core/failure.js';
 import { NonRetryableError } from '../core/errors.js';
 import type { FunctionStep, NeedResult, StepContext } from '../core/spec.js';
 import { AbortHandle } from '../util/abort-handle.js';
+import { setLongTimeout } from '../util/long-timeout.js';
 import { attemptWithoutProcess, type AbortCause, type AttemptResult, type ExecutionContext, type StepExecutor } from './step-executor.js';
 
 const TAIL_BYTES = 16_384;
@@ -38,7 +39,7 @@ export class FunctionExecutor implements StepExecutor<FunctionStep> {
       wake?.(value);
     };
     let unsubscribe: (() => void) | undefined;
-    const timer = step.timeout > 0 ? setTimeout(() => end({ kind: 'timed-out' }), step.timeout) : undefined;
+    const timer = step.timeout > 0 ? setLongTimeout(() => end({ kind: 'timed-out' }), step.timeout) : undefined;
     context.onSpawn?.(0, []);
     const cause = context.abortCause;
     if (cause !== undefined) end({ kind: 'aborted', cause });
@@ -65,7 +66,7 @@ export class FunctionExecutor implements StepExecutor<FunctionStep> {
     } catch (error) {
       return functionThrew(startedAt, Date.now(), ctx.outputs ?? {}, ctx.logText, error);
     } finally {
-      if (timer) clearTimeout(timer);
+      timer?.clear();
       unsubscribe?.();
     }
   }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { StreamCapture } from './output-capture.js';
+import { setLongTimeout } from '../util/long-timeout.js';
 import {
   findProcessesByEnv,
   findTree,
@@ -218,8 +219,7 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
     await waitGone(all, pid);
   };
 
-  const timer =
-    options.timeout > 0 ? setTimeout(() => terminate('timed-out'), options.timeout) : undefined;
+  const timer = options.timeout > 0 ? setLongTimeout(() => terminate('timed-out'), options.timeout) : undefined;
   const onAbort = (): void => terminate('cancelled');
   options.signal?.addEventListener('abort', onAbort, { once: true });
   // A cancel from inside `onSpawn` (a step-started listener) came before the listener existed.
@@ -238,7 +238,7 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
   const exit = await exited;
   mainExited = true;
   outcome.finishedAt = Date.now();
-  if (timer) clearTimeout(timer);
+  timer?.clear();
   if (memoryTimer) clearInterval(memoryTimer);
   options.signal?.removeEventListener('abort', onAbort);
   if (exit instanceof Error) {

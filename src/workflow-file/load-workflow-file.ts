@@ -14,6 +14,12 @@ export interface LoadWorkflowFileOptions {
   projectRoot?: string;
   /** Variables merged over the file's top-level `env` (these win), e.g. from `--env` flags. */
   env?: Record<string, string>;
+  /**
+   * Milliseconds for the steps of this file that set no `timeout` of their own and get none from
+   * its `defaults` (e.g. from `--timeout`). A `timeout: 0` in the file still means none. Steps of
+   * sub-workflow files keep their own files' settings. @default 0 (none)
+   */
+  stepTimeout?: number;
 }
 
 async function collect(file: string, options: LoadWorkflowFileOptions, buildSpec: boolean): Promise<{ spec?: WorkflowSpec; diagnostics: Diagnostic[] }> {
@@ -32,13 +38,13 @@ async function collect(file: string, options: LoadWorkflowFileOptions, buildSpec
   }
   let result;
   try {
-    result = parseInSession(text, abs, newSession(file, root, buildSpec));
+    result = parseInSession(text, abs, newSession(file, root, buildSpec, undefined, options.stepTimeout));
   } catch (error: unknown) {
     // Most files never get here: the yaml document and zod are loaded only for files that have a
     // problem (to place and word it) or use less common YAML or keys. Parsing again is cheap next to them.
     if (!(error instanceof NeedsFullParsers)) throw error;
     const { fullParsers } = await import('./full-parsers.js');
-    result = parseInSession(text, abs, newSession(file, root, buildSpec, fullParsers));
+    result = parseInSession(text, abs, newSession(file, root, buildSpec, fullParsers, options.stepTimeout));
   }
   if (result.spec !== undefined && options.env !== undefined) {
     result.spec.env = { ...result.spec.env, ...options.env };

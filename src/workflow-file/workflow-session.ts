@@ -58,6 +58,10 @@ interface LoadSession {
   buildSpec: boolean;
   /** Loaded on demand (see `NeedsFullParsers`). */
   parsers: FullParsers | undefined;
+  /** The file the session started with. */
+  topFile: string;
+  /** The timeout of the top file's steps that get none from it (`stepTimeout` of the load options). */
+  stepTimeout: number;
 }
 
 function toPosix(text: string): string {
@@ -186,18 +190,21 @@ interface FileDefaults {
   retry: RetryPolicy;
   subWorkflows: Map<string, WorkflowSpec>;
   workflowCache: boolean;
+  /** The timeout of a step when neither it nor `defaults` sets one. */
+  stepTimeout: number;
 }
 
 function toStep(raw: RawStep, file: FileDefaults, stepIndex: number): StepSpec & { matrixSpec?: MatrixSpec } {
   const { dir, defaults, subWorkflows, workflowCache } = file;
   const cwd = raw.cwd === undefined ? file.cwd : resolveFolder(dir, raw.cwd);
   const killGrace = raw.kill_grace ?? defaults?.kill_grace;
+  const fileTimeout = raw.timeout ?? defaults?.timeout;
   // Properties are added to this one object in the order the spread-based version gave them.
   const common: StepCommon = {
     id: raw.id,
     name: raw.name ?? raw.id,
     needs: uniqueNeeds(raw.needs),
-    timeout: milliseconds(raw.timeout ?? defaults?.timeout ?? 0),
+    timeout: fileTimeout === undefined ? file.stepTimeout : milliseconds(fileTimeout),
     killGrace: killGrace === undefined ? DEFAULT_KILL_GRACE_MS : milliseconds(killGrace),
     retry: mergeRetry(file.retry, raw.retry),
     env: stepEnv(file.env, raw.env),
@@ -281,7 +288,7 @@ function toStep(raw: RawStep, file: FileDefaults, stepIndex: number): StepSpec &
   return { ...common, ...matrix, kind: 'workflow', workflow };
 }
 
-function toSpec(raw: RawWorkflow, file: string, subWorkflows: Map<string, WorkflowSpec>): WorkflowSpec {
+function toSpec(raw: RawWorkflow, file: string, subWorkflows: Map<string, WorkflowSpec>, stepTimeout: number): WorkflowSpec {
   const dir = path.dirname(file);
   const shared: FileDefaults = {
     dir,
@@ -291,6 +298,7 @@ function toSpec(raw: RawWorkflow, file: string, subWorkflows: Map<string, Workfl
     retry: defaultRetry(raw.defaults),
     subWorkflows,
     workflowCache: raw.cache === true,
+    stepTimeout,
   };
   const steps = expandStepMatrix(raw.steps.map((step, index) => toStep(step, shared, index)));
   const spec: WorkflowSpec = {
@@ -441,11 +449,11 @@ function parseInSession(fileText: string, file: string, session: LoadSession): F
   const diagnostics = [...own, ...nested];
   const hasErrors = diagnostics.some((diagnostic) => diagnostic.severity === 'error');
   if (hasErrors || raw === undefined || !session.buildSpec) return { diagnostics };
-  return { spec: toSpec(raw, file, subWorkflows), diagnostics };
+  return { spec: toSpec(raw, file, subWorkflows, file === session.topFile ? session.stepTimeout : 0), diagnostics };
 }
 
 /** The session a top-level file starts; sub-workflow diagnostics name files the way `file` is written. */
-export function newSession(file: string, projectRoot: string, buildSpec: boolean, parsers?: FullParsers): LoadSession {
+export function newSession(file: string, projectRoot: string, buildSpec: boolean, parsers?: FullParsers, stepTimeout = 0): LoadSession {
   const relative = !path.isAbsolute(file);
   return {
     root: path.resolve(projectRoot),
@@ -454,6 +462,8 @@ export function newSession(file: string, projectRoot: string, buildSpec: boolean
     display: (abs) => (abs === path.resolve(file) ? file : relative ? path.relative(process.cwd(), abs) : abs),
     buildSpec,
     parsers,
+    topFile: path.resolve(file),
+    stepTimeout,
   };
 }
 

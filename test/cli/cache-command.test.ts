@@ -102,6 +102,38 @@ describe('step caching', () => {
     expect(explained.stdout).toContain('outputs of dependency version changed');
   });
 
+  it('rerun --step X (and --downstream) runs its steps again instead of taking them from the cache', async () => {
+    const step = (id: string, needs?: string): string[] => [
+      `  - id: ${id}`,
+      ...(needs ? [`    needs: ${needs}`] : []),
+      `    run: echo ${id} >> "${rig.path(`${id}.count`)}"`,
+    ];
+    await rig.write('wf.yaml', ['name: w', 'cache: true', 'steps:', ...step('prep'), ...step('stats', 'prep'), ...step('report', 'stats'), ''].join('\n'));
+    for (let i = 0; i < 2; i += 1) expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
+    const cachedRun = await latestRun();
+    expect(await statuses(cachedRun)).toEqual({ prep: 'cached', stats: 'cached', report: 'cached' });
+    const rerun = await rig.run(['rerun', cachedRun, '--step', 'stats']);
+    expect(rerun.code, rerun.stderr + rerun.stdout).toBe(0);
+    expect(rerun.stdout).not.toContain('↺ stats');
+    expect([await count('prep.count'), await count('stats.count'), await count('report.count')]).toEqual([1, 2, 1]);
+    const rerunId = await latestRun();
+    expect(await statuses(rerunId)).toMatchObject({ stats: 'succeeded' });
+    expect((await rig.run(['explain', rerunId, 'stats'])).stdout).toContain('not looked up in the cache: a rerun runs its steps again');
+    expect((await rig.run(['rerun', cachedRun, '--step', 'stats', '--downstream'])).code).toBe(0);
+    expect([await count('prep.count'), await count('stats.count'), await count('report.count')]).toEqual([1, 3, 2]);
+    // What a rerun ran is stored in the cache as any run's result.
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
+    expect(await statuses(await latestRun())).toEqual({ prep: 'cached', stats: 'cached', report: 'cached' });
+  });
+
+  it('explain of a step that was skipped says it did not run, not that caching was off', async () => {
+    await rig.write('wf.yaml', 'name: w\ncache: true\nsteps:\n  - id: a\n    run: exit 1\n  - id: b\n    needs: a\n    run: echo b\n');
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(1);
+    const explained = await rig.run(['explain', await latestRun(), 'b']);
+    expect(explained.code, explained.stderr).toBe(0);
+    expect(explained.stdout).toMatch(/^b did not run in run \S+ \(skipped: a dependency did not succeed.*\), so there was no cache lookup\n$/);
+  });
+
   it('--no-cache runs every step', async () => {
     await rig.write('wf.yaml', `name: nc\ncache: true\nsteps:\n  - id: a\n    run: echo run >> "${rig.path('a.count')}"\n`);
     expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);

@@ -118,6 +118,24 @@ describe('orchestrator run', () => {
     expect(text.stdout).toContain('two');
   });
 
+  it('--timeout is the timeout of workflow steps the file gives none; `timeout: 0` and defaults.timeout are kept', async () => {
+    await rig.write(
+      'to.yaml',
+      'name: w\nfail_fast: continue\ndefaults:\n  timeout: 5s\nsteps:\n  - id: zero\n    run: sleep 0.4\n    timeout: 0\n  - id: def\n    run: "true"\n  - id: own\n    run: "true"\n    timeout: 2s\n',
+    );
+    await rig.write('bare.yaml', 'name: b\nsteps:\n  - id: none\n    run: "true"\n  - id: zero\n    run: "true"\n    timeout: 0\n');
+    const timeouts = async (file: string): Promise<[string, number][]> => {
+      const plan = await rig.run(['run', file, '--dry-run', '--json', '--timeout', '100ms']);
+      expect(plan.code, plan.stderr).toBe(0);
+      return (JSON.parse(plan.stdout) as { steps: { id: string; timeoutMs: number }[] }).steps.map((s) => [s.id, s.timeoutMs]);
+    };
+    expect(await timeouts('to.yaml')).toEqual([['zero', 0], ['def', 5000], ['own', 2000]]);
+    expect(await timeouts('bare.yaml')).toEqual([['none', 100], ['zero', 0]]);
+    const run = await rig.run(['run', 'to.yaml', '--timeout', '100ms']);
+    expect(run.code, run.stderr + run.stdout).toBe(0);
+    expect(run.stdout).toContain('✓ zero');
+  });
+
   it('a reader that goes away (run | head -1) neither crashes the run nor loses its reports', async () => {
     await rig.write('scripts/chatty.sh', 'for i in 1 2 3 4 5; do echo "line $i"; done\nsleep 0.5\necho done\n');
     await rig.write('scripts/other.sh', 'echo other\n');

@@ -18,6 +18,23 @@ describe('parseDuration', () => {
     expect(parseDuration(text)).toBe(ms);
   });
 
+  it.each([
+    ['0.0001', 1],
+    ['0.4ms', 1],
+    ['0.0004s', 1],
+    ['0.0ms', 0],
+    ['0ms', 0],
+    ['0.6ms', 1],
+    ['1.5ms', 2],
+  ])('rounds %j to %d ms, and a positive duration never to 0 (0 means none)', (text, ms) => {
+    expect(parseDuration(text)).toBe(ms);
+  });
+
+  it('rounds a positive number of seconds under 1 ms up to 1 ms', () => {
+    expect(parseDuration(0.0001)).toBe(1);
+    expect(parseDuration(1e-9)).toBe(1);
+  });
+
   it('reads a number as seconds', () => {
     expect(parseDuration(90)).toBe(90_000);
     expect(parseDuration(0.25)).toBe(250);

@@ -10,7 +10,7 @@ import type { RunHandle, SubmitOptions } from '../../src/engines/engine.js';
 import { LocalEngine } from '../../src/engines/local/local-engine.js';
 import { ControlServer } from '../helpers/control-server.js';
 import { childPids, isProcessAlive, livePidsWithEnv, readPidFile, waitForChild } from '../helpers/processes.js';
-import { commandStep, fixture, retryPolicy, scriptStep, workflowSpec } from '../helpers/step-factory.js';
+import { commandStep, fixture, functionStep, retryPolicy, scriptStep, workflowSpec } from '../helpers/step-factory.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
 
 let dir: string;
@@ -286,6 +286,24 @@ describe('LocalEngine', () => {
     const summary = await run.done;
     expect(stepResult(summary, 'gone')).toMatchObject({ status: 'failed', reason: 'script-missing', attempts: 1 });
     expect(ofType(run.events, 'step-retrying')).toEqual([]);
+  });
+
+  it('timeouts longer than 2^31-1 ms (about 24.8 days) do not end steps or the run at once', async () => {
+    const long = 3_000_000_000; // about 35 days
+    const inner = workflowSpec([commandStep('sleep 0.2', { id: 'inner' })]);
+    const steps: StepSpec[] = [
+      commandStep('sleep 0.2', { id: 'cmd', timeout: long }),
+      functionStep('fn', () => new Promise((resolve) => setTimeout(resolve, 200)), { timeout: long }),
+      { ...functionStep('sub', () => undefined), kind: 'workflow', workflow: inner, timeout: long },
+    ];
+    const run = submit(workflowSpec(steps, { concurrency: 3, timeout: long }));
+    const summary = await run.done;
+    expect(summary.steps.map((s) => [s.id, s.status])).toEqual([
+      ['cmd', 'succeeded'],
+      ['fn', 'succeeded'],
+      ['sub', 'succeeded'],
+    ]);
+    expect(summary.status).toBe('succeeded');
   });
 
   it('a run timeout of 200 ms ends two 5 s steps in under 2 s, both timed-out, with no process left', async () => {

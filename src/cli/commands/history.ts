@@ -321,6 +321,8 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
         outputDir: plan.outputDir,
         projectRoot: plan.projectRoot,
         resume: { ...resumeTarget, previous, ...(mode.kind === 'step' ? { final: true } : {}) },
+        // A rerun runs its steps again: a cache hit would only repeat the old result.
+        ...(mode.kind === 'resume' ? {} : { refreshCache: true }),
         onStart: (started) => common.onStart(recording.started(started)),
       }),
   });
@@ -485,6 +487,13 @@ export async function explainCommand(io: CliIo, id: string, stepId: string, flag
     if (!step) {
       io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no step "${stepId}"\n`);
       return Promise.resolve(EXIT_CODES.usage);
+    }
+    if (step.cacheKey === null && (step.status === 'skipped' || (step.status === 'cancelled' && step.attempt === 0))) {
+      // Never started: there was no cache lookup to explain, whatever the cache settings.
+      const why = step.message ?? step.reason ?? '';
+      const status = why.startsWith(`${step.status}:`) ? why : why ? `${step.status}: ${why}` : step.status;
+      io.stdout.write(`${stepId} did not run in run ${run.id} (${status}), so there was no cache lookup\n`);
+      return Promise.resolve(EXIT_CODES.ok);
     }
     if (step.cacheKey === null) {
       io.stdout.write(`${stepId} was not cached in run ${run.id}: caching was off for it (\`cache:\` in the workflow, or --cache)\n`);

@@ -22,22 +22,25 @@ import type { Engine } from '../../engines/engine.js';
 import { openEngine, redactArgv } from '../engine-session.js';
 import { findProcessesWithEnv, signalAll, signalGroup } from '../../execution/proc-tree.js';
 
-/** CLI flags over a workflow file's own settings. `--timeout` fills in steps without one. */
+/**
+ * CLI flags over a workflow file's own settings. `--timeout` is not here: it is the timeout of the
+ * steps the file gives none (see `stepTimeout` of `loadWorkflowFile`), and only the loader knows
+ * which those are (`timeout: 0` means none, and `defaults.timeout` counts as the file's).
+ */
 export function applyWorkflowFlags(spec: WorkflowSpec, flags: RunFlags): WorkflowSpec {
+  const killGrace = flags.killGrace;
   return {
     ...spec,
     ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
     ...(flags.failFast !== undefined ? { failurePolicy: flags.failFast } : {}),
     ...(flags.runTimeout !== undefined ? { timeout: flags.runTimeout } : {}),
-    steps:
-      flags.timeout !== undefined || flags.killGrace !== undefined
-        ? spec.steps.map((s) => ({
-            ...s,
-            ...(flags.timeout !== undefined && s.timeout === 0 ? { timeout: flags.timeout } : {}),
-            ...(flags.killGrace !== undefined ? { killGrace: flags.killGrace } : {}),
-          }))
-        : spec.steps,
+    steps: killGrace !== undefined ? spec.steps.map((s) => ({ ...s, killGrace })) : spec.steps,
   };
+}
+
+/** What the flags change in how a workflow file is read: `--timeout` for the steps it gives no timeout. */
+function workflowLoadOptions(flags: RunFlags): { stepTimeout?: number } {
+  return flags.timeout !== undefined ? { stepTimeout: flags.timeout } : {};
 }
 
 export function settingsFromFlags(flags: RunFlags): FolderRunSettings {
@@ -86,7 +89,7 @@ export async function printPlan(
   const json = (value: unknown): void => void io.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
   if (target.kind === 'file') {
     const { loadWorkflowFileWithWarnings } = await import('../../workflow-file/load-workflow-file.js');
-    const loaded = await loadWorkflowFileWithWarnings(target.path);
+    const loaded = await loadWorkflowFileWithWarnings(target.path, workflowLoadOptions(flags));
     printLoaderWarnings(loaded.warnings, io);
     const spec = applyWorkflowFlags(loaded.spec, flags);
     if (flags.json) json(workflowPlanJson(spec));
@@ -127,7 +130,7 @@ export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo):
     start: async (common) => {
       if (target.kind === 'file') {
         const { loadWorkflowFileWithWarnings } = await import('../../workflow-file/load-workflow-file.js');
-        const loaded = await loadWorkflowFileWithWarnings(folder, { projectRoot });
+        const loaded = await loadWorkflowFileWithWarnings(folder, { projectRoot, ...workflowLoadOptions(flags) });
         printLoaderWarnings(loaded.warnings, io);
         const spec = applyWorkflowFlags(loaded.spec, flags);
         const outputDir = common.outputDir ?? path.join(path.dirname(folder), 'output');

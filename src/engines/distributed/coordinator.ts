@@ -13,6 +13,7 @@ import { appendLogSection } from '../../execution/log-file.js';
 import { attemptWithoutProcess, type AttemptResult, type ExecutionContext, type StepExecutor } from '../../execution/step-executor.js';
 import type { FailureReason } from '../../core/status.js';
 import { withTimeout } from '../../util/with-timeout.js';
+import { setLongTimeout } from '../../util/long-timeout.js';
 import { connectRedis, redactRedisUrl, type Redis } from './redis.js';
 import {
   channels,
@@ -416,7 +417,7 @@ export class Coordinator {
     }
     if (pending.settled) return;
     // The worker kills the tree and reports; if it never does, stop waiting after the grace.
-    setTimeout(() => {
+    setLongTimeout(() => {
       if (!pending.settled) {
         this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: `${cause}; the worker did not confirm the kill` });
       }

@@ -2,6 +2,7 @@
 import type { Redis, RedisOptions } from 'ioredis';
 import { formatDuration } from '../../core/duration.js';
 import { dynamicImport } from '../../util/dynamic-import.js';
+import { setLongTimeout, type LongTimeout } from '../../util/long-timeout.js';
 
 export type { Redis };
 
@@ -55,14 +56,14 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
     // A refused connection or bad credentials will not fix themselves in a few more tries.
     if (errors >= 3 || /WRONGPASS|NOAUTH|invalid password|ENOTFOUND|certificate|SSL|TLS/i.test(error.message)) giveUp?.(error);
   });
-  let timer: NodeJS.Timeout | undefined;
+  let timer: LongTimeout | undefined;
   const started = Date.now();
   try {
     await Promise.race([
       client.connect().catch(() => new Promise((resolve) => client.once('ready', resolve))),
       new Promise((_, reject) => {
         giveUp = reject;
-        timer = setTimeout(() => reject(new Error('timeout')), timeout);
+        timer = setLongTimeout(() => reject(new Error('timeout')), timeout);
       }),
     ]);
     await client.ping();
@@ -74,7 +75,7 @@ export async function connectRedis(url: string, options: ConnectOptions = {}): P
     const gaveUp = errors > 0 && Date.now() - started < timeout ? `gave up after ${errors} failed ${errors === 1 ? 'attempt' : 'attempts'} in ${waited}` : `waited ${waited}`;
     throw new Error(`Redis at ${redactRedisUrl(url)} is unreachable (${gaveUp}): ${why}`);
   } finally {
-    if (timer) clearTimeout(timer);
+    timer?.clear();
   }
   return client;
 }

@@ -30,6 +30,7 @@ async function loadExpressions(): Promise<Expressions> {
 }
 import { AbortHandle } from '../../util/abort-handle.js';
 import { EventChannel } from '../../util/event-channel.js';
+import { setLongTimeout, type LongTimeout } from '../../util/long-timeout.js';
 import { newRunId } from '../../util/run-id.js';
 import type { Engine, RunHandle, StepCache, SubmitOptions } from '../engine.js';
 
@@ -275,7 +276,7 @@ export class LocalRun implements RunHandle {
   #stopping: Stopping | undefined;
   #startedAt = Date.now();
   #resolver: InterpreterResolver;
-  #runTimer: NodeJS.Timeout | undefined;
+  #runTimer: LongTimeout | undefined;
   #pumpScheduled = false;
   #done = false;
   #started = false;
@@ -482,7 +483,7 @@ export class LocalRun implements RunHandle {
         this.#removeAbortListener = () => signal.removeEventListener('abort', onAbort);
       }
       if (this.#spec.timeout > 0) {
-        this.#runTimer = setTimeout(
+        this.#runTimer = setLongTimeout(
           () => this.#stop('run-timeout', `the run's timeout of ${this.#spec.timeout} ms was reached`),
           this.#spec.timeout,
         );
@@ -1107,7 +1108,8 @@ export class LocalRun implements RunHandle {
         return undefined;
       }
     };
-    const hit = quietly(() => cache.getCacheEntry(key));
+    const refresh = this.#options.refreshCache === true;
+    const hit = refresh ? undefined : quietly(() => cache.getCacheEntry(key));
     if (hit) {
       const result = this.#notRun(state, 'cancelled', '');
       result.status = 'cached';
@@ -1123,7 +1125,7 @@ export class LocalRun implements RunHandle {
       return result;
     }
     const latest = quietly(() => cache.latestCacheEntry(this.#spec.name, step.id));
-    const explain = unavailable !== undefined ? [unavailable] : explainChange(latest?.components, components);
+    const explain = unavailable !== undefined ? [unavailable] : refresh ? [REFRESH_EXPLAIN] : explainChange(latest?.components, components);
     const attempt = step.kind === 'workflow' ? await this.#runSubWorkflow(state, step) : await this.#attempts(state, step, logPath);
     const result = this.#toStepResult(state, attempt, logPath);
     result.cacheKey = key;
@@ -1260,7 +1262,7 @@ export class LocalRun implements RunHandle {
     let ownTimeout = false;
     const timer =
       step.timeout > 0
-        ? setTimeout(() => {
+        ? setLongTimeout(() => {
             ownTimeout = true;
             // For good: its own cleanup steps are bounded by this timeout too. (A cancel or the
             // run timeout of this run reaches it as a first cancel, through its signal.)
@@ -1269,7 +1271,7 @@ export class LocalRun implements RunHandle {
         : undefined;
     const summary = await child.result;
     state.child = undefined;
-    if (timer) clearTimeout(timer);
+    timer?.clear();
     // Cut short by its own timeout or the run's: timed out, like any other step.
     const timedOut = ownTimeout || controller.signal.reason === 'run-timeout';
     const outputs: Record<string, string> = {};
@@ -1555,7 +1557,7 @@ export class LocalRun implements RunHandle {
   #finishRun(): void {
     if (this.#done) return;
     this.#done = true;
-    if (this.#runTimer) clearTimeout(this.#runTimer);
+    this.#runTimer?.clear();
     this.#removeAbortListener?.();
     this.#removeAbortListener = undefined;
     // Logs are written in the background; the run is finished when they are on disk. The executors
@@ -1643,6 +1645,9 @@ function logPathFor(runDir: string, id: string): string {
   return file.startsWith(logs + path.sep) ? file : path.join(logs, `${fileNameFor(id)}.log`);
 }
 
+/** Why a step of a rerun ran without a cache lookup (its `cacheExplain`). */
+const REFRESH_EXPLAIN = 'not looked up in the cache: a rerun runs its steps again';
+
 function abortMessage(signal: AbortSignal): string {
   const reason: unknown = signal.reason;
   if (typeof reason === 'string') return reason;
@@ -1654,12 +1659,12 @@ function abortMessage(signal: AbortSignal): string {
 function abortableDelay(ms: number, signal: AbortSignal): Promise<boolean> {
   if (signal.aborted) return Promise.resolve(false);
   return new Promise((resolve) => {
-    const timer = setTimeout(() => {
+    const timer = setLongTimeout(() => {
       signal.removeEventListener('abort', onAbort);
       resolve(true);
     }, ms);
     const onAbort = (): void => {
-      clearTimeout(timer);
+      timer.clear();
       resolve(false);
     };
     signal.addEventListener('abort', onAbort, { once: true });
