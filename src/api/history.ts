@@ -288,10 +288,12 @@ export async function planFilesChangedSince(plan: StoredPlan, since: Date): Prom
  */
 export function keptResults(steps: readonly StepRecord[], spec: WorkflowSpec, mode: RerunMode): Record<string, StepResult> {
   const kept: Record<string, StepResult> = {};
-  let rerun = new Set<string>();
+  const rerun = new Set<string>();
   if (mode.kind === 'step') {
-    rerun.add(mode.step);
-    if (mode.downstream) rerun = downstreamOf(spec.steps, mode.step);
+    // The base id of a matrix step names every combination of it.
+    for (const id of stepsNamed(spec.steps, mode.step)) {
+      for (const again of mode.downstream ? downstreamOf(spec.steps, id) : [id]) rerun.add(again);
+    }
   }
   for (const record of steps) {
     if (rerun.has(record.stepId)) continue;
@@ -302,6 +304,16 @@ export function keptResults(steps: readonly StepRecord[], spec: WorkflowSpec, mo
     }
   }
   return kept;
+}
+
+/**
+ * The ids of the steps `id` names: the step with that id, or, for the base id of a matrix step
+ * (`test`), the ids of all its combinations (`test (py=3.11)`, `test (py=3.12)`). Empty when `id`
+ * names no step.
+ */
+export function stepsNamed(steps: readonly StepSpec[], id: string): string[] {
+  if (steps.some((step) => step.id === id)) return [id];
+  return steps.filter((step) => step.matrixOf === id).map((step) => step.id);
 }
 
 /** A step and every step that depends on it, directly or not. */
@@ -396,7 +408,7 @@ export async function rerunStoredRun(
   if (!plan) {
     throw new TypeError(`Expected run ${record.id} to have a stored plan, got none (it was recorded without one: see resumableRunInfo)`);
   }
-  if (mode.kind === 'step' && !plan.spec.steps.some((step) => step.id === mode.step)) {
+  if (mode.kind === 'step' && stepsNamed(plan.spec.steps, mode.step).length === 0) {
     throw new TypeError(`Expected a step of run ${record.id}, got \`${mode.step}\` (no such step)`);
   }
   const nothing = nothingToRerun(record, store.getSteps(record.id), plan.spec, mode);

@@ -2,8 +2,9 @@ import path from 'node:path';
 import type { RunListener } from '../core/events.js';
 import type { RunSummary } from '../core/result.js';
 import type { Engine, StepCache } from '../engines/engine.js';
-import { folderToWorkflow, type FolderRunSettings, type FolderWorkflow } from '../folder/folder-workflow.js';
+import { buildFolderWorkflow, type FolderRunSettings, type FolderWorkflow } from '../folder/folder-workflow.js';
 import type { ReportFormat } from './reports.js';
+import { checkOptions, expectPathArgument, RUN_FOLDER_OPTION_CHECKS } from './check-options.js';
 import { runSpec } from './run-spec.js';
 
 export interface RunFolderOptions extends FolderRunSettings {
@@ -41,7 +42,9 @@ export interface FolderRunResult {
  * const { summary, runDir } = await runFolder('scripts', { concurrency: 4, timeout: 30_000 });
  */
 export async function runFolder(folder: string, options: RunFolderOptions = {}): Promise<FolderRunResult> {
-  const plan = await folderToWorkflow(folder, options);
+  expectPathArgument(folder, 'the folder of runFolder()');
+  checkOptions(options, 'runFolder()', RUN_FOLDER_OPTION_CHECKS);
+  const plan = await buildFolderWorkflow(folder, options);
   options.onPlan?.(plan);
   const outputDir = options.outputDir ?? plan.config.run.outputDir ?? path.join(path.resolve(folder), 'output');
   const result = await runSpec(plan.spec, {

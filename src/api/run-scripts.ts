@@ -8,6 +8,7 @@ import { describeScript } from '../discovery/index.js';
 import type { DiscoveredScript } from '../discovery/types.js';
 import { LocalEngine } from '../engines/local/local-engine.js';
 import { DEFAULT_KILL_GRACE_MS, DEFAULT_TIMEOUT_MS, stepFromConfig } from '../folder/folder-workflow.js';
+import { checkOptions, expectPathArgument, expectScriptList, RUN_SCRIPT_OPTION_CHECKS, RUN_SCRIPTS_OPTION_CHECKS } from './check-options.js';
 import { createRunDir } from './run-dir.js';
 
 export interface RunScriptOptions {
@@ -46,6 +47,8 @@ export interface RunScriptsOptions extends Omit<RunScriptOptions, 'config'> {
  * camelCase twin of the Python `run_script(script_path, timeout, env, cwd, config, memory_limit_mb)`.
  */
 export async function runScript(scriptPath: string, options: RunScriptOptions = {}): Promise<StepResult> {
+  expectPathArgument(scriptPath, 'the script of runScript()');
+  checkOptions(options, 'runScript()', RUN_SCRIPT_OPTION_CHECKS);
   const { config, ...rest } = options;
   const summary = await runScripts([scriptPath], {
     ...rest,
@@ -63,6 +66,8 @@ export async function runScripts(
   scripts: readonly (string | DiscoveredScript)[],
   options: RunScriptsOptions = {},
 ): Promise<RunSummary> {
+  expectScriptList(scripts, 'runScripts()');
+  checkOptions(options, 'runScripts()', RUN_SCRIPTS_OPTION_CHECKS);
   const described = await Promise.all(
     scripts.map((entry) => (typeof entry === 'string' ? describeScript(path.resolve(entry)) : Promise.resolve(entry))),
   );

@@ -4,6 +4,8 @@ import type { RunSummary, StepResult } from '../core/result.js';
 import type { WorkflowSpec } from '../core/spec.js';
 import type { Engine, StepCache } from '../engines/engine.js';
 import { LocalEngine } from '../engines/local/local-engine.js';
+import { describeValue } from '../dsl/step-options.js';
+import { checkOptions, RUN_SPEC_OPTION_CHECKS } from './check-options.js';
 import { createRunDir } from './run-dir.js';
 import { generateReport, REPORT_FORMATS, type ReportFormat } from './reports.js';
 
@@ -44,6 +46,13 @@ export interface SpecRunResult {
 
 /** Runs any workflow spec (a folder run or a workflow file) and writes its reports. */
 export async function runSpec(spec: WorkflowSpec, options: RunSpecOptions): Promise<SpecRunResult> {
+  if (typeof spec !== 'object' || spec === null || !Array.isArray((spec as Partial<WorkflowSpec>).steps)) {
+    throw new TypeError(`Expected the spec of runSpec() to be a WorkflowSpec (an object with \`steps\`), got ${describeValue(spec)}`);
+  }
+  checkOptions(options, 'runSpec()', RUN_SPEC_OPTION_CHECKS);
+  if (options === undefined || (options.resume === undefined && options.outputDir === undefined)) {
+    throw new TypeError('Expected the `outputDir` option of runSpec(), got none');
+  }
   const { runId, runDir } = options.resume ?? (await createRunDir(path.resolve(options.outputDir)));
   options.onStart?.({ runId, runDir });
   const engine = options.engine ?? new LocalEngine();

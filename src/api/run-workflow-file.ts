@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { WorkflowSpec } from '../core/spec.js';
 import { findProjectRoot } from '../config/find-project-root.js';
 import { loadWorkflowFile } from '../workflow-file/load-workflow-file.js';
+import { checkOptions, expectPathArgument, RUN_WORKFLOW_FILE_OPTION_CHECKS } from './check-options.js';
 import { runSpec, type RunSpecOptions, type SpecRunResult } from './run-spec.js';
 
 export interface RunWorkflowFileOptions extends Partial<RunSpecOptions> {
@@ -21,18 +22,21 @@ export async function runWorkflowFile(
   file: string,
   options: RunWorkflowFileOptions = {},
 ): Promise<SpecRunResult & { spec: WorkflowSpec }> {
+  expectPathArgument(file, 'the file of runWorkflowFile()');
+  checkOptions(options, 'runWorkflowFile()', RUN_WORKFLOW_FILE_OPTION_CHECKS);
+  const { concurrency, failurePolicy, timeout, onPlan, ...runOptions } = options;
   const absolute = path.resolve(file);
   const projectRoot = options.projectRoot ?? (await findProjectRoot(path.dirname(absolute)));
   const loaded = await loadWorkflowFile(absolute, { projectRoot });
   const spec: WorkflowSpec = {
     ...loaded,
-    ...(options.concurrency !== undefined ? { concurrency: options.concurrency } : {}),
-    ...(options.failurePolicy !== undefined ? { failurePolicy: options.failurePolicy } : {}),
-    ...(options.timeout !== undefined ? { timeout: options.timeout } : {}),
+    ...(concurrency !== undefined ? { concurrency } : {}),
+    ...(failurePolicy !== undefined ? { failurePolicy } : {}),
+    ...(timeout !== undefined ? { timeout } : {}),
   };
-  options.onPlan?.(spec);
+  onPlan?.(spec);
   const result = await runSpec(spec, {
-    ...options,
+    ...runOptions,
     outputDir: options.outputDir ?? path.join(path.dirname(absolute), 'output'),
     projectRoot,
   });

@@ -1,6 +1,6 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { folderToWorkflow, type FolderRunSettings } from '../folder/folder-workflow.js';
+import { buildFolderWorkflow, type FolderRunSettings } from '../folder/folder-workflow.js';
 import { extractDescription, renderScriptDocumentation } from '../reporters/script-docs.js';
 import type { ScriptDocEntry } from '../reporters/script-docs.js';
 import { runScripts } from './run-scripts.js';
@@ -31,7 +31,7 @@ export async function generateScriptDocumentation(
   outputFile?: string,
   options: ScriptDocumentationOptions = {},
 ): Promise<string> {
-  const plan = await folderToWorkflow(scriptsDir, options);
+  const plan = await buildFolderWorkflow(scriptsDir, options);
   const helpById = new Map<string, { help?: string; helpError?: string }>();
   if (options.runHelp === true) {
     const runnable = plan.scripts.filter((_, i) => !plan.spec.steps[i]?.skip);

@@ -63,8 +63,79 @@ function optionsPart(argv: readonly string[]): readonly string[] {
   return end === -1 ? argv : argv.slice(0, end);
 }
 
-/** Runs the CLI and returns the exit code. Never calls `process.exit`, so tests can call it. */
+/** A stream whose `write`s are also handed to `seen` (for `--json`: what a command wrote). */
+function watchWrites<S extends NodeJS.WritableStream>(stream: S, seen: (chunk: unknown) => void): S {
+  return new Proxy(stream, {
+    get(target, key) {
+      const value: unknown = Reflect.get(target, key, target);
+      if (key === 'write') {
+        return (chunk: unknown, ...rest: unknown[]) => {
+          seen(chunk);
+          return (target.write as (...args: unknown[]) => boolean)(chunk, ...rest);
+        };
+      }
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+}
+
+/** What the CLI prints on stdout with `--json` when a command fails before it has a result to print. */
+export interface JsonErrorDocument {
+  ok: false;
+  error: { message: string; diagnostics: import('../config/types.js').Diagnostic[] };
+}
+
+/**
+ * Runs the CLI and returns the exit code. Never calls `process.exit`, so tests can call it. With
+ * `--json`, stdout always gets one JSON document: when a command fails before it
+ * printed its own, a `JsonErrorDocument` with the error (and a config error's diagnostics).
+ */
 export async function main(argv: readonly string[], io?: Partial<CliIo>): Promise<number> {
+  if (!optionsPart(argv).includes('--json')) return mainWithoutJsonErrors(argv, io);
+  let printed = false;
+  let errors = '';
+  const stdout = watchWrites(io?.stdout ?? process.stdout, () => {
+    printed = true;
+  });
+  const stderr = watchWrites(io?.stderr ?? process.stderr, (chunk) => {
+    // Only what is needed for the message: the `error:` lines, from a bounded tail.
+    if (errors.length < 65_536) errors += typeof chunk === 'string' ? chunk : Buffer.from(chunk as Uint8Array).toString('utf8');
+  });
+  let thrown: unknown;
+  let code: number;
+  try {
+    code = await mainWithoutJsonErrors(argv, { ...io, stdout, stderr }, (error) => {
+      thrown = error;
+    });
+  } catch (error) {
+    if (!printed) stdout.write(jsonError(error, errors));
+    throw error;
+  }
+  if (code !== EXIT_CODES.ok && !printed) stdout.write(jsonError(thrown, errors));
+  return code;
+}
+
+function jsonError(error: unknown, stderrText: string): string {
+  // eslint-disable-next-line no-control-regex
+  const lines = stderrText.replace(/\x1b\[[0-9;]*m/g, '').split('\n');
+  const errorLines = lines.filter((line) => line.startsWith('error: ')).map((line) => line.slice('error: '.length));
+  const document: JsonErrorDocument = {
+    ok: false,
+    error:
+      error instanceof ConfigError
+        ? { message: 'invalid configuration', diagnostics: error.diagnostics }
+        : {
+            message:
+              error instanceof Error && !(error instanceof CommanderError)
+                ? error.message
+                : errorLines.join('\n') || lines.filter((line) => line.trim() !== '').at(-1) || 'the command failed',
+            diagnostics: [],
+          },
+  };
+  return `${JSON.stringify(document, null, 2)}\n`;
+}
+
+async function mainWithoutJsonErrors(argv: readonly string[], io?: Partial<CliIo>, onError?: (error: unknown) => void): Promise<number> {
   const ctx: CliIo = {
     stdout: io?.stdout ?? process.stdout,
     stderr: io?.stderr ?? process.stderr,
@@ -302,6 +373,7 @@ export async function main(argv: readonly string[], io?: Partial<CliIo>): Promis
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (error) {
+    onError?.(error);
     if (error instanceof CommanderError) {
       // --help and --version end here with code 0; usage errors with 1 from commander.
       return error.exitCode === 0 ? EXIT_CODES.ok : EXIT_CODES.usage;

@@ -2,6 +2,8 @@ import path from 'node:path';
 import { isInside } from './is-inside.js';
 import { isGlobPattern, matchesPattern } from './matches-pattern.js';
 import type { ConfigFile, LoadedConfig, ScriptConfig, ScriptRule } from './types.js';
+import { expectPathArgument } from '../api/check-options.js';
+import { describeValue } from '../dsl/step-options.js';
 
 function merge(target: ScriptConfig, source: ScriptConfig): void {
   const { env, skip: _skip, skipReason: _skipReason, ...rest } = source;
@@ -47,6 +49,11 @@ function matchingRules(file: ConfigFile, relativePath: string): ScriptRule[] {
  * @see docs/config.md
  */
 export function getScriptConfig(scriptPath: string, scriptsDir: string, config: LoadedConfig): ScriptConfig {
+  expectPathArgument(scriptPath, 'the script of getScriptConfig()');
+  expectPathArgument(scriptsDir, 'the scripts folder of getScriptConfig()');
+  if (typeof config !== 'object' || config === null || !Array.isArray((config as Partial<LoadedConfig>).files)) {
+    throw new TypeError(`Expected the config of getScriptConfig() to be what loadConfig() returns, got ${describeValue(config)}`);
+  }
   const absolute = path.resolve(scriptsDir, scriptPath);
   const applicable: { file: ConfigFile; relativePath: string }[] = [];
   for (const file of config.files) {

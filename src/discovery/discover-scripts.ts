@@ -125,6 +125,9 @@ export async function discoverWithHooks(
   if (typeof folder !== 'string' || folder === '') {
     throw new TypeError(`Expected a folder of scripts, got \`${describe(folder)}\` (${typeof folder})`);
   }
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+    throw new TypeError(`Expected the options of discoverScripts() to be an object, got \`${describe(options)}\` (${options === null ? 'null' : typeof options})`);
+  }
   const maxDepth = options.maxDepth ?? 2;
   if (typeof maxDepth !== 'number' || !(Number.isInteger(maxDepth) || maxDepth === Infinity) || maxDepth < 0) {
     throw new TypeError(

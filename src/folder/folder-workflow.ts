@@ -7,6 +7,7 @@ import { getScriptConfig } from '../config/script-config.js';
 import type { ConfigFile, Diagnostic, LoadedConfig, ScriptConfig } from '../config/types.js';
 import type { DiscoveredScript, DiscoveryWarning } from '../discovery/types.js';
 import { scanFolder } from './scan-folder.js';
+import { checkOptions, expectPathArgument, FOLDER_SETTINGS_CHECKS } from '../api/check-options.js';
 
 /** Built-in defaults, the lowest layer of the precedence. */
 export const DEFAULT_TIMEOUT_MS = 60_000;
@@ -54,6 +55,13 @@ export async function folderToWorkflow(
   folder: string,
   settings: FolderRunSettings = {},
 ): Promise<FolderWorkflow> {
+  expectPathArgument(folder, 'the folder of folderToWorkflow()');
+  checkOptions(settings, 'folderToWorkflow()', FOLDER_SETTINGS_CHECKS);
+  return buildFolderWorkflow(folder, settings);
+}
+
+/** `folderToWorkflow` without its checks: for callers whose options hold more than `FolderRunSettings`. */
+export async function buildFolderWorkflow(folder: string, settings: FolderRunSettings): Promise<FolderWorkflow> {
   const root = path.resolve(folder);
   const scan = await scanFolder(root, {
     ...(settings.projectRoot ? { projectRoot: settings.projectRoot } : {}),

@@ -1,6 +1,7 @@
 import type { LoadConfigOptions } from '../config/collect-config.js';
 import { ConfigError } from '../config/config-error.js';
 import type { LoadedConfig } from '../config/types.js';
+import { checkOptions, CONFIG_OPTION_CHECKS, expectPathArgument } from '../api/check-options.js';
 import { scanFolder } from './scan-folder.js';
 
 /**
@@ -20,6 +21,8 @@ import { scanFolder } from './scan-folder.js';
  * @see docs/config.md
  */
 export async function loadConfig(folder: string, options: LoadConfigOptions = {}): Promise<LoadedConfig> {
+  expectPathArgument(folder, 'the folder of loadConfig()');
+  checkOptions(options, 'loadConfig()', CONFIG_OPTION_CHECKS);
   const { config, diagnostics } = await scanFolder(folder, { ...options, scripts: false });
   if (config === undefined) throw new ConfigError(diagnostics);
   return config;

@@ -1,5 +1,6 @@
 import type { LoadConfigOptions } from '../config/collect-config.js';
 import type { Diagnostic } from '../config/types.js';
+import { checkOptions, CONFIG_OPTION_CHECKS, expectPathArgument } from '../api/check-options.js';
 import { scanFolder } from './scan-folder.js';
 
 /**
@@ -9,6 +10,8 @@ import { scanFolder } from './scan-folder.js';
  * @see docs/config.md
  */
 export async function validateConfig(folder: string, options: LoadConfigOptions = {}): Promise<Diagnostic[]> {
+  expectPathArgument(folder, 'the folder of validateConfig()');
+  checkOptions(options, 'validateConfig()', CONFIG_OPTION_CHECKS);
   const { diagnostics } = await scanFolder(folder, { ...options, scripts: false });
   return diagnostics;
 }

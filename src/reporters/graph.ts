@@ -139,16 +139,19 @@ export function escapeMermaidLabel(text: string): string {
     .replace(/[\u0000-\u001f\u007f]+/g, ' ');
 }
 
+/**
+ * Whether a step calls a function: a DSL function (kind `function`) or a workflow file's
+ * `function:` step (kind `module`). Both are drawn rounded (Mermaid) or as ellipses (DOT).
+ */
+function isFunctionKind(kind: string | undefined): boolean {
+  return kind === 'function' || kind === 'module';
+}
+
 function mermaidNode(nodeId: string, label: string, kind: string | undefined): string {
   const text = `"${escapeMermaidLabel(label)}"`;
-  switch (kind) {
-    case 'workflow':
-      return `${nodeId}[[${text}]]`;
-    case 'function':
-      return `${nodeId}(${text})`;
-    default:
-      return `${nodeId}[${text}]`;
-  }
+  if (kind === 'workflow') return `${nodeId}[[${text}]]`;
+  if (isFunctionKind(kind)) return `${nodeId}(${text})`;
+  return `${nodeId}[${text}]`;
 }
 
 function mermaidStyle(style: Style): string {
@@ -218,7 +221,7 @@ function renderDot(model: Model, statuses: Record<string, string>): string {
   for (const step of model.steps) {
     const attributes: [string, string][] = [];
     if (step.kind === 'workflow') attributes.push(['shape', 'box3d']);
-    else if (step.kind === 'function') attributes.push(['shape', 'ellipse']);
+    else if (isFunctionKind(step.kind)) attributes.push(['shape', 'ellipse']);
     const status = statuses[step.id];
     if (isRunStatus(status)) attributes.push(...dotStyleAttributes(STATUS_STYLES[status]));
     lines.push(`  ${quoteDot(step.id)}${dotAttributes(attributes)};`);

@@ -75,6 +75,38 @@ describe('run history', () => {
     expect((await readFile(rig.path('deploy.count'), 'utf8')).trim().split('\n')).toHaveLength(1);
   });
 
+  it("a matrix step's base id: rerun --step runs every combination, logs and explain list them", async () => {
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: m',
+        'steps:',
+        '  - id: test',
+        '    matrix:',
+        '      py: ["3.11", "3.12"]',
+        `    run: echo "\${{ matrix.py }}" >> "${rig.path('test.count')}"`,
+        '  - id: other',
+        `    run: echo other >> "${rig.path('other.count')}"`,
+        '',
+      ].join('\n'),
+    );
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
+    const [first] = await runs();
+    const id = first?.id ?? '';
+    for (const args of [['logs', id, 'test'], ['explain', id, 'test']]) {
+      const refused = await rig.run(args);
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(
+        `run ${id} has no step "test"; it is a matrix step: name one of its combinations: "test (py=3.11)", "test (py=3.12)"`,
+      );
+    }
+    const rerun = await rig.run(['rerun', id, '--step', 'test']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stdout).toContain('1 step(s) kept from before, 2 to run');
+    expect((await readFile(rig.path('test.count'), 'utf8')).trim().split('\n').sort()).toEqual(['3.11', '3.11', '3.12', '3.12']);
+    expect((await readFile(rig.path('other.count'), 'utf8')).trim().split('\n')).toHaveLength(1);
+  });
+
   it('rerun --failed runs exactly the failed steps and their dependents', async () => {
     const marker = rig.path('fixed');
     await rig.write(

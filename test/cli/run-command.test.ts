@@ -469,6 +469,31 @@ describe('orchestrator validate, list and docs', () => {
     }
   });
 
+  it('--json prints one JSON error document when the command fails before it starts', async () => {
+    const missing = await rig.run(['validate', '--json', 'nonexist']);
+    expect(missing.code).toBe(2);
+    expect(JSON.parse(missing.stdout)).toEqual({
+      ok: false,
+      error: { message: `expected a folder of scripts or a workflow file, got ${rig.path('nonexist')} (does not exist)`, diagnostics: [] },
+    });
+    expect(missing.stderr).toContain('does not exist');
+    await rig.write('scripts/a.sh', 'true\n');
+    await rig.write('scripts/orchestrator.yaml', 'defaults:\n  timeout: -1\n');
+    const config = await rig.run(['run', 'scripts', '--json']);
+    expect(config.code).toBe(2);
+    expect(JSON.parse(config.stdout)).toMatchObject({
+      ok: false,
+      error: { message: 'invalid configuration', diagnostics: [{ severity: 'error', line: 2, field: 'defaults.timeout' }] },
+    });
+    const flag = await rig.run(['run', 'scripts', '--json', '--bogus']);
+    expect(flag.code).toBe(2);
+    expect(JSON.parse(flag.stdout)).toEqual({ ok: false, error: { message: "unknown option '--bogus'", diagnostics: [] } });
+    // A command that prints its own document prints only that one.
+    const invalid = await rig.run(['validate', 'scripts', '--json']);
+    expect(invalid.code).toBe(2);
+    expect(JSON.parse(invalid.stdout)).toMatchObject({ valid: false });
+  });
+
   it('validate exits 2 with every diagnostic, and 0 on a good config', async () => {
     await rig.write('scripts/orchestrator.yaml', 'defaults:\n  timeout: -1\nscripts:\n  a.py:\n    args: 3\n');
     const bad = await rig.run(['validate', 'scripts']);

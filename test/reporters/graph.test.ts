@@ -192,6 +192,19 @@ describe('renderGraph: mermaid', () => {
 });
 
 describe('renderGraph: dot', () => {
+  it("draws function steps as ellipses, a workflow file's `function:` steps (kind `module`) too", () => {
+    const steps: GraphStep[] = [
+      { id: 'inline', needs: [], kind: 'function' },
+      { id: 'called', needs: [], kind: 'module' },
+      { id: 'shell', needs: [], kind: 'command' },
+    ];
+    const dot = parseDot(renderGraph(steps, 'dot'));
+    expect(dot.nodes.get('inline')).toEqual({ shape: 'ellipse' });
+    expect(dot.nodes.get('called')).toEqual({ shape: 'ellipse' });
+    expect(dot.nodes.get('shell')).toEqual({});
+    expect(renderGraph(steps, 'mermaid')).toContain('  s1("called")\n  s2["shell"]\n');
+  });
+
   it('writes a left-to-right digraph with quoted ids', () => {
     const dot = parseDot(renderGraph(workflow, 'dot'));
     expect(dot.name).toBe('workflow');

@@ -12,6 +12,7 @@ import {
   planFromRecord,
   rerunRecording,
   rerunTarget,
+  stepsNamed,
   type RerunMode,
   type StoredPlan,
 } from '../../api/history.js';
@@ -20,7 +21,7 @@ import { EXIT_CODES } from '../../bridges/exit-code.js';
 import { findProjectRoot } from '../../config/find-project-root.js';
 import { readProc } from '../../execution/proc-tree.js';
 import { formatDuration } from '../../core/duration.js';
-import type { WorkflowSpec } from '../../core/spec.js';
+import type { StepSpec, WorkflowSpec } from '../../core/spec.js';
 import { ownerGone } from '../../store/run-owner.js';
 import type { RunRecord, RunRecordStatus, RunStore, StepRecordStatus } from '../../store/run-store.js';
 import { followLog, printFile, printTail, readRange, SectionPrinter } from '../log-view.js';
@@ -140,6 +141,20 @@ export async function runsShowCommand(io: CliIo, id: string, flags: HistoryFlags
   });
 }
 
+/**
+ * "run X has no step "test"", listing the combinations when `stepId` is the base id of a matrix
+ * step: `logs` and `explain` take one combination's id. Without a stored plan, the recorded ids
+ * that look like combinations of it (`test (...)`) are listed.
+ */
+function noStepMessage(runId: string, stepId: string, planSteps: readonly StepSpec[] | undefined, recorded: readonly { stepId: string }[]): string {
+  const combinations = planSteps
+    ? planSteps.filter((s) => s.matrixOf === stepId).map((s) => s.id)
+    : [...new Set(recorded.map((s) => s.stepId).filter((id) => id.startsWith(`${stepId} (`) && id.endsWith(')')))];
+  const message = `run ${runId} has no step "${stepId}"`;
+  if (combinations.length === 0) return message;
+  return `${message}; it is a matrix step: name one of its combinations: ${combinations.map((id) => JSON.stringify(id)).join(', ')}`;
+}
+
 /** `orchestrator logs <id> [step] [--tail N] [--follow]`. */
 export async function logsCommand(
   io: CliIo,
@@ -159,7 +174,7 @@ export async function logsCommand(
       steps = [{ stepId, status: 'pending', logPath: null, cacheKey: null }];
     }
     if (stepId !== undefined && steps.length === 0) {
-      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no step "${stepId}"\n`);
+      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} ${noStepMessage(run.id, stepId, plan?.spec.steps, store.getSteps(run.id))}\n`);
       return EXIT_CODES.usage;
     }
     for (const step of steps) {
@@ -274,7 +289,7 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
       return EXIT_CODES.usage;
     }
     const stepId = mode.kind === 'step' ? mode.step : undefined;
-    if (stepId !== undefined && !plan.spec.steps.some((s) => s.id === stepId)) {
+    if (stepId !== undefined && stepsNamed(plan.spec.steps, stepId).length === 0) {
       io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no step "${stepId}"\n`);
       return EXIT_CODES.usage;
     }
@@ -485,7 +500,7 @@ export async function explainCommand(io: CliIo, id: string, stepId: string, flag
     if (!run) return Promise.resolve(EXIT_CODES.usage);
     const step = store.getSteps(run.id).find((s) => s.stepId === stepId);
     if (!step) {
-      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no step "${stepId}"\n`);
+      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} ${noStepMessage(run.id, stepId, planFromRecord(run)?.spec.steps, store.getSteps(run.id))}\n`);
       return Promise.resolve(EXIT_CODES.usage);
     }
     if (step.cacheKey === null && (step.status === 'skipped' || (step.status === 'cancelled' && step.attempt === 0))) {
