@@ -7,66 +7,86 @@ const SPACE = /[ \t\n\r]*/y;
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?/y;
 const ESCAPE = /\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4})/y;
 
+/** Where a key is repeated: its offset, and the field path to it (the key last). */
+export interface DuplicateKey {
+  offset: number;
+  path: (string | number)[];
+}
+
 /**
- * The offset of the first key repeated in the same object of a text that `JSON.parse` accepted (which
- * silently keeps the last one), or undefined. `"a"` and `"\u0061"` are the same key.
+ * The first key repeated in the same object of a text that `JSON.parse` accepted (which silently
+ * keeps the last one), or undefined. `"a"` and `"\u0061"` are the same key.
  *
- * One pass that allocates little (it runs on every JSON workflow file, 100,000 steps too): the keys
- * of the open objects share one stack, each object's from its start mark, compared one by one (an
- * object's keys are few; one with many gets a Set).
+ * One pass that allocates little (it runs on every JSON workflow file, 100,000 steps too): string
+ * contents are skipped with `indexOf`; the keys of the open objects share one stack, each object's
+ * from its start mark, compared one by one (an object's keys are few; one with many gets a Set).
  */
-export function firstDuplicateKey(text: string): number | undefined {
+export function firstDuplicateKey(text: string): DuplicateKey | undefined {
   /** Per open object or array: where its keys start on `keys` (-1 for an array). */
   const frames: number[] = [];
+  /** Per open frame: the index of the current item (arrays) or the last key read (objects). */
+  const at_: (string | number)[] = [];
+  /** The keys of the open objects; the first `keyCount` entries are live. */
   const keys: string[] = [];
+  let keyCount = 0;
   /** Sets for the open objects with many keys, by frame depth. */
   const big = new Map<number, Set<string>>();
   const length = text.length;
-  for (let at = 0; at < length; at++) {
+  let nextBackslash = -2;
+  let at = 0;
+  while (at < length) {
     const c = text.charCodeAt(at);
     if (c === 34) {
-      // A string: find its end (a quote not escaped).
       const start = at;
-      let escaped = false;
-      for (at++; at < length; at++) {
-        const d = text.charCodeAt(at);
-        if (d === 34) break;
-        if (d === 92) {
-          escaped = true;
-          at++;
-        }
+      if (nextBackslash !== -1 && nextBackslash < start) nextBackslash = text.indexOf('\\', start);
+      // The closing quote: the next one not escaped (preceded by an even run of backslashes).
+      let end = text.indexOf('"', start + 1);
+      while (end > 0 && nextBackslash !== -1 && nextBackslash < end) {
+        let run = 0;
+        while (text.charCodeAt(end - 1 - run) === 92) run++;
+        if (run % 2 === 0) break;
+        end = text.indexOf('"', end + 1);
       }
-      const frame = frames.length > 0 ? (frames[frames.length - 1] as number) : -1;
-      if (frame < 0) continue;
-      let next = at + 1;
-      while (next < length) {
-        const d = text.charCodeAt(next);
-        if (d !== 32 && d !== 9 && d !== 10 && d !== 13) break;
-        next++;
-      }
-      if (text.charCodeAt(next) !== 58) continue;
-      const key = escaped ? (JSON.parse(text.slice(start, at + 1)) as string) : text.slice(start + 1, at);
+      if (end < 0) return undefined; // not JSON
+      at = end + 1;
       const depth = frames.length;
+      const frame = depth > 0 ? (frames[depth - 1] as number) : -1;
+      if (frame < 0) continue;
+      let next = at;
+      for (let d = text.charCodeAt(next); d === 32 || d === 9 || d === 10 || d === 13; d = text.charCodeAt(++next));
+      if (text.charCodeAt(next) !== 58) continue;
+      const key = nextBackslash !== -1 && nextBackslash < end ? (JSON.parse(text.slice(start, end + 1)) as string) : text.slice(start + 1, end);
       const set = big.get(depth);
+      let repeated = false;
       if (set !== undefined) {
-        if (set.has(key)) return start;
+        repeated = set.has(key);
         set.add(key);
-        continue;
+      } else {
+        for (let k = frame; k < keyCount; k++) if (keys[k] === key) repeated = true;
+        keys[keyCount++] = key;
+        if (keyCount - frame > 16) big.set(depth, new Set(keys.slice(frame, keyCount)));
       }
-      for (let k = frame; k < keys.length; k++) if (keys[k] === key) return start;
-      keys.push(key);
-      if (keys.length - frame > 16) big.set(depth, new Set(keys.slice(frame)));
-    } else if (c === 123) {
-      frames.push(keys.length);
+      if (repeated) return { offset: start, path: [...at_.slice(0, depth - 1), key] };
+      at_[depth - 1] = key;
+      continue;
+    }
+    if (c === 123) {
+      frames.push(keyCount);
+      at_.push('');
     } else if (c === 91) {
       frames.push(-1);
+      at_.push(0);
     } else if (c === 125 || c === 93) {
       const frame = frames.pop();
+      at_.pop();
       if (frame !== undefined && frame >= 0) {
-        keys.length = frame;
-        big.delete(frames.length + 1);
+        keyCount = frame;
+        if (big.size > 0) big.delete(frames.length + 1);
       }
+    } else if (c === 44 && frames.length > 0 && frames[frames.length - 1] === -1) {
+      at_[frames.length - 1] = (at_[frames.length - 1] as number) + 1;
     }
+    at++;
   }
   return undefined;
 }

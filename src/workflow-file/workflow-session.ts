@@ -9,7 +9,7 @@ import type { RetryPolicy } from '../core/retry.js';
 import type { FailurePolicy, StepCommon, StepSpec, WorkflowSpec } from '../core/spec.js';
 import { documentValue } from '../config/document-value.js';
 import { formatFieldPath } from '../config/field-path.js';
-import { firstDuplicateKey, stripBom } from '../config/json-syntax.js';
+import { firstDuplicateKey, stripBom, type DuplicateKey } from '../config/json-syntax.js';
 import type { FieldPath } from '../config/field-path.js';
 import type { FieldLocator, SourceLocator } from '../config/source-locator.js';
 import type { Diagnostic } from '../config/types.js';
@@ -324,15 +324,17 @@ function parseInSession(fileText: string, file: string, session: LoadSession): F
   // A JSON file that parses is read with JSON.parse, and the position-keeping YAML document is
   // built only if a diagnostic needs a position: 100,000-step files validate in well under a
   // second that way (the YAML composer takes ~0.1 ms a step). JSON.parse silently keeps the last of
-  // a repeated key: a file with one goes to the `yaml` parser, which reports it, as for YAML files.
+  // a repeated key: `firstDuplicateKey` finds it, and it is an error at the key, as in YAML files.
   let fast: unknown;
+  let duplicate: DuplicateKey | undefined;
   if (isJson) {
     try {
       fast = JSON.parse(text);
     } catch {
       fast = undefined;
     }
-    if (fast !== undefined && firstDuplicateKey(text) !== undefined) fast = undefined;
+    // Reported at the key below, as the `yaml` parser would (it takes ~20 s on a big file).
+    if (fast !== undefined) duplicate = firstDuplicateKey(text);
   } else {
     // The same for the plain YAML that big files are written in (the `yaml` parser takes ~20 s on
     // a 100,000-step file). Anything else, and every position, still comes from the `yaml` parser.
@@ -386,6 +388,9 @@ function parseInSession(fileText: string, file: string, session: LoadSession): F
     },
   };
 
+  if (duplicate !== undefined) {
+    push('error', duplicate.path, duplicate.offset, `duplicate key \`${String(duplicate.path.at(-1))}\`: each key may appear only once`);
+  }
   let value: unknown;
   if (fast !== undefined) {
     value = fast ?? {};

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { RunSummary, StepResult } from '../../src/core/result.js';
@@ -48,6 +48,43 @@ describe('env values built from other env values', () => {
     // Defaults read the defaults (C sees A=def though the step sets A), a step value replacing a
     // default reads it, and a forward reference within one map reads what is above it (nothing).
     expect(step(summary, 'evaluated')?.stdoutTail).toBe('D=def-c A=def2 E=def2 OUT=/data/out/d EARLY=[] def-c\n');
+  });
+});
+
+describe('outputs of needs in env templates, and sub-workflows', () => {
+  it('an env value reads an output of a need through env, as a plain value that is never rendered', async () => {
+    const summary = await runFile([
+      'name: outs',
+      'env: { BASE: /data }',
+      'steps:',
+      '  - id: build',
+      // (Written so that the step's own command holds no template: the output's value does.)
+      `    run: 'echo "ver=1.2.3" >> "$ORCHESTRATOR_OUTPUT"; echo "inj=\\$""{{ env.BASE }}" >> "$ORCHESTRATOR_OUTPUT"'`,
+      '  - id: use',
+      '    needs: build',
+      '    env: { V: "v=${{ env.ORCHESTRATOR_OUTPUT_BUILD_VER }}" }',
+      '    run: echo "V=[$V] inj=[$ORCHESTRATOR_OUTPUT_BUILD_INJ]"',
+    ]);
+    expect(step(summary, 'use')?.stdoutTail).toBe('V=[v=1.2.3] inj=[${{ env.BASE }}]\n');
+  });
+
+  it('a sub-workflow gets the env its step got, evaluated in the parent, and renders only its own templates', async () => {
+    await writeFile(
+      path.join(dir, 'child.yaml'),
+      ['name: child', 'env: { OWN: "${{ env.FROM_PARENT }}-own" }', 'steps:', '  - id: inner', `    run: echo "inner inj=[$ORCHESTRATOR_OUTPUT_BUILD_INJ] p=[$FROM_PARENT] own=[$OWN]" > "${path.join(dir, 'inner.txt')}"`, ''].join('\n'),
+    );
+    const summary = await runFile([
+      'name: parent',
+      'env: { BASE: /data, FROM_PARENT: "${{ env.BASE }}/p" }',
+      'steps:',
+      '  - id: build',
+      `    run: 'echo "inj=\\$""{{ env.BASE }}" >> "$ORCHESTRATOR_OUTPUT"'`,
+      '  - id: sub',
+      '    needs: build',
+      '    workflow: child.yaml',
+    ]);
+    expect(step(summary, 'sub')).toMatchObject({ status: 'succeeded' });
+    expect(await readFile(path.join(dir, 'inner.txt'), 'utf8')).toBe('inner inj=[${{ env.BASE }}] p=[/data/p] own=[/data/p-own]\n');
   });
 });
 

@@ -307,9 +307,17 @@ export class LocalRun implements RunHandle {
   readonly #needsOf = (state: unknown): Record<string, NeedResult> => this.#needResults(state as StepState);
   readonly #onLog: ((stepId: string, attempt: number, chunk: Buffer) => void) | undefined;
 
-  constructor(spec: WorkflowSpec, options: SubmitOptions, executors: Executors) {
+  /**
+   * For a sub-workflow's run: the environment its step got in the parent run, evaluated there
+   * (the parent's env, the step's own, the outputs of its needs). Under the child's own layers,
+   * and never rendered again.
+   */
+  readonly #inheritedEnv: Record<string, string> | undefined;
+
+  constructor(spec: WorkflowSpec, options: SubmitOptions, executors: Executors, inheritedEnv?: Record<string, string>) {
     this.id = options.runId ?? newRunId();
     this.#spec = spec;
+    this.#inheritedEnv = inheritedEnv;
     this.#options = options;
     this.#executors = executors;
     this.#concurrency = Math.max(1, spec.concurrency || availableParallelism());
@@ -636,7 +644,7 @@ export class LocalRun implements RunHandle {
     if (this.#cancelling()) state.sawCancel = true;
     try {
       // The environment the step gets, evaluated (only for an `if` that reads it).
-      const env = READS_ENV.test(ifText) ? this.#declaredEnv(state, success) : { ...this.#spec.env, ...step.env };
+      const env = READS_ENV.test(ifText) ? this.#declaredEnv(state, success) : { ...this.#inheritedEnv, ...this.#spec.env, ...step.env };
       for (const need of state.needs) if (need.outputEnv) Object.assign(env, need.outputEnv);
       const value = (expressions as Expressions).evaluateCondition(ifText, this.#expressionContext(state, env, success));
       // Like GitHub Actions: without a status function, `if` means `success() && (if)`.
@@ -825,9 +833,13 @@ export class LocalRun implements RunHandle {
     const own = state.spec.env;
     const defaults = state.spec.defaultsEnv;
     const templated = (workflowEnv !== undefined && Object.values(workflowEnv).some(hasTemplates)) || Object.values(own).some(hasTemplates);
-    if (!templated) return { ...workflowEnv, ...own };
+    if (!templated) return { ...this.#inheritedEnv, ...workflowEnv, ...own };
     // Null-prototype: a `__proto__` name is set like any other.
     const env = Object.create(null) as Record<string, string>;
+    // Plain values templates may read but that are never rendered themselves: what a parent run
+    // evaluated, and the outputs of the step's needs (`env.ORCHESTRATOR_OUTPUT_<STEP>_<KEY>`).
+    if (this.#inheritedEnv !== undefined) Object.assign(env, this.#inheritedEnv);
+    if (state.outputNeeds > 0) for (const need of state.needs) if (need.outputEnv) Object.assign(env, need.outputEnv);
     const context = this.#expressionContext(state, env, success);
     // `context.env` is this object: each value is rendered with the ones before it in place.
     const add = (layer: Record<string, string>, prefix: string): void => {
@@ -851,7 +863,7 @@ export class LocalRun implements RunHandle {
     const step = state.spec;
     // Nothing to merge or render: the step runs as it is (no workflow env, no outputs from its
     // needs, no `${{ }}` anywhere in the run).
-    if (this.#spec.env === undefined && state.outputNeeds === 0 && (step.kind === 'function' || !this.#needsExpressions)) {
+    if (this.#spec.env === undefined && this.#inheritedEnv === undefined && state.outputNeeds === 0 && (step.kind === 'function' || !this.#needsExpressions)) {
       return step;
     }
     const env = this.#declaredEnv(state, true);
@@ -1242,7 +1254,9 @@ export class LocalRun implements RunHandle {
     const cause = this.#abortAtStart(state);
     if (cause !== undefined) controller.abort(cause);
     const child = new LocalRun(
-      { ...step.workflow, env: { ...this.#spec.env, ...step.workflow.env, ...step.env } },
+      // The step's env as the parent evaluated it (with the outputs of its needs) is a plain layer
+      // under the child's own: the child renders only the templates of its own file.
+      step.workflow,
       {
         ...this.#options,
         runId: `${this.id}.${step.id}`,
@@ -1251,6 +1265,7 @@ export class LocalRun implements RunHandle {
         onEvent: undefined,
       },
       this.#executors,
+      { ...this.#inheritedEnv, ...this.#spec.env, ...step.env },
     );
     // Ended at once by a forced stop: its own cleanup steps must not run either.
     if (cause !== undefined && this.#stopping?.forced === true) child.halt(this.#stopping.message);
