@@ -244,5 +244,29 @@ export function parseConfigFile(
   diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
   const hasErrors = diagnostics.some((diagnostic) => diagnostic.severity === 'error');
   if (hasErrors || raw === undefined) return { diagnostics };
-  return { file: toConfigFile(raw, filePath), diagnostics };
+  const parsed = toConfigFile(raw, filePath);
+  if (parsed.scripts.length > 0) sources.set(parsed, { text, keys: Object.keys(raw.scripts ?? {}) });
+  return { file: parsed, diagnostics };
+}
+
+/**
+ * The text of each parsed file with `scripts` rules, and its keys as written (in the order of
+ * `ConfigFile.scripts`): a rule's position is only needed for a warning about it, so the file is
+ * parsed again then rather than every position kept for every file.
+ */
+const sources = new WeakMap<ConfigFile, { text: string; keys: string[] }>();
+
+/**
+ * Where the key of each `scripts` rule of `file` is (by its index in `file.scripts`), and the key
+ * as written (`./b.sh`, `b.sh ` with its space): undefined for a file this module did not parse.
+ */
+export function scriptRuleLocator(file: ConfigFile): ((index: number) => { key: string; line: number; column: number } | undefined) | undefined {
+  const source = sources.get(file);
+  if (source === undefined) return undefined;
+  const lineCounter = new LineCounter();
+  const locator = new SourceLocator(parseDocument(source.text, { lineCounter, prettyErrors: false }), lineCounter);
+  return (index) => {
+    const key = source.keys[index];
+    return key === undefined ? undefined : { key, ...locator.locate(['scripts', key], 'key') };
+  };
 }

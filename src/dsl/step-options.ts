@@ -1,3 +1,4 @@
+import { describeValue } from '../util/describe-argument.js';
 import type { MatrixSpec } from '../core/matrix.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../core/retry.js';
 import type { ConditionContext } from '../core/spec.js';
@@ -112,23 +113,7 @@ export function isList(value: unknown): value is readonly unknown[] {
   return Array.isArray(value);
 }
 
-/** `x` as the execa-style message shows it: `` `value` (type) ``. */
-export function describeValue(value: unknown): string {
-  let shown: string;
-  try {
-    // JSON has no NaN or Infinity: it would show them as `null`.
-    shown =
-      typeof value === 'function'
-        ? `[function ${(value as { name?: string }).name || 'anonymous'}]`
-        : typeof value === 'number'
-          ? String(value)
-          : (JSON.stringify(value) ?? String(value));
-  } catch {
-    shown = String(value);
-  }
-  const type = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
-  return `\`${shown}\` (${type})`;
-}
+export { describeValue } from '../util/describe-argument.js';
 
 export function expectNonNegativeInteger(value: unknown, what: string): void {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {

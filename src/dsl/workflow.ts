@@ -5,7 +5,7 @@ import { expandMatrix, expandStepMatrix } from '../core/matrix.js';
 import type { RunSummary, StepResult } from '../core/result.js';
 import type { FailurePolicy, StepSpec, WorkflowSpec } from '../core/spec.js';
 import type { RunHandle } from '../engines/engine.js';
-import { conditionErrors, unknownGroupMessage } from '../workflow-file/check-workflow.js';
+import { caseClashMessage, conditionErrors, forEachCaseClash, unknownGroupMessage } from '../workflow-file/check-workflow.js';
 import { buildStepSpec, type DraftStep } from './build-step.js';
 import { runSpec, type RunOptions } from './run-spec.js';
 import { StepDescriptor, toDescriptor, type StepAction, type StepConvertible } from './step-descriptor.js';
@@ -204,12 +204,14 @@ export class Workflow<Ids extends string = string> implements StepConvertible {
    * What the workflow file loader also refuses, found with its own checks: a `concurrencyGroup`
    * with no limit in `groupConcurrency` (the step would run with none), an `if` that does not
    * parse (it would fail the step only once the run got there) or that reads a step that does not
-   * exist or is not among its needs (it would read nothing).
+   * exist or is not among its needs (it would read nothing), ids that differ only by case (an
+   * expression could not tell them apart).
    */
   #stepProblems(drafts: readonly DraftStep[]): string[] {
     const problems: string[] = [];
     const groups = Object.keys(this.options.groupConcurrency ?? {});
     const ids = new Set(this.#entries.map((entry) => entry.id));
+    forEachCaseClash(ids, (id, earlier) => problems.push(`step "${id}" ${caseClashMessage(earlier)}`));
     for (const draft of drafts) {
       const group = draft.concurrencyGroup;
       if (group !== undefined && !groups.includes(group)) {

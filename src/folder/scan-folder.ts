@@ -10,6 +10,7 @@ import { isInside } from '../config/is-inside.js';
 import type { ConfigFile, Diagnostic, LoadedConfig } from '../config/types.js';
 import { discoverWithHooks, type FolderRules } from '../discovery/discover-scripts.js';
 import type { DiscoveredScript, DiscoveryWarning } from '../discovery/types.js';
+import { unmatchedRuleWarnings } from './unmatched-rules.js';
 
 export interface ScanFolderOptions {
   /** @default the nearest folder with .git, package.json or pyproject.toml */
@@ -138,6 +139,11 @@ export async function scanFolder(folder: string, options: ScanFolderOptions = {}
     ),
   ];
   const valid = !diagnostics.some((diagnostic) => diagnostic.severity === 'error');
+  // Rules that match no script are only judged against a whole tree: a selection (subdirs, a
+  // filter, a depth flag) leaves out scripts that rules rightly name.
+  const narrowed =
+    (options.subdirs?.length ?? 0) > 0 || (options.include?.length ?? 0) > 0 || (options.exclude?.length ?? 0) > 0 || options.maxDepth !== undefined;
+  if (valid && options.scripts !== false && !narrowed) diagnostics.push(...unmatchedRuleWarnings(files, scripts, root, projectRoot));
   return {
     folder: root,
     projectRoot,

@@ -137,6 +137,10 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
   reportDag(problems, steps, rawSteps, report);
   // Ids and the first definition of each, shared by every expression check (no copies per step).
   const first = problems.firstDefinition;
+  forEachCaseClash(first.keys(), (id, earlier) => {
+    const position = first.get(id);
+    if (position !== undefined) report.at('error', ['steps', steps.index[position] as number, 'id'], 'value', `step id "${id}" ${caseClashMessage(earlier)}`);
+  });
   const knownIds: KnownIds = { has: (id) => first.has(id), list: () => [...first.keys()] };
   const ancestorsOf = ancestorIndex(steps, first);
 
@@ -244,6 +248,26 @@ export function checkWorkflow(value: unknown, context: CheckContext): void {
     }
   }
   if (expandedIds.length > 0) reportExpandedDuplicates(expandedIds, steps, report);
+}
+
+/**
+ * Calls `clash(id, earlier)` for each id that spells an earlier one in another case (`Build` after
+ * `build`): expressions read `steps.<id>` and `needs.<id>` ignoring case, so `steps.build` could
+ * be either. `ids` are distinct, in the order the steps are written.
+ */
+export function forEachCaseClash(ids: Iterable<string>, clash: (id: string, earlier: string) => void): void {
+  const folded = new Map<string, string>();
+  for (const id of ids) {
+    const key = id.toLowerCase();
+    const earlier = folded.get(key);
+    if (earlier === undefined) folded.set(key, id);
+    else clash(id, earlier);
+  }
+}
+
+/** What an id that differs from an earlier one only by case is reported as, here and by the DSL's `validate()`. */
+export function caseClashMessage(earlier: string): string {
+  return `differs from step "${earlier}" only by case: step ids must differ other than by case, because expressions read them ignoring case (\`steps.${earlier.toLowerCase()}\` would name both)`;
 }
 
 /**

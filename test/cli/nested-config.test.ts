@@ -126,6 +126,25 @@ describe('orchestrator validate on a folder', () => {
     });
   });
 
+  it('warns about a `scripts` rule that matches no script, in validate and run, without changing the exit code', async () => {
+    await rig.write('scripts/a.sh', 'exit 0\n');
+    await rig.write('scripts/b.sh', 'exit 0\n');
+    const file = await rig.write('scripts/orchestrator.yaml', 'scripts:\n  a.sh: {timeout: 5}\n  scripts/b.sh: {skip: true}\n');
+    const warning = `${file}:3:3: scripts.scripts/b.sh: "scripts/b.sh" matches no script in ${rig.path('scripts')}; patterns are relative to the folder of the config file, and this one would match relative to ${rig.root} (write "b.sh")`;
+    const validate = await rig.run(['validate', 'scripts']);
+    expect(validate.code, validate.stderr).toBe(0);
+    expect(validate.stderr).toContain(`${file}:3:3: warning: scripts.scripts/b.sh: "scripts/b.sh" matches no script`);
+    expect(validate.stderr).toContain('0 error(s), 1 warning(s)');
+    const run = await rig.run(['run', 'scripts', '--no-history']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toContain(`warning: ${warning}`);
+    expect(run.stdout).toContain('2 passed');
+    // A filter leaves out scripts that rules rightly name: no warning then.
+    const filtered = await rig.run(['list', 'scripts', '-f', 'a.sh']);
+    expect(filtered.code).toBe(0);
+    expect(filtered.stdout + filtered.stderr).not.toContain('matches no script');
+  });
+
   it('takes the discovery options of run, so it checks the files the run reads', async () => {
     await rig.write('scripts/a/b/c/deep.sh', 'exit 0\n');
     await rig.write('scripts/a/b/c/orchestrator.yaml', 'defaults: [\n');

@@ -344,6 +344,29 @@ describe('orchestrator run', () => {
     expect(none.stderr).toContain(`warning: no scripts found in ${rig.path('scripts')} matching --subdirs ops --filter zzz`);
   });
 
+  it('refuses a --subdirs folder that does not exist, naming it with a did-you-mean, in every command that takes it', async () => {
+    await rig.write('scripts/test/a.sh', 'exit 0\n');
+    await rig.write('scripts/etl/daily/b.sh', 'exit 0\n');
+    const expected = `error: --subdirs "tset": no folder "tset" in ${rig.path('scripts')} (did you mean "test"?)`;
+    for (const args of [['run'], ['run', '--dry-run'], ['list'], ['validate'], ['docs']]) {
+      const result = await rig.run([...args, 'scripts', '-s', 'tset']);
+      expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+      expect(result.stderr, args.join(' ')).toContain(expected);
+    }
+    expect(await rig.runDirs(), 'nothing ran').toEqual([]);
+    // A deeper path is checked part by part; a file is not a folder; a folder that is there is fine.
+    const deep = await rig.run(['list', 'scripts', '-s', 'test,etl/dialy']);
+    expect(deep.code).toBe(2);
+    expect(deep.stderr).toContain(`error: --subdirs "etl/dialy": no folder "dialy" in ${rig.path('scripts', 'etl')} (did you mean "etl/daily"?)`);
+    const file = await rig.run(['list', 'scripts', '-s', 'test/a.sh']);
+    expect(file.code).toBe(2);
+    expect(file.stderr).toContain(`error: --subdirs "test/a.sh": ${rig.path('scripts', 'test', 'a.sh')} is not a folder`);
+    const json = await rig.run(['run', 'scripts', '-s', 'nothing-like-it', '--json']);
+    expect(json.code).toBe(2);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, error: { message: `--subdirs "nothing-like-it": no folder "nothing-like-it" in ${rig.path('scripts')}` } });
+    expect((await rig.run(['list', 'scripts', '-s', 'etl/daily/'])).code).toBe(0);
+  });
+
   it('two runs at the same time get different run folders', async () => {
     await rig.write('scripts/ok.sh', 'exit 0\n');
     const [a, b] = await Promise.all([rig.run(['run', 'scripts']), rig.run(['run', 'scripts'])]);

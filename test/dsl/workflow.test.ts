@@ -305,6 +305,14 @@ describe('Workflow', () => {
     expect(ran, 'no step may run').toBe(0);
   });
 
+  it('validate() refuses step ids that differ only by case, as the workflow file loader does', () => {
+    const wf = new Workflow('case').step('build', () => 1).step('Build', () => 2).step('other', () => 3);
+    expect(wf.validate()).toEqual([
+      'step "Build" differs from step "build" only by case: step ids must differ other than by case, because expressions read them ignoring case (`steps.build` would name both)',
+    ]);
+    expect(() => wf.toSpec()).toThrow(TypeError);
+  });
+
   it('validate() checks the steps an `if` reads, and finds problems of sub-workflows too', () => {
     const inner = new Workflow('in').step('x', () => 1, { if: 'success() &&' });
     const wf = new Workflow('refs')

@@ -275,6 +275,15 @@ steps:
     );
   });
 
+  it('refuses step ids that differ only by case, at the second id', async () => {
+    const file = await rig.write('flows/case.yaml', 'name: case\nsteps:\n  - id: build\n    run: x\n  - id: Build\n    run: y\n');
+    const error = await loadWorkflowFile(file, { projectRoot: rig.root }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toBe(
+      `${file}:5:9: steps[1].id: step id "Build" differs from step "build" only by case: step ids must differ other than by case, because expressions read them ignoring case (\`steps.build\` would name both)`,
+    );
+  });
+
   it('reports an unreadable file as a diagnostic', async () => {
     const missing = rig.path('flows/nothing.yaml');
     const diagnostics = await validateWorkflowFile(missing, { projectRoot: rig.root });

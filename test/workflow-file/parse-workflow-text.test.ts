@@ -123,6 +123,14 @@ describe('parseWorkflowText', () => {
     ]);
   });
 
+  it('reports step ids that differ only by case at the later one: expressions read ids ignoring case', () => {
+    const text = lines('name: x', 'steps:', '  - { id: build, run: x }', '  - { id: test, run: y }', '  - { id: Build, run: z }', '  - { id: TEST, run: z }');
+    expect(brief(diagnose(text))).toEqual([
+      '5:11 steps[2].id: step id "Build" differs from step "build" only by case: step ids must differ other than by case, because expressions read them ignoring case (`steps.build` would name both)',
+      '6:11 steps[3].id: step id "TEST" differs from step "test" only by case: step ids must differ other than by case, because expressions read them ignoring case (`steps.test` would name both)',
+    ]);
+  });
+
   it('reports a cycle with its whole path, at the first need on it', () => {
     const text = lines(
       'name: x',

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { generateScriptDocumentation } from '../../api/script-documentation.js';
 import { EXIT_CODES } from '../../bridges/exit-code.js';
 import type { CliIo, RunFlags } from '../types.js';
+import { checkSubdirs } from '../check-subdirs.js';
 import { assertFolder, settingsFromFlags } from './run.js';
 
 export async function docsCommand(
@@ -11,7 +12,7 @@ export async function docsCommand(
   io: CliIo,
 ): Promise<number> {
   const folder = await assertFolder(folderArg, io);
-  if (!folder) return EXIT_CODES.usage;
+  if (!folder || !(await checkSubdirs(folder, flags.subdirs, io))) return EXIT_CODES.usage;
   const markdown = await generateScriptDocumentation(folder, undefined, {
     ...settingsFromFlags(flags),
     // Opt-in: a script that does not know --help just runs, and nothing runs code it was not asked to.

@@ -8,6 +8,7 @@ import type { FolderRunSettings } from '../../folder/folder-workflow.js';
 import { ConsoleReporter } from '../../reporters/console-reporter.js';
 import { toJsonSummary } from '../../reporters/json-report.js';
 import { resolveTarget } from '../resolve-target.js';
+import { checkSubdirs } from '../check-subdirs.js';
 import type { CliIo, RunFlags } from '../types.js';
 import { planJson, renderPlan, renderWorkflowPlan, workflowPlanJson } from '../plan-view.js';
 import { runSpec } from '../../api/run-spec.js';
@@ -106,6 +107,7 @@ export async function printPlan(
 export async function runCommand(targetArg: string, flags: RunFlags, io: CliIo): Promise<number> {
   const target = await resolveTarget(targetArg, io);
   if (!target) return EXIT_CODES.usage;
+  if (target.kind === 'folder' && !(await checkSubdirs(target.path, flags.subdirs, io))) return EXIT_CODES.usage;
   const folder = target.path;
   const settings = settingsFromFlags(flags);
   const human = flags.json ? io.stderr : io.stdout;

@@ -5,6 +5,7 @@ import { formatDiagnostic } from '../../config/format-diagnostic.js';
 import type { CliIo } from '../types.js';
 import type { Diagnostic } from '../../config/types.js';
 import { resolveTarget } from '../resolve-target.js';
+import { checkSubdirs } from '../check-subdirs.js';
 
 export async function validateCommand(
   folderArg: string,
@@ -13,6 +14,7 @@ export async function validateCommand(
 ): Promise<number> {
   const target = await resolveTarget(folderArg, io);
   if (!target) return EXIT_CODES.usage;
+  if (target.kind === 'folder' && !(await checkSubdirs(target.path, flags.subdirs, io))) return EXIT_CODES.usage;
   const folder = target.path;
   const options = flags.projectRoot ? { projectRoot: path.resolve(flags.projectRoot) } : {};
   let diagnostics: Diagnostic[];

@@ -20,6 +20,7 @@ import { attemptWithoutProcess, type AbortCause, type AttemptResult, type StepEx
 import { AttemptContext } from '../../execution/attempt-context.js';
 import type { ExpressionContext, StepContextEntry } from '../../expressions/expression-context.js';
 import { hasTemplates } from '../../expressions/templates.js';
+import { describeValue } from '../../util/describe-argument.js';
 
 type Expressions = typeof import('../../expressions/index.js');
 /** Loaded on first use: runs without `if:` or `${{ }}` never pay for the expression parser. */
@@ -202,6 +203,31 @@ function iso(ms: number): string {
   return isoA;
 }
 
+const FAILURE_POLICIES: readonly unknown[] = ['no-new', 'continue', 'kill'];
+
+/**
+ * The workflow-level fields of a spec, which the DSL and the loaders check but a hand-built spec
+ * may get wrong: a `concurrency` of `'x'` would start nothing and the run would wait forever.
+ * Left out (`undefined`), each has its default.
+ */
+function checkSpecFields(spec: WorkflowSpec): void {
+  if (typeof spec !== 'object' || spec === null) throw new TypeError(`Expected the workflow spec to be an object, got ${describeValue(spec)}`);
+  if (!Array.isArray(spec.steps)) {
+    throw new TypeError(`Expected \`steps\` of the workflow spec to be a list of steps, got ${describeValue(spec.steps)}`);
+  }
+  const concurrency: unknown = spec.concurrency;
+  if (concurrency !== undefined && !(typeof concurrency === 'number' && Number.isInteger(concurrency) && concurrency >= 0)) {
+    throw new TypeError(`Expected \`concurrency\` of the workflow spec to be a whole number of 1 or more (0 for the number of CPUs), got ${describeValue(concurrency)}`);
+  }
+  const timeout: unknown = spec.timeout;
+  if (timeout !== undefined && !(typeof timeout === 'number' && timeout >= 0)) {
+    throw new TypeError(`Expected \`timeout\` of the workflow spec to be milliseconds, 0 or more (0 for none), got ${describeValue(timeout)}`);
+  }
+  if (spec.failurePolicy !== undefined && !FAILURE_POLICIES.includes(spec.failurePolicy)) {
+    throw new TypeError(`Expected \`failurePolicy\` of the workflow spec to be 'no-new', 'continue' or 'kill', got ${describeValue(spec.failurePolicy)}`);
+  }
+}
+
 /** Whether an object has an own key, without building the key list. */
 function hasKeys(object: object): boolean {
   for (const _ in object) return true;
@@ -320,6 +346,7 @@ export class LocalRun implements RunHandle {
     this.#inheritedEnv = inheritedEnv;
     this.#options = options;
     this.#executors = executors;
+    checkSpecFields(spec);
     this.#concurrency = Math.max(1, spec.concurrency || availableParallelism());
     this.#groupLimits = spec.groupConcurrency ?? {};
     this.#hasGroupLimits = hasKeys(this.#groupLimits);
@@ -336,6 +363,27 @@ export class LocalRun implements RunHandle {
     this.#scratchDir = options.runDir
       ? path.join(options.runDir, 'scratch')
       : path.join(tmpdir(), `orchestrator-${this.id}`);
+    // A null-prototype dictionary: faster than a Map here, and `__proto__` is an id like any other.
+    const byId = Object.create(null) as Record<string, number | undefined>;
+    const count = spec.steps.length;
+    const states = new Array<StepState>(count);
+    const graph: Graph = { states, byId, offsets: new Int32Array(count + 1), dependents: new Int32Array(0) };
+    for (let i = 0; i < count; i++) {
+      const step = spec.steps[i] as StepSpec;
+      // Specs built by hand skip the DSL's and the loaders' checks: what the scheduler relies on is checked here.
+      if (typeof step !== 'object' || step === null) {
+        throw new TypeError(`Expected \`steps[${i}]\` of the workflow spec to be a step object, got ${describeValue(step)}`);
+      }
+      if (typeof step.id !== 'string' || step.id === '') {
+        throw new TypeError(`Expected \`steps[${i}].id\` of the workflow spec to be a non-empty string, got ${describeValue(step.id)}`);
+      }
+      if (!Array.isArray(step.needs)) {
+        throw new TypeError(`Expected \`needs\` of step "${step.id}" to be a list of step ids, got ${describeValue(step.needs)}`);
+      }
+      if (byId[step.id] !== undefined) throw new TypeError(`Expected unique step ids, got "${step.id}" twice`);
+      byId[step.id] = i;
+      states[i] = new StepState(step, i, step.if !== undefined && STATUS_FUNCTION.test(step.if) && !ONLY_SUCCESS.test(step.if), graph);
+    }
     // One pass over the steps, allocating nothing for the common step (no env, no `if`).
     const workflowEnv = spec.env !== undefined && hasKeys(spec.env);
     let needsExpressions = workflowEnv && Object.values(spec.env as Record<string, string>).some(hasTemplates);
@@ -358,24 +406,17 @@ export class LocalRun implements RunHandle {
     this.#usesExpressions = usesExpressions || needsExpressions;
     this.result = new Promise((resolve) => (this.#resolve = resolve));
     if (options.onEvent) this.#channel.on(options.onEvent);
-    // A null-prototype dictionary: faster than a Map here, and `__proto__` is an id like any other.
-    const byId = Object.create(null) as Record<string, number | undefined>;
-    const count = spec.steps.length;
-    const states = new Array<StepState>(count);
-    const graph: Graph = { states, byId, offsets: new Int32Array(count + 1), dependents: new Int32Array(0) };
-    for (let i = 0; i < count; i++) {
-      const step = spec.steps[i] as StepSpec;
-      if (byId[step.id] !== undefined) throw new TypeError(`Expected unique step ids, got "${step.id}" twice`);
-      byId[step.id] = i;
-      states[i] = new StepState(step, i, step.if !== undefined && STATUS_FUNCTION.test(step.if) && !ONLY_SUCCESS.test(step.if), graph);
-    }
     // Count each step's dependents, then lay them out (counting sort of the edges).
     const offsets = graph.offsets;
     let edges = 0;
     for (let i = 0; i < count; i++) {
       const needs = (states[i] as StepState).spec.needs;
       for (let k = 0; k < needs.length; k++) {
-        const dependency = byId[needs[k] as string];
+        const need = needs[k];
+        if (typeof need !== 'string') {
+          throw new TypeError(`Expected \`needs\` of step "${(states[i] as StepState).spec.id}" to be a list of step ids, got ${describeValue(need)} in it`);
+        }
+        const dependency = byId[need];
         // Specs are validated before they reach an engine; an unknown need here is a bug upstream.
         if (dependency === undefined) throw new TypeError(`Step "${(states[i] as StepState).spec.id}" needs unknown step "${needs[k]}"`);
         offsets[dependency + 1] = (offsets[dependency + 1] as number) + 1;
