@@ -52,9 +52,10 @@ export function expectPathArgument(value: unknown, what: string): asserts value 
   expectNonEmptyString(value, what);
 }
 
+/** Milliseconds, 0 or more; fractions are fine (timers take them), NaN is not. */
 function milliseconds(value: unknown, what: string): void {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
-    throw new TypeError(`Expected ${what} to be a non-negative integer of milliseconds, got ${describeValue(value)}`);
+  if (typeof value !== 'number' || Number.isNaN(value) || value < 0) {
+    throw new TypeError(`Expected ${what} to be milliseconds, 0 or more, got ${describeValue(value)}`);
   }
 }
 const positiveInteger: Check = expectPositiveInteger;

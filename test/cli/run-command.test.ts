@@ -386,6 +386,11 @@ describe('orchestrator run', () => {
     expect(result.stdout).toMatch(/^::error file=scripts\/bad\.sh,/m);
     expect(result.stdout).toMatch(/^::group::bad\.sh/m);
     expect(await readFile(stepSummary, 'utf8')).toContain('bad.sh');
+    // With --json, stdout is the JSON document alone; the annotations go to stderr.
+    const json = await rig.run(['run', 'scripts', '--json'], { GITHUB_ACTIONS: 'true', GITHUB_STEP_SUMMARY: stepSummary, GITHUB_WORKSPACE: rig.root });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ status: 'failed' });
+    expect(json.stderr).toMatch(/^::error file=scripts\/bad\.sh,/m);
   });
 
   it('exits 2 with a clear message for a folder that does not exist', async () => {

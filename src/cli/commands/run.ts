@@ -298,7 +298,9 @@ export async function runWithConsole(
         out.push(...groupLines(`${step.id}: ${step.message ?? step.status}`, step.stderrTail.split('\n')));
       }
       out.push(...githubAnnotations(summary, { pathPrefix: prefix }));
-      io.stdout.write(out.map((l) => `${l}\n`).join(''));
+      // With --json, stdout holds the one JSON document: the annotations go with the console
+      // output to stderr (the runner reads workflow commands on both streams).
+      (flags.json ? io.stderr : io.stdout).write(out.map((l) => `${l}\n`).join(''));
       await writeStepSummary(summary, io.env);
     }
     if (flags.explain) {
