@@ -24,8 +24,44 @@ export async function readSecret(io: CliIo, file: string | undefined): Promise<s
   return fromEnv === '' ? undefined : fromEnv;
 }
 
+/**
+ * Why these engine flags cannot run, or undefined. `--redis`, `--queue` and `--secret-file` mean
+ * something only to the bullmq engine: without `--engine bullmq` they would be silently ignored
+ * (steps would run here). `$ORCHESTRATOR_REDIS_URL` alone is fine: it may be set globally.
+ * `recordedArgv`, for resume and rerun: the command line the run was recorded with; a run of the
+ * bullmq engine is not resumed locally unless `--engine` says so.
+ */
+export function engineFlagsProblem(flags: RunFlags, recordedArgv?: readonly string[]): string | undefined {
+  if (flags.engine !== 'bullmq') {
+    const given = [
+      ...(flags.redis !== undefined ? ['--redis'] : []),
+      ...(flags.queue !== undefined ? ['--queue'] : []),
+      ...(flags.secretFile !== undefined ? ['--secret-file'] : []),
+    ];
+    if (given.length > 0) {
+      return `${given.join(', ')} ${given.length === 1 ? 'needs' : 'need'} --engine bullmq (without it, steps run here on the local engine${flags.engine === 'local' ? ', as --engine local asks' : ''})`;
+    }
+  }
+  if (flags.engine === undefined && recordedArgv !== undefined && recordedEngine(recordedArgv) === 'bullmq') {
+    return 'this run used --engine bullmq: pass --engine bullmq again (with its --redis, --queue and --secret-file, which are not stored), or --engine local to run its steps here';
+  }
+  return undefined;
+}
+
+/** The `--engine` of a recorded command line, or undefined. */
+function recordedEngine(argv: readonly string[]): string | undefined {
+  let engine: string | undefined;
+  argv.forEach((arg, i) => {
+    if (arg === '--engine') engine = argv[i + 1];
+    else if (arg.startsWith('--engine=')) engine = arg.slice('--engine='.length);
+  });
+  return engine;
+}
+
 /** The engine `--engine` asks for; BullMQ and ioredis are loaded only for `bullmq`. */
 export async function openEngine(io: CliIo, flags: RunFlags): Promise<EngineSession> {
+  const problem = engineFlagsProblem(flags);
+  if (problem !== undefined) throw new TypeError(problem);
   if ((flags.engine ?? 'local') === 'local') return { close: () => Promise.resolve() };
   const redis = flags.redis ?? io.env.ORCHESTRATOR_REDIS_URL;
   if (!redis) throw new TypeError('--engine bullmq needs a Redis URL: --redis redis://host:6379 or $ORCHESTRATOR_REDIS_URL');
@@ -38,6 +74,7 @@ export async function openEngine(io: CliIo, flags: RunFlags): Promise<EngineSess
     ...(flags.queue ? { queue: flags.queue } : {}),
     ...(secret ? { secret } : {}),
     ...(commit ? { commit } : {}),
+    onNotice: (message) => io.stderr.write(`${colorsFor(io.stderr, io).yellow('notice:')} ${message}\n`),
   });
   const shown = flags.json ? io.stderr : io.stdout;
   shown.write(colorsFor(shown, io).dim(`Engine: bullmq on ${engine.redisUrl}${secret ? ', jobs signed' : ''}\n`));

@@ -27,6 +27,11 @@ export interface AttemptResult {
   error?: unknown;
   /** The failure must not be retried (NonRetryableError, or a failure no retry can fix). */
   nonRetryable?: boolean;
+  /**
+   * The attempt never began (a distributed step cancelled before any worker took its job): it is
+   * not counted, and a step none of whose attempts began is reported as never started.
+   */
+  notStarted?: boolean;
 }
 
 /**

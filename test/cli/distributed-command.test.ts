@@ -126,4 +126,33 @@ describe('orchestrator run --engine bullmq and orchestrator worker', () => {
     expect(worker.code).toBe(2);
     expect(worker.stderr).toContain('is unreachable');
   });
+
+  it('--redis, --queue and --secret-file without --engine bullmq are an error, not a silent local run; the env var alone is fine', async () => {
+    await rig.write('wf.yaml', 'name: x\nsteps:\n  - id: x\n    run: touch ran\n');
+    await rig.write('secret', 'shh\n');
+    for (const flags of [['--redis', server.url], ['--queue', 'foo'], ['--secret-file', 'secret'], ['--engine', 'local', '--redis', server.url]]) {
+      const result = await rig.run(['run', 'wf.yaml', ...flags]);
+      expect(result.code, flags.join(' ')).toBe(2);
+      expect(result.stderr).toContain(`${flags.includes('--queue') ? '--queue' : flags.includes('--secret-file') ? '--secret-file' : '--redis'} needs --engine bullmq`);
+    }
+    await expect(readFile(rig.path('ran'))).rejects.toThrow();
+    const fromEnv = await rig.run(['run', 'wf.yaml'], { ORCHESTRATOR_REDIS_URL: server.url });
+    expect(fromEnv.code, fromEnv.stdout + fromEnv.stderr).toBe(0);
+  });
+
+  it('rerun or resume of a bullmq run without --engine is refused, not run locally', async () => {
+    await startWorker();
+    await rig.write('wf.yaml', 'name: x\nsteps:\n  - id: x\n    run: exit 3\n');
+    const first = await rig.run(['run', 'wf.yaml', '--engine', 'bullmq', '--redis', server.url]);
+    expect(first.code).toBe(1);
+    const [run] = JSON.parse((await rig.run(['runs', '--json'])).stdout) as RunJson[];
+    for (const command of ['rerun', 'resume']) {
+      const again = await rig.run([command, run?.id ?? '']);
+      expect(again.code, again.stdout + again.stderr).toBe(2);
+      expect(again.stderr).toContain('this run used --engine bullmq: pass --engine bullmq again');
+    }
+    const local = await rig.run(['rerun', run?.id ?? '', '--engine', 'local']);
+    expect(local.code).toBe(1);
+    expect(local.stdout).not.toContain('Engine: bullmq');
+  });
 });

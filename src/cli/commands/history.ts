@@ -26,6 +26,7 @@ import { ownerGone } from '../../store/run-owner.js';
 import type { RunRecord, RunRecordStatus, RunStore, StepRecordStatus } from '../../store/run-store.js';
 import { followLog, printFile, printTail, readRange, SectionPrinter } from '../log-view.js';
 import { openRunStore, recoverAndReport } from '../store-session.js';
+import { engineFlagsProblem } from '../engine-session.js';
 import type { CliIo, RunFlags } from '../types.js';
 import { runWithConsole } from './run.js';
 
@@ -291,6 +292,11 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
     const stepId = mode.kind === 'step' ? mode.step : undefined;
     if (stepId !== undefined && stepsNamed(plan.spec.steps, stepId).length === 0) {
       io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} run ${run.id} has no step "${stepId}"\n`);
+      return EXIT_CODES.usage;
+    }
+    const engineProblem = engineFlagsProblem(flags, run.argv);
+    if (engineProblem !== undefined) {
+      io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} ${mode.kind === 'resume' ? 'resume' : 'rerun'} of run ${run.id}: ${engineProblem}\n`);
       return EXIT_CODES.usage;
     }
     // Refused before the claim: a resume that ran nothing would still rewrite the run's record.

@@ -51,7 +51,17 @@ export interface CoordinatorOptions {
   connectTimeout?: number;
   /** The coordinator's git commit, sent with each job. */
   commit?: string;
+  /**
+   * Told once per queue when a step has waited `noWorkerNoticeAfter` ms in it and no worker
+   * serves that queue (a typo in `--queue` or `runs_on`, or no worker started yet).
+   */
+  onNotice?: (message: string) => void;
+  /** @default 5000 (`NO_WORKER_NOTICE_MS`) */
+  noWorkerNoticeAfter?: number;
 }
+
+/** How long a step waits in a queue no worker serves before `onNotice` says so. */
+export const NO_WORKER_NOTICE_MS = 5000;
 
 interface Pending {
   jobId: string;
@@ -83,6 +93,8 @@ interface Synthetic {
   reason: FailureReason;
   message: string;
   nonRetryable?: boolean;
+  /** Its job was never taken by a worker: the attempt never began. */
+  notTaken?: boolean;
 }
 
 /** A BullMQ job that carries several inline functions. */
@@ -121,6 +133,8 @@ export class Coordinator {
   readonly #batches = new Map<string, Outgoing[]>();
   readonly #runChannels = new Map<string, { count: number; ready: Promise<unknown> }>();
   #flushScheduled = false;
+  /** Queues looked up for workers: `seen` had one, `noticed` had none and was told. */
+  readonly #workerCheck = new Map<string, 'checking' | 'seen' | 'noticed'>();
   #downSince: number | undefined;
   #timer: NodeJS.Timeout;
   #closed = false;
@@ -242,8 +256,9 @@ export class Coordinator {
       const pending = this.#pending.get(jobId);
       this.#pending.delete(jobId);
       const attempt = toAttempt(step, result, startedAt);
-      if (pending && !pending.started) this.#markStarted(pending, attempt.command);
-      if (context.logPath && pending?.stdout && pending.stderr) {
+      if (pending && !pending.started && attempt.notStarted !== true) this.#markStarted(pending, attempt.command);
+      if (attempt.notStarted === true) await Promise.all([pending?.stdout?.discard(), pending?.stderr?.discard()]);
+      else if (context.logPath && pending?.stdout && pending.stderr) {
         await this.#writeLog(context, step, attempt, result, pending.stdout, pending.stderr);
       }
       return attempt;
@@ -379,7 +394,7 @@ export class Coordinator {
       const batch = this.#batches.get(pending.queue);
       const index = batch?.findIndex((item) => item.jobId === jobId) ?? -1;
       if (batch && index >= 0) batch.splice(index, 1);
-      this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: notTaken });
+      this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: notTaken, notTaken: true });
       return;
     }
     // Counted at once, so that members cancelled together see their whole pack cancelled.
@@ -398,7 +413,7 @@ export class Coordinator {
           if (await pack.removal) {
             for (const member of pack.members) {
               const other = this.#pending.get(member);
-              if (other) this.#settle(other, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: notTaken });
+              if (other) this.#settle(other, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: notTaken, notTaken: true });
             }
             return;
           }
@@ -406,7 +421,7 @@ export class Coordinator {
           await this.#conn.set(keys.cancelled(prefix, jobId), cause, 'EX', CANCEL_RECORD_SECONDS);
         }
       } else if ((await this.#queue(pending.queue).remove(jobId)) === 1) {
-        this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: notTaken });
+        this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: notTaken, notTaken: true });
         return;
       }
       if (pending.settled) return;
@@ -510,6 +525,38 @@ export class Coordinator {
       this.#lastReconcile = now;
       void this.#reconcile(this.#options.reconcileInterval);
     }
+    if (this.#downSince === undefined && this.#options.onNotice !== undefined) this.#noticeUnserved(now);
+  }
+
+  /**
+   * Steps waiting longer than `noWorkerNoticeAfter` in a queue no worker has been seen on: said
+   * once per queue (the wait goes on: a worker may start later). BullMQ's `getWorkers` lists the
+   * connections of workers that serve the queue now.
+   */
+  #noticeUnserved(now: number): void {
+    const after = this.#options.noWorkerNoticeAfter ?? NO_WORKER_NOTICE_MS;
+    for (const pending of this.#pending.values()) {
+      if (pending.settled || pending.started || pending.stage !== 'queued' || now - pending.since < after) continue;
+      if (this.#workerCheck.has(pending.queue)) continue;
+      const name = pending.queue;
+      this.#workerCheck.set(name, 'checking');
+      void this.#queue(name)
+        .getWorkers()
+        .then((workers) => {
+          if (workers.length > 0 || pending.started) {
+            this.#workerCheck.set(name, 'seen');
+            return;
+          }
+          this.#workerCheck.set(name, 'noticed');
+          const runsOn = pending.step.runsOn;
+          const base = runsOn?.queue ?? this.#options.queue;
+          const tags = [...new Set(runsOn?.tags ?? [])].sort();
+          const start = `orchestrator worker${base === 'steps' ? '' : ` --queue ${base}`}${tags.length > 0 ? ` --tags ${tags.join(',')}` : ''} ...`;
+          const where = tags.length > 0 ? `on queue "${base}" with tags ${tags.join(', ')}` : `on queue "${base}"`;
+          this.#options.onNotice?.(`step ${pending.step.id} is waiting for a worker ${where} (no worker serves it yet; start one with: ${start})`);
+        })
+        .catch(() => this.#workerCheck.delete(name));
+    }
   }
 
   /** Looks up jobs we have heard nothing about for `olderThan` ms: finished, failed, or gone. */
@@ -605,9 +652,10 @@ function toAttempt(step: ProcessStep, result: WireAttempt | Synthetic, startedAt
       status: result.status,
       reason: result.reason,
       message: result.message,
-      command: displayCommand(step),
+      command: result.notTaken ? [] : displayCommand(step),
       startedAt,
       ...(result.nonRetryable ? { nonRetryable: true } : {}),
+      ...(result.notTaken ? { notStarted: true } : {}),
     });
   }
   const { worker: _worker, error, ...attempt } = result;

@@ -269,6 +269,8 @@ export const keys = {
    * takes the pack checks it, having perhaps started after the cancel was published.
    */
   cancelled: (prefix: string, jobId: string) => `${prefix}:orchestrator:cancelled:${jobId}`,
+  /** Hash of the workers that refused a job (worker id → why), while it goes round for another. */
+  refusals: (prefix: string, jobId: string) => `${prefix}:orchestrator:refusals:${jobId}`,
 };
 
 /** A cancel request: one job, or every job of a run issued before `before` (the coordinator's clock). */

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, rm, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
-import type { Job, Worker } from 'bullmq';
+import type { Job, Queue, Worker } from 'bullmq';
 import { ProcessExecutor } from '../../execution/process-executor.js';
 import { ModuleExecutor } from '../../execution/module-executor.js';
 import { AttemptContext } from '../../execution/attempt-context.js';
@@ -84,6 +84,9 @@ const RESULT_BATCH_BYTES = 1 << 20;
  * `cancelled`), so the coordinator runs them again elsewhere as the next attempt.
  */
 const SHUTDOWN = 'worker-shutdown';
+/** How long a job this worker refused before waits before it goes round again (others take it meanwhile). */
+const REFUSED_AGAIN_DELAY_MS = 1000;
+const REFUSALS_TTL_SECONDS = 24 * 3600;
 
 export class StepWorker {
   readonly id: string;
@@ -97,6 +100,9 @@ export class StepWorker {
   #results!: ResultSender;
   readonly #recentCancels = new Map<string, { cause: string; at: number; before?: number }>();
   readonly #workers: Worker[] = [];
+  #bullmq: typeof import('bullmq') | undefined;
+  /** Queues (on the shared connection), only to count the workers serving them. */
+  readonly #queues = new Map<string, Queue>();
   readonly #gate: Gate;
   readonly #host = hostname();
   readonly #sweep: NodeJS.Timeout;
@@ -157,10 +163,11 @@ export class StepWorker {
     this.#commit = await gitCommit(this.#options.root);
     this.#sub.on('message', (_channel: string, message: string) => this.#onCancel(message));
     await this.#sub.subscribe(channels.cancel(prefix));
-    const { Worker } = await dynamicImport<typeof import('bullmq')>('bullmq');
+    this.#bullmq = await dynamicImport<typeof import('bullmq')>('bullmq');
+    const { Worker } = this.#bullmq;
     const lockDuration = this.#options.lockDuration ?? 30_000;
     for (const name of queues) {
-      const worker = new Worker(name, (job: Job) => this.#process(job), {
+      const worker = new Worker(name, (job: Job, token?: string) => this.#process(job, token), {
         connection: this.#conn,
         prefix,
         concurrency: this.#gate.limit,
@@ -198,14 +205,50 @@ export class StepWorker {
     return paths;
   }
 
-  async #process(job: Job): Promise<string> {
-    if (isBatch(job.data)) return this.#processPack(job, job.data.batch);
+  async #process(job: Job, token?: string): Promise<string> {
+    if (isBatch(job.data)) return this.#processPack(job, job.data.batch, token);
     const opened = openJob(job.data, this.#options.secret);
-    if (!opened.ok) {
-      this.#log(`job ${String(job.id)}: ${opened.reason}`);
-      throw new Error(`refused: ${opened.reason}`);
-    }
+    if (!opened.ok) return this.#refuse(job, token, opened.reason);
     return this.#run(String(job.id), opened.job);
+  }
+
+  /**
+   * A job this worker cannot open (signed with another secret, unsigned, another protocol): it is
+   * another worker's to run, so it goes back to the queue, not counted as an attempt. Once every
+   * worker serving the queue has refused it, it fails, naming them.
+   */
+  async #refuse(job: Job, token: string | undefined, reason: string): Promise<never> {
+    const id = String(job.id);
+    const key = keys.refusals(this.#options.prefix, id);
+    let refusers: string[] | undefined;
+    let serving = 0;
+    let again = false;
+    try {
+      again = (await this.#conn.hget(key, this.id)) !== null;
+      const replies = await this.#conn.multi().hset(key, this.id, reason).expire(key, REFUSALS_TTL_SECONDS).hkeys(key).exec();
+      refusers = replies?.[2]?.[1] as string[] | undefined;
+      serving = (await this.#queueOf(job.queueName).getWorkers()).length;
+    } catch (error) {
+      this.#log(`job ${id}: could not record its refusal: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    if (refusers !== undefined && token !== undefined && this.#bullmq !== undefined && refusers.length < serving) {
+      this.#log(`job ${id}: ${reason}; left for another worker`);
+      await job.moveToDelayed(Date.now() + (again ? REFUSED_AGAIN_DELAY_MS : 0), token);
+      throw new this.#bullmq.DelayedError();
+    }
+    const by = refusers ?? [this.id];
+    this.#log(`job ${id}: ${reason}`);
+    throw new Error(`refused: ${reason}; refused by ${by.length === 1 ? 'worker' : `all ${by.length} workers:`} ${by.join(', ')}`);
+  }
+
+  #queueOf(name: string): Queue {
+    let queue = this.#queues.get(name);
+    if (!queue) {
+      queue = new (this.#bullmq as typeof import('bullmq')).Queue(name, { connection: this.#conn, prefix: this.#options.prefix });
+      queue.on('error', () => undefined);
+      this.#queues.set(name, queue);
+    }
+    return queue;
   }
 
   /**
@@ -213,12 +256,13 @@ export class StepWorker {
    * the pack), then they run side by side within this worker's concurrency, each reporting on its
    * own; the job's return value holds them all, for a coordinator that missed a report.
    */
-  async #processPack(job: Job, members: unknown[]): Promise<string> {
+  async #processPack(job: Job, members: unknown[], token?: string): Promise<string> {
     const specs: StepJob[] = [];
     for (const member of members) {
       const opened = openJob(member, this.#options.secret);
-      if (!opened.ok || typeof opened.job.id !== 'string') {
-        const reason = opened.ok ? 'job refused: a packed job without its id' : opened.reason;
+      if (!opened.ok) return this.#refuse(job, token, opened.reason);
+      if (typeof opened.job.id !== 'string') {
+        const reason = 'job refused: a packed job without its id';
         this.#log(`job ${String(job.id)}: ${reason}`);
         throw new Error(`refused: ${reason}`);
       }

@@ -1243,6 +1243,10 @@ export class LocalRun implements RunHandle {
         });
       };
       const attempt = await executor.execute(step, context);
+      if (attempt.notStarted === true) {
+        state.attempt -= 1;
+        return attempt;
+      }
       if (!this.#shouldRetry(step, attempt, state.attempt)) return attempt;
       const delayMs = this.#announceRetry(state, attempt);
       if (!(await abortableDelay(delayMs, this.#controller.signal))) return attempt;
@@ -1426,6 +1430,12 @@ export class LocalRun implements RunHandle {
       outputs: attempt.outputs,
       tags: step.tags,
     };
+    if (attempt.notStarted === true && state.firstStartedAt === undefined) {
+      // Never started (cancelled while its job waited for a worker): as a step never taken up.
+      result.startedAt = null;
+      result.finishedAt = null;
+      result.durationMs = 0;
+    }
     if (step.kind === 'script') result.path = step.relativePath;
     if (attempt.reason !== undefined) result.reason = attempt.reason;
     if (attempt.message !== undefined) {
