@@ -10,6 +10,8 @@ export interface EngineSession {
   engine?: Engine;
   /** Asks remote workers to kill what an earlier, crashed coordinator left running for a run. */
   cancelRemote?: (runId: string) => Promise<void>;
+  /** A forced stop on remote workers: they SIGKILL the run's step trees (waits up to 2 s for them). */
+  killRemote?: (runId: string) => Promise<void>;
   close(): Promise<void>;
 }
 
@@ -78,7 +80,9 @@ export async function openEngine(io: CliIo, flags: RunFlags): Promise<EngineSess
   });
   const shown = flags.json ? io.stderr : io.stdout;
   shown.write(colorsFor(shown, io).dim(`Engine: bullmq on ${engine.redisUrl}${secret ? ', jobs signed' : ''}\n`));
-  return { engine, cancelRemote: (runId) => engine.cancelRemote(runId, 'cancelled: the run is being resumed'), close: () => engine.close() };
+  return { engine, cancelRemote: (runId) => engine.cancelRemote(runId, 'cancelled: the run is being resumed'),
+    killRemote: (runId) => engine.killRemote(runId, 'cancelled: stopped at once (second interrupt)'),
+    close: () => engine.close() };
 }
 
 /** Command lines are stored in the run history: never with a Redis password in them. */

@@ -227,12 +227,21 @@ export async function runWithConsole(
   // Set by `orchestrator cancel`: after it, a signal (a second `orchestrator cancel` sends SIGTERM)
   // forces, as a second Ctrl-C does.
   let cancelRequested = false;
+  let killRemote: ((runId: string) => Promise<void>) | undefined = undefined;
+  let forcing = false;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
     if (interruptedBy || cancelRequested) {
       // A second interrupt: the trees already have SIGTERM; stop waiting for them, and leave
       // nothing behind, not even a tree that ignores SIGTERM.
+      const code = signal === 'SIGINT' ? EXIT_CODES.sigint : EXIT_CODES.sigterm;
       if (localSteps) killStepTrees(runId, stepGroups.values());
-      process.exit(signal === 'SIGINT' ? EXIT_CODES.sigint : EXIT_CODES.sigterm);
+      else if (killRemote && runId !== undefined && !forcing) {
+        // Remote steps: the workers kill them (SIGKILL); exit once they confirm (2 s at most).
+        forcing = true;
+        void killRemote(runId).finally(() => process.exit(code));
+        return;
+      }
+      process.exit(code);
     }
     interruptedBy = signal;
     // (Cleanup steps, `if: always()` or `cancelled()`, still run after this one.)
@@ -250,6 +259,7 @@ export async function runWithConsole(
   }
   // Steps of a remote engine run on workers: their pids mean nothing here.
   localSteps = engineSession.engine === undefined;
+  killRemote = engineSession.killRemote;
   if (how.resumes !== undefined) await engineSession.cancelRemote?.(how.resumes);
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigterm);

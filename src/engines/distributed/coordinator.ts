@@ -122,6 +122,10 @@ const JOB_RETENTION = { age: 24 * 3600, count: 10_000 };
 const STALLED = 'job stalled more than allowable limit';
 /** How long a cancelled packed step stays marked in Redis for workers that had not heard the cancel. */
 const CANCEL_RECORD_SECONDS = JOB_RETENTION.age;
+/** The heartbeat key's TTL: a worker drops the queued jobs of a coordinator silent this long. */
+const HEARTBEAT_TTL_MS = 5000;
+/** How long a forced stop waits for the workers to report the killed steps. */
+const KILL_WAIT_MS = 2000;
 
 export class Coordinator {
   readonly #options: Required<Pick<CoordinatorOptions, 'queue' | 'prefix' | 'redisTimeout' | 'reconcileInterval'>> & CoordinatorOptions;
@@ -138,6 +142,8 @@ export class Coordinator {
   #downSince: number | undefined;
   #timer: NodeJS.Timeout;
   #closed = false;
+  /** This coordinator's id: its heartbeat key, and carried by its jobs. */
+  readonly #id = randomBytes(8).toString('hex');
 
   private constructor(options: CoordinatorOptions, conn: Redis, sub: Redis, bullmq: typeof import('bullmq')) {
     this.#options = { queue: 'steps', prefix: 'orch', redisTimeout: 15_000, reconcileInterval: 2000, ...options };
@@ -150,6 +156,7 @@ export class Coordinator {
     conn.on('ready', () => {
       if (this.#downSince === undefined) return;
       this.#downSince = undefined;
+      void this.#beat();
       // Redis is back: whatever we wait for may have vanished with it (no persistence).
       void this.#reconcile(Infinity);
     });
@@ -169,7 +176,18 @@ export class Coordinator {
       throw error;
     }
     const bullmq = await dynamicImport<typeof import('bullmq')>('bullmq');
-    return new Coordinator(options, conn, sub, bullmq);
+    const coordinator = new Coordinator(options, conn, sub, bullmq);
+    // In place before any job is: a worker drops jobs whose coordinator has no heartbeat.
+    await coordinator.#beat();
+    return coordinator;
+  }
+
+  /** Refreshes the heartbeat key (a worker does not start the jobs of a coordinator without one). */
+  #beat(): Promise<void> {
+    return this.#conn
+      .set(keys.alive(this.#options.prefix, this.#id), '1', 'PX', HEARTBEAT_TTL_MS)
+      .then(() => undefined)
+      .catch(() => undefined);
   }
 
   get redisUrl(): string {
@@ -188,15 +206,52 @@ export class Coordinator {
     await this.#conn.publish(channels.cancel(this.#options.prefix), JSON.stringify(message));
   }
 
+  /**
+   * A forced stop of a run (a second cancel, `halt`, closing): every worker kills the run's step
+   * trees at once (SIGKILL to their groups, no grace) and starts none of its jobs any more. Waits
+   * (up to `waitMs`) for the workers to report the steps they held.
+   */
+  async killRun(runId: string, cause = 'cancelled', waitMs = KILL_WAIT_MS): Promise<void> {
+    await this.killRuns([runId], cause, waitMs);
+  }
+
+  async killRuns(runIds: Iterable<string>, cause = 'cancelled', waitMs = KILL_WAIT_MS): Promise<void> {
+    const runs = new Set(runIds);
+    if (runs.size === 0) return;
+    const channel = channels.cancel(this.#options.prefix);
+    const sent = await withTimeout(
+      Promise.all([...runs].map((runId) => this.#conn.publish(channel, JSON.stringify({ runId, cause, kill: true } satisfies CancelMessage)))),
+      waitMs,
+    );
+    if (sent === undefined) return; // Redis is away: no worker can hear it.
+    const deadline = Date.now() + waitMs;
+    const held = (): boolean => {
+      for (const p of this.#pending.values()) if (!p.settled && runs.has(p.runId) && p.stage === 'queued') return true;
+      return false;
+    };
+    while (held() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+
+  /** A forced stop of every run with steps on workers (see `killRun`). */
+  async killAll(cause: string): Promise<void> {
+    if (this.#downSince !== undefined) return;
+    const runs = new Set<string>();
+    for (const pending of this.#pending.values()) if (!pending.settled && pending.stage === 'queued') runs.add(pending.runId);
+    await this.killRuns(runs, cause);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     clearInterval(this.#timer);
+    // A forced stop reaches the steps on workers before we stop listening for them.
+    await this.killAll('cancelled: engine closed');
     for (const pending of this.#pending.values()) {
       this.#settle(pending, { synthetic: true, status: 'cancelled', reason: 'cancelled', message: 'engine closed' });
     }
     // With Redis away, BullMQ's close would wait for a reconnect that may never come.
     await withTimeout(Promise.allSettled([...this.#queues.values()].map((queue) => queue.close())), 3000);
+    await withTimeout(this.#conn.del(keys.alive(this.#options.prefix, this.#id)), 1000).catch(() => undefined);
     this.#sub.disconnect();
     await withTimeout(this.#conn.quit(), 1000);
     this.#conn.disconnect();
@@ -227,6 +282,7 @@ export class Coordinator {
       step: toWire(step, root),
       relay,
       issuedAt: startedAt,
+      coordinator: this.#id,
       ...(this.#options.commit ? { commit: this.#options.commit } : {}),
     };
     const packable = step.kind === 'module' && step.isolation === 'inline';
@@ -521,6 +577,7 @@ export class Coordinator {
       for (const pending of this.#pending.values()) this.#settle(pending, this.#unavailable());
       return;
     }
+    if (this.#downSince === undefined) void this.#beat();
     if (this.#downSince === undefined && now - this.#lastReconcile >= this.#options.reconcileInterval) {
       this.#lastReconcile = now;
       void this.#reconcile(this.#options.reconcileInterval);

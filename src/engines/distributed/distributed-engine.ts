@@ -41,6 +41,16 @@ export class DistributedEngine implements Engine {
     const engine = new LocalEngine({ executors: { script: remote, command: remote, module: remote, python: remote, function: refuse } });
     this.#engines.add(engine);
     const handle = engine.submit(spec, options);
+    // A cancel after a cancel (or the signal) forces, as with the local engine: the workers kill
+    // the run's step trees at once, cleanup steps included.
+    let cancelled = options.signal?.aborted === true;
+    options.signal?.addEventListener('abort', () => (cancelled = true), { once: true });
+    const cancel = handle.cancel.bind(handle);
+    handle.cancel = (reason?: string): void => {
+      if (cancelled) void this.#coordinator.killRun(handle.id, reason ?? 'cancelled');
+      cancelled = true;
+      cancel(reason);
+    };
     void handle.result.finally(() => {
       this.#engines.delete(engine);
       void engine.close();
@@ -58,10 +68,21 @@ export class DistributedEngine implements Engine {
     return this.#coordinator.cancelRun(runId, cause);
   }
 
+  /**
+   * Stops a run at once on the workers: they SIGKILL its step trees (cleanup steps included) and
+   * start none of its jobs; waits up to 2 s for them to confirm. The CLI's second Ctrl-C.
+   */
+  killRemote(runId: string, cause = 'cancelled'): Promise<void> {
+    return this.#coordinator.killRun(runId, cause);
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.allSettled([...this.#engines].map((engine) => engine.close()));
+    // Closing halts every run (synchronously), then the workers kill what those runs still hold.
+    const closing = Promise.allSettled([...this.#engines].map((engine) => engine.close()));
+    await this.#coordinator.killAll('cancelled: engine closed');
+    await closing;
     await this.#coordinator.close();
   }
 

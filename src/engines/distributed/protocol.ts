@@ -33,6 +33,8 @@ export interface StepJob {
   issuedAt: number;
   /** Its job id, when it travels in a batch (the BullMQ job's own id is the batch's). */
   id?: string;
+  /** The coordinator's id: its heartbeat key (`keys.alive`) says whether anyone awaits the result. */
+  coordinator?: string;
 }
 
 /** The job's data in the queue. */
@@ -271,6 +273,11 @@ export const keys = {
   cancelled: (prefix: string, jobId: string) => `${prefix}:orchestrator:cancelled:${jobId}`,
   /** Hash of the workers that refused a job (worker id → why), while it goes round for another. */
   refusals: (prefix: string, jobId: string) => `${prefix}:orchestrator:refusals:${jobId}`,
+  /**
+   * A coordinator's heartbeat (with a short TTL it keeps refreshing): a worker does not start a
+   * job whose coordinator's heartbeat is gone (killed with SIGKILL, crashed): no one would hear it.
+   */
+  alive: (prefix: string, coordinator: string) => `${prefix}:orchestrator:alive:${coordinator}`,
 };
 
 /** A cancel request: one job, or every job of a run issued before `before` (the coordinator's clock). */
@@ -279,6 +286,8 @@ export interface CancelMessage {
   runId?: string;
   before?: number;
   cause: string;
+  /** A forced stop: the step trees are killed at once (SIGKILL to their groups), no grace. */
+  kill?: boolean;
 }
 
 /** A message on a run's output channel: JSON header, a newline, then raw bytes for chunks. */

@@ -15,7 +15,7 @@ import { AttemptContext } from '../../execution/attempt-context.js';
 import { fileNameFor } from '../../util/file-name.js';
 import { InterpreterResolver } from '../../execution/interpreter.js';
 import { attemptWithoutProcess, type AttemptResult } from '../../execution/step-executor.js';
-import { findProcessesWithEnv, processStartTime, signalAll } from '../../execution/proc-tree.js';
+import { findProcessesWithEnv, processStartTime, signalAll, signalGroup } from '../../execution/proc-tree.js';
 import { AbortHandle } from '../../util/abort-handle.js';
 import { gitCommit } from '../../util/git.js';
 import { withTimeout } from '../../util/with-timeout.js';
@@ -72,6 +72,10 @@ interface Running {
   runId: string;
   issuedAt: number;
   handle: AbortHandle;
+  /** The BullMQ job it travels in (a pack's id for a packed step). */
+  bullId: string;
+  /** Its process group, once spawned (a step in its own process). */
+  pid?: number;
 }
 
 let nextWorker = 0;
@@ -87,6 +91,14 @@ const SHUTDOWN = 'worker-shutdown';
 /** How long a job this worker refused before waits before it goes round again (others take it meanwhile). */
 const REFUSED_AGAIN_DELAY_MS = 1000;
 const REFUSALS_TTL_SECONDS = 24 * 3600;
+/**
+ * The abort cause of steps whose job this worker lost (its lock could not be renewed: Redis
+ * restarted, the job was taken for stalled): the coordinator runs it again elsewhere, so this copy
+ * is killed at once, and it ends as `worker-lost`.
+ */
+const LOCK_LOST = 'job-lock-lost';
+/** How long a coordinator's heartbeat, once seen, is taken as still there. */
+const ALIVE_CACHE_MS = 1000;
 
 export class StepWorker {
   readonly id: string;
@@ -179,6 +191,9 @@ export class StepWorker {
         autorun: false,
       });
       worker.on('error', (error) => this.#log(`queue ${name}: ${error.message}`));
+      // Lost its job (lock not renewed: Redis restarted, or the job was taken for stalled): the
+      // coordinator runs the step again, so this copy must not go on beside the new one.
+      worker.on('lockRenewalFailed', (jobIds: string[]) => this.#lost(jobIds));
       this.#workers.push(worker);
     }
     await Promise.all(this.#workers.map((w) => w.waitUntilReady()));
@@ -209,7 +224,7 @@ export class StepWorker {
     if (isBatch(job.data)) return this.#processPack(job, job.data.batch, token);
     const opened = openJob(job.data, this.#options.secret);
     if (!opened.ok) return this.#refuse(job, token, opened.reason);
-    return this.#run(String(job.id), opened.job);
+    return this.#run(String(job.id), opened.job, String(job.id));
   }
 
   /**
@@ -274,7 +289,7 @@ export class StepWorker {
       specs.map(async (spec) => {
         const id = spec.id as string;
         try {
-          results[id] = await this.#run(id, spec);
+          results[id] = await this.#run(id, spec, String(job.id));
         } catch (error) {
           // Failed as a job of its own would fail (refused, or a worker error), told at once.
           const text = error instanceof Error ? error.message : String(error);
@@ -314,7 +329,7 @@ export class StepWorker {
     });
   }
 
-  async #run(jobId: string, spec: StepJob): Promise<string> {
+  async #run(jobId: string, spec: StepJob, bullId: string): Promise<string> {
     let step;
     try {
       step = fromWire(spec.step, this.#options.root);
@@ -328,13 +343,26 @@ export class StepWorker {
     const cancelled = this.#recentCancels.get(jobId) ?? this.#recentCancels.get(spec.runId);
     if (cancelled && (cancelled.before === undefined || spec.issuedAt < cancelled.before)) handle.abort(cancelled.cause);
     if (this.#shuttingDown) handle.abort(SHUTDOWN);
-    this.#running.set(jobId, { runId: spec.runId, issuedAt: spec.issuedAt, handle });
+    const running: Running = { runId: spec.runId, issuedAt: spec.issuedAt, handle, bullId };
+    this.#running.set(jobId, running);
     let release: (() => void) | undefined;
     let inputsDir: string | undefined;
     // Start notices and the result go to the run's channel (ordered after any output chunks).
     const relay = new Relay(this.#conn, this.#results, channels.output(this.#options.prefix, spec.runId), jobId);
     try {
       release = await this.#gate.acquire();
+      if (spec.coordinator !== undefined && !handle.aborted && !(await this.#coordinatorAlive(spec.coordinator))) {
+        // Its coordinator was killed (or crashed) while it waited in the queue: no one awaits the
+        // result, and a resume of the run would run it again.
+        this.#log(`job ${jobId}: not run: the coordinator of run ${spec.runId} is gone`);
+        const abandoned = attemptWithoutProcess({
+          status: 'cancelled',
+          reason: 'cancelled',
+          message: 'not run: its coordinator is gone (no heartbeat in Redis)',
+          startedAt: Date.now(),
+        });
+        return toWireJson(abandoned, { id: this.id, host: this.#host });
+      }
       const { scratchDir, logDir } = this.#runPaths(spec.runId);
       if (spec.files) {
         inputsDir = path.join(scratchDir, 'inputs', fileNameFor(jobId));
@@ -355,7 +383,12 @@ export class StepWorker {
       context.logPath = logPath;
       if (spec.relay) context.onOutput = (stream, chunk) => relay.chunk(stream === 'stdout' ? 'o' : 'e', chunk);
       // With output relayed, the notice goes at once (it must come before the first chunk).
-      context.onSpawn = (pid, command) => relay.started({ j: jobId, t: 's', pid, command, host: this.#host }, spec.relay ? 0 : 20);
+      context.onSpawn = (pid, command) => {
+        // (An inline function reports 0: it runs in this process, which has no group to kill.)
+        if (pid > 0 && pid !== process.pid) running.pid = pid;
+        if (handle.reason === LOCK_LOST || this.#killed.has(jobId)) this.#killTree(running);
+        relay.started({ j: jobId, t: 's', pid, command, host: this.#host }, spec.relay ? 0 : 20);
+      };
       const attempt = step.kind === 'module' ? await this.#modules.execute(step, context) : await this.#processes.execute(step, context);
       if (attempt.status === 'cancelled' && handle.reason === SHUTDOWN) {
         // Not cancelled by anyone: its worker stopped. Like a killed worker's step, it runs again
@@ -363,6 +396,10 @@ export class StepWorker {
         attempt.status = 'failed';
         attempt.reason = 'worker-lost';
         attempt.message = `killed: its worker ${this.id} was stopped; it runs again on another worker`;
+      } else if (attempt.status === 'cancelled' && handle.reason === LOCK_LOST) {
+        attempt.status = 'failed';
+        attempt.reason = 'worker-lost';
+        attempt.message = `killed: worker ${this.id} lost its job (its lock could not be renewed); it runs again as the next attempt`;
       }
       // Log files are written off the step's path; `close()` waits for them.
       const json = toWireJson(attempt, { id: this.id, host: this.#host, logPath, ...(this.#commit ? { commit: this.#commit } : {}) });
@@ -371,6 +408,7 @@ export class StepWorker {
       return (await relay.result(json)) ? DELIVERED : json;
     } finally {
       this.#running.delete(jobId);
+      this.#killed.delete(jobId);
       release?.();
       if (inputsDir) await rm(inputsDir, { recursive: true, force: true });
     }
@@ -386,17 +424,64 @@ export class StepWorker {
     const now = Date.now();
     for (const [key, entry] of this.#recentCancels) if (now - entry.at > RECENT_CANCEL_MS) this.#recentCancels.delete(key);
     const cause = typeof message.cause === 'string' ? message.cause : 'cancelled';
+    const kill = message.kill === true;
     if (message.jobId) {
       this.#recentCancels.set(message.jobId, { cause, at: now });
-      this.#running.get(message.jobId)?.handle.abort(cause);
+      const running = this.#running.get(message.jobId);
+      if (running) this.#stopStep(message.jobId, running, cause, kill);
       return;
     }
     if (message.runId) {
       const before = typeof message.before === 'number' ? message.before : undefined;
       this.#recentCancels.set(message.runId, { cause, at: now, ...(before === undefined ? {} : { before }) });
-      for (const running of this.#running.values()) {
-        if (running.runId === message.runId && (before === undefined || running.issuedAt < before)) running.handle.abort(cause);
+      for (const [jobId, running] of this.#running) {
+        if (running.runId === message.runId && (before === undefined || running.issuedAt < before)) this.#stopStep(jobId, running, cause, kill);
       }
+    }
+  }
+
+  /** Job ids whose step a forced stop killed: a tree spawned after it is killed as it appears. */
+  readonly #killed = new Set<string>();
+
+  /** Aborts a step (SIGTERM, SIGKILL after its grace); `kill`: SIGKILL to its group at once. */
+  #stopStep(jobId: string, running: Running, cause: string, kill: boolean): void {
+    running.handle.abort(cause);
+    if (!kill) return;
+    this.#killed.add(jobId);
+    this.#killTree(running);
+  }
+
+  /** SIGKILL to the step's process group (the executor then reaps what escaped it, by its marker). */
+  #killTree(running: Running): void {
+    if (running.pid !== undefined) signalGroup(running.pid, 'SIGKILL');
+  }
+
+  /** Jobs whose lock this worker could not renew: their steps are killed at once. */
+  #lost(bullIds: string[]): void {
+    const lost = new Set(bullIds.map(String));
+    for (const [jobId, running] of this.#running) {
+      if (!lost.has(running.bullId)) continue;
+      this.#log(`job ${jobId}: lost (its lock could not be renewed): killing its step, which runs again as the next attempt`);
+      running.handle.abort(LOCK_LOST);
+      this.#killTree(running);
+    }
+  }
+
+  readonly #alive = new Map<string, number>();
+
+  /** Whether the coordinator's heartbeat is in Redis (when Redis cannot say: yes). */
+  async #coordinatorAlive(coordinator: string): Promise<boolean> {
+    const seen = this.#alive.get(coordinator);
+    if (seen !== undefined && Date.now() - seen < ALIVE_CACHE_MS) return true;
+    try {
+      const alive = (await this.#conn.exists(keys.alive(this.#options.prefix, coordinator))) === 1;
+      if (alive) {
+        if (this.#alive.size > 1000) this.#alive.clear();
+        this.#alive.set(coordinator, Date.now());
+      }
+      return alive;
+    } catch {
+      return true;
     }
   }
 
