@@ -245,28 +245,65 @@ export function parseConfigFile(
   const hasErrors = diagnostics.some((diagnostic) => diagnostic.severity === 'error');
   if (hasErrors || raw === undefined) return { diagnostics };
   const parsed = toConfigFile(raw, filePath);
-  if (parsed.scripts.length > 0) sources.set(parsed, { text, keys: Object.keys(raw.scripts ?? {}) });
+  if (parsed.scripts.length > 0 || parsed.skip.length > 0) {
+    sources.set(parsed, {
+      text,
+      keys: Object.keys(raw.scripts ?? {}),
+      skips: (raw.skip ?? []).map((entry) => (typeof entry === 'string' ? { written: entry, isPath: false } : { written: entry.path, isPath: true })),
+    });
+  }
   return { file: parsed, diagnostics };
 }
 
 /**
- * The text of each parsed file with `scripts` rules, and its keys as written (in the order of
- * `ConfigFile.scripts`): a rule's position is only needed for a warning about it, so the file is
- * parsed again then rather than every position kept for every file.
+ * The text of each parsed file with `scripts` rules or `skip` entries, the `scripts` keys as
+ * written (in the order of `ConfigFile.scripts`) and the `skip` patterns as written (a string, or
+ * the `path` of a mapping): a position is only needed for a warning, so the file is parsed again
+ * then rather than every position kept for every file.
  */
-const sources = new WeakMap<ConfigFile, { text: string; keys: string[] }>();
+const sources = new WeakMap<ConfigFile, { text: string; keys: string[]; skips: { written: string; isPath: boolean }[] }>();
+
+/** Where a `scripts` key or `skip` entry is, as written (`./b.sh`, `b.sh ` with its space), and its field. */
+export interface PatternPlace {
+  written: string;
+  field: FieldPath;
+  line: number;
+  column: number;
+}
+
+function locatorOf(text: string): SourceLocator {
+  const lineCounter = new LineCounter();
+  return new SourceLocator(parseDocument(text, { lineCounter, prettyErrors: false }), lineCounter);
+}
 
 /**
- * Where the key of each `scripts` rule of `file` is (by its index in `file.scripts`), and the key
- * as written (`./b.sh`, `b.sh ` with its space): undefined for a file this module did not parse.
+ * Where the key of each `scripts` rule of `file` is (by its index in `file.scripts`): undefined
+ * for a file this module did not parse.
  */
-export function scriptRuleLocator(file: ConfigFile): ((index: number) => { key: string; line: number; column: number } | undefined) | undefined {
+export function scriptRuleLocator(file: ConfigFile): ((index: number) => PatternPlace | undefined) | undefined {
   const source = sources.get(file);
   if (source === undefined) return undefined;
-  const lineCounter = new LineCounter();
-  const locator = new SourceLocator(parseDocument(source.text, { lineCounter, prettyErrors: false }), lineCounter);
+  const locator = locatorOf(source.text);
   return (index) => {
     const key = source.keys[index];
-    return key === undefined ? undefined : { key, ...locator.locate(['scripts', key], 'key') };
+    if (key === undefined) return undefined;
+    const field = ['scripts', key];
+    return { written: key, field, ...locator.locate(field, 'key') };
+  };
+}
+
+/**
+ * Where the pattern of each `skip` entry of `file` is (by its index in `file.skip`): the string,
+ * or the `path` of a mapping. Undefined for a file this module did not parse.
+ */
+export function skipEntryLocator(file: ConfigFile): ((index: number) => PatternPlace | undefined) | undefined {
+  const source = sources.get(file);
+  if (source === undefined) return undefined;
+  const locator = locatorOf(source.text);
+  return (index) => {
+    const entry = source.skips[index];
+    if (entry === undefined) return undefined;
+    const field = entry.isPath ? ['skip', index, 'path'] : ['skip', index];
+    return { written: entry.written, field, ...locator.locate(field, 'value') };
   };
 }

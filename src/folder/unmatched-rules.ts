@@ -2,7 +2,7 @@ import path from 'node:path';
 import { isInside } from '../config/is-inside.js';
 import { formatFieldPath } from '../config/field-path.js';
 import { isGlobPattern, matchesPattern } from '../config/matches-pattern.js';
-import { scriptRuleLocator } from '../config/parse-config-text.js';
+import { scriptRuleLocator, skipEntryLocator, type PatternPlace } from '../config/parse-config-text.js';
 import type { ConfigFile, Diagnostic } from '../config/types.js';
 import type { DiscoveredScript } from '../discovery/types.js';
 
@@ -23,9 +23,9 @@ function suffixesOf(relativePaths: readonly string[]): Set<string> {
 }
 
 /**
- * Warnings for the `scripts` rules of config files that match no script at all: a key written
- * relative to the project (`scripts/b.sh` in `scripts/orchestrator.yaml`, where it must be `b.sh`)
- * or with a stray space would otherwise be ignored without a word.
+ * Warnings for the `scripts` rules and `skip` entries of config files that match no script at all:
+ * a pattern written relative to the project (`scripts/b.sh` in `scripts/orchestrator.yaml`, where
+ * it must be `b.sh`) or with a stray space would otherwise be ignored without a word.
  *
  * Only files whose whole tree the walk covered are judged (not those of the folders above `root`,
  * the folder being run), and the caller skips this when the run is narrowed (`subdirs`,
@@ -42,30 +42,50 @@ export function unmatchedRuleWarnings(
   // Sorted once: the scripts below a folder are then one contiguous range (found by binary search).
   const paths = scripts.map((script) => script.path).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
   for (const file of files) {
-    if (file.scripts.length === 0) continue;
+    if (file.scripts.length === 0 && file.skip.length === 0) continue;
     // The folder's own file: the walk is the one a run of its folder makes. A file further down
     // only with a `max_depth` of its own: otherwise the depth limit counts from the folder being
     // run, and scripts its rules rightly name may lie deeper than this walk went.
     if (file.dir !== root && !(file.discovery.maxDepth !== undefined && isInside(root, file.dir))) continue;
     const relativePaths = scriptsBelow(paths, file.dir).map((absolute) => path.relative(file.dir, absolute).split(path.sep).join('/'));
     let suffixes: Set<string> | undefined;
-    let locate: ReturnType<typeof scriptRuleLocator>;
-    file.scripts.forEach((rule, index) => {
-      suffixes ??= suffixesOf(relativePaths);
-      if (matchesAny(rule.pattern, relativePaths, suffixes)) return;
-      locate ??= scriptRuleLocator(file);
-      const where = locate?.(index);
-      const key = where?.key ?? rule.pattern;
-      const hint = hintFor(rule.pattern, file.dir, projectRoot, relativePaths, suffixes);
-      warnings.push({
-        severity: 'warning',
-        file: file.path,
-        line: where?.line ?? 1,
-        column: where?.column ?? 1,
-        field: formatFieldPath(['scripts', key]),
-        message: `${JSON.stringify(key)} matches no script in ${file.dir}${hint}`,
+    const fileWarnings: Diagnostic[] = [];
+    const judge = (
+      patterns: readonly string[],
+      locator: (file: ConfigFile) => ((index: number) => PatternPlace | undefined) | undefined,
+      fallbackField: (index: number, pattern: string) => (string | number)[],
+    ): void => {
+      let locate: ReturnType<typeof locator>;
+      patterns.forEach((pattern, index) => {
+        suffixes ??= suffixesOf(relativePaths);
+        if (matchesAny(pattern, relativePaths, suffixes)) return;
+        locate ??= locator(file);
+        const where = locate?.(index);
+        const written = where?.written ?? pattern;
+        const hint = hintFor(pattern, file.dir, projectRoot, relativePaths, suffixes);
+        fileWarnings.push({
+          severity: 'warning',
+          file: file.path,
+          line: where?.line ?? 1,
+          column: where?.column ?? 1,
+          field: formatFieldPath(where?.field ?? fallbackField(index, pattern)),
+          message: `${JSON.stringify(written)} matches no script in ${file.dir}${hint}`,
+        });
       });
-    });
+    };
+    judge(
+      file.scripts.map((rule) => rule.pattern),
+      scriptRuleLocator,
+      (_index, pattern) => ['scripts', pattern],
+    );
+    judge(
+      file.skip.map((entry) => entry.pattern),
+      skipEntryLocator,
+      (index) => ['skip', index],
+    );
+    // In the order of the file, whichever of `scripts` and `skip` comes first.
+    fileWarnings.sort((a, b) => a.line - b.line || a.column - b.column);
+    warnings.push(...fileWarnings);
   }
   return warnings;
 }

@@ -62,3 +62,59 @@ describe('config `scripts` rules that match no script', () => {
     expect(await warningsOf('.')).toEqual([]);
   });
 });
+
+describe('config `skip` entries that match no script', () => {
+  it('are warned about at their pattern (a string or the `path` of a mapping), with what was probably meant, and the scripts still get skipped', async () => {
+    const file = await rig.write(
+      'scripts/orchestrator.yaml',
+      [
+        'skip:',
+        '  - scripts/b.sh',
+        '  - "a.sh "',
+        '  - {path: gone.sh, reason: retired}',
+        '  - "*.rb"',
+        '  - path: scripts/etl/load.py',
+        '  - etl/load.py',
+        'scripts:',
+        '  gone.sh: {timeout: 5}',
+        '',
+      ].join('\n'),
+    );
+    const dir = rig.path('scripts');
+    expect(await warningsOf('scripts')).toEqual([
+      `${file}:2:5: skip[0]: "scripts/b.sh" matches no script in ${dir}; patterns are relative to the folder of the config file, and this one would match relative to ${rig.root} (write "b.sh")`,
+      `${file}:3:5: skip[1]: "a.sh " matches no script in ${dir}; it has spaces at its start or end, without which it would match (write "a.sh")`,
+      `${file}:4:12: skip[2].path: "gone.sh" matches no script in ${dir}`,
+      `${file}:5:5: skip[3]: "*.rb" matches no script in ${dir}`,
+      `${file}:6:11: skip[4].path: "scripts/etl/load.py" matches no script in ${dir}; patterns are relative to the folder of the config file, and this one would match relative to ${rig.root} (write "etl/load.py")`,
+      `${file}:9:3: scripts.gone.sh: "gone.sh" matches no script in ${dir}`,
+    ]);
+    const plan = await folderToWorkflow(rig.path('scripts'));
+    expect((plan.spec.steps as ScriptStep[]).map((step) => [step.id, step.skip !== undefined])).toEqual([
+      ['a.sh', false],
+      ['b.sh', false],
+      ['etl/load.py', true],
+    ]);
+  });
+
+  it('are judged against the whole tree only, like `scripts` rules, and in JSON files too', async () => {
+    const file = await rig.write('scripts/orchestrator.json', '{"skip": ["a.sh", {"path": "etl/load.py"},\n "gone.sh", {"path": "./old.sh", "reason": "x"}]}');
+    const dir = rig.path('scripts');
+    expect(await warningsOf('scripts')).toEqual([
+      `${file}:2:2: skip[2]: "gone.sh" matches no script in ${dir}`,
+      `${file}:2:22: skip[3].path: "./old.sh" matches no script in ${dir}`,
+    ]);
+    expect(await warningsOf('scripts', { include: ['a.sh'] })).toEqual([]);
+    expect(await warningsOf('scripts', { exclude: ['a.sh'] })).toEqual([]);
+    expect(await warningsOf('scripts', { subdirs: ['etl'] })).toEqual([]);
+    expect(await warningsOf('scripts', { maxDepth: 0 })).toEqual([]);
+    expect(await warningsOf('scripts/etl')).toEqual([]);
+    // A subfolder file with a max_depth of its own is judged.
+    const nested = await rig.write('scripts/etl/orchestrator.yaml', 'discovery: {max_depth: 1}\nskip: [etl/load.py]\n');
+    expect(await warningsOf('scripts')).toEqual([
+      `${file}:2:2: skip[2]: "gone.sh" matches no script in ${dir}`,
+      `${file}:2:22: skip[3].path: "./old.sh" matches no script in ${dir}`,
+      `${nested}:2:8: skip[0]: "etl/load.py" matches no script in ${rig.path('scripts/etl')}; patterns are relative to the folder of the config file, and this one would match relative to ${dir} (write "load.py")`,
+    ]);
+  });
+});
