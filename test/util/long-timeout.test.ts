@@ -1,5 +1,10 @@
 import { describe, it, expect } from 'vitest';
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { MAX_TIMER_MS, setLongTimeout } from '../../src/util/long-timeout.js';
+
+// The build's copy, for a process of its own (`npm test` builds first).
+const BUILT = fileURLToPath(new URL('../../dist/util/long-timeout.js', import.meta.url));
 
 describe('setLongTimeout', () => {
   it('waits out a delay longer than one chunk, re-arming for what is left', async () => {
@@ -33,5 +38,29 @@ describe('setLongTimeout', () => {
       timer.clear();
       process.off('warning', onWarning);
     }
+  });
+
+  it('takes NaN as no wait, and never fires for Infinity (waiting whole chunks)', async () => {
+    await new Promise<void>((resolve) => setLongTimeout(resolve, Number.NaN));
+    let fired = false;
+    const timer = setLongTimeout(() => (fired = true), Infinity, 10);
+    try {
+      await new Promise<void>((resolve) => setLongTimeout(resolve, 60));
+      expect(fired).toBe(false);
+    } finally {
+      timer.clear();
+    }
+  });
+
+  it('unref() holds across chunks: a process with only such a timer exits', async () => {
+    // Chunks of 20 ms over 30 s: each re-armed timer must be unref'd too, or the process would
+    // wait the 30 s and print "fired".
+    const program = `import('${BUILT}').then(({ setLongTimeout }) => { setLongTimeout(() => console.log('fired'), 30_000, 20).unref(); setTimeout(() => {}, 70); });`;
+    const started = Date.now();
+    const stdout = await new Promise<string>((resolve, reject) => {
+      execFile(process.execPath, ['-e', program], { timeout: 20_000 }, (error, out) => (error ? reject(error) : resolve(out)));
+    });
+    expect(stdout).toBe('');
+    expect(Date.now() - started).toBeLessThan(15_000);
   });
 });
