@@ -58,7 +58,7 @@ describe('setLongTimeout', () => {
     const program = `import('${BUILT}').then(({ setLongTimeout }) => { setLongTimeout(() => console.log('fired'), 30_000, 20).unref(); setTimeout(() => {}, 70); });`;
     const started = Date.now();
     const stdout = await new Promise<string>((resolve, reject) => {
-      execFile(process.execPath, ['-e', program], { timeout: 20_000 }, (error, out) => (error ? reject(error) : resolve(out)));
+      execFile(process.execPath, ['-e', program], { timeout: 20_000 }, (error, out) => (error ? reject(new Error(`the process did not exit by itself: ${error.message}`)) : resolve(out)));
     });
     expect(stdout).toBe('');
     expect(Date.now() - started).toBeLessThan(15_000);
