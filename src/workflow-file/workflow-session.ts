@@ -381,10 +381,14 @@ function parseInSession(fileText: string, file: string, session: LoadSession): F
     inside(severity, fieldPath, needle, extra, message) {
       // Expression problems point inside the value: find the expression in the value's source
       // text (exact for plain, single-quoted and block scalars; else the value's start).
+      // A block or multi-line scalar spreads the expression over lines (folding and indentation
+      // change its whitespace), so failing an exact match, match whitespace runs loosely.
       const range = locator().valueRange(fieldPath);
-      const found = range === undefined ? -1 : text.slice(range[0], range[1]).indexOf(needle);
-      if (range === undefined || found < 0) report.at(severity, fieldPath, 'value', message);
-      else push(severity, fieldPath, range[0] + found + extra, message);
+      const source = range === undefined ? '' : text.slice(range[0], range[1]);
+      const found = range === undefined ? -1 : source.indexOf(needle);
+      const at = found >= 0 ? found + extra : range === undefined ? -1 : findLoosely(source, needle, extra);
+      if (range === undefined || at < 0) report.at(severity, fieldPath, 'value', message);
+      else push(severity, fieldPath, range[0] + at, message);
     },
   };
 
@@ -473,3 +477,25 @@ export function newSession(file: string, projectRoot: string, buildSpec: boolean
 }
 
 export { parseInSession };
+
+/**
+ * Where offset `at` of `needle` lies in `source` when each whitespace run of `needle` may be
+ * written there as any other whitespace run (a line break and indentation for a space in a folded
+ * block scalar, more indentation in a literal one), or -1 when `needle` is not there so.
+ */
+function findLoosely(source: string, needle: string, at: number): number {
+  const pieces = needle.split(/(\s+)/).filter((piece) => piece !== '');
+  if (pieces.length === 0) return -1;
+  const pattern = pieces.map((piece) => (/^\s/.test(piece) ? '(\\s+)' : `(${piece.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')})`)).join('');
+  const match = new RegExp(pattern, 'd').exec(source);
+  const indices = match?.indices;
+  if (indices === undefined) return -1;
+  let start = 0;
+  for (const [i, piece] of pieces.entries()) {
+    const [from, to] = indices[i + 1] ?? [-1, -1];
+    if (at < start + piece.length) return /^\s/.test(piece) ? from : from + (at - start);
+    start += piece.length;
+    if (i === pieces.length - 1) return to;
+  }
+  return -1;
+}

@@ -272,6 +272,16 @@ describe('parseWorkflowText', () => {
     expect(diagnostics.map((d) => d.severity)).toEqual(['warning', 'error']);
   });
 
+  it('places an expression problem in a block-scalar condition at the bad token, not at the indicator', () => {
+    for (const indicator of ['|', '|-', '>', '>-']) {
+      const text = lines('name: x', 'steps:', '  - id: a', '    run: x', `    if: ${indicator}`, '      success() &&', '      nosuch(1)');
+      const expression = indicator.startsWith('|') ? 'success() &&\nnosuch(1)' : 'success() && nosuch(1)';
+      expect(brief(diagnose(text))).toEqual([`7:7 steps[0].if: invalid expression \`${expression}\`: unknown function \`nosuch\``]);
+      const wrapped = lines('name: x', 'steps:', '  - id: a', '    run: x', `    if: ${indicator}`, '      ${{ success() &&', '          steps.bogus.ok }}');
+      expect(brief(diagnose(wrapped))).toEqual(['7:17 steps[0].if: `steps.bogus` names no step']);
+    }
+  });
+
   it('rejects a condition that mixes text and ${{ }}', () => {
     const text = lines('name: x', 'steps:', '  - id: a', '    run: x', '    if: ${{ success() }} && ${{ true }}');
     expect(brief(diagnose(text))).toEqual([
