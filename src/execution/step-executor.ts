@@ -89,4 +89,11 @@ export interface StepExecutor<S extends StepSpec = StepSpec> {
    * left running); returns problems worth a warning. Without `runId`: of every run.
    */
   flush?(runId?: string): Promise<string[]>;
+  /**
+   * A forced stop of the run `runId` (a second cancel, the run timeout after a cancel, `halt`):
+   * its steps are ended at once, cleanup steps included. Called once per run, before their
+   * attempts are aborted (with `cancelled`); an executor whose steps run elsewhere (the
+   * distributed engine's workers) kills them there without their kill grace.
+   */
+  kill?(runId: string, reason: string): void;
 }

@@ -197,7 +197,11 @@ export class Coordinator {
   /** An executor for every process kind; paths are shipped relative to `root`. */
   executor(root: string): StepExecutor<ProcessStep> {
     const submission = randomBytes(4).toString('hex');
-    return { execute: (step, context) => this.#execute(step, context, root, submission) };
+    return {
+      execute: (step, context) => this.#execute(step, context, root, submission),
+      // A forced stop of the run: the workers SIGKILL its step trees at once.
+      kill: (runId, reason) => void this.killRun(runId, reason).catch(() => undefined),
+    };
   }
 
   /** Asks every worker to kill what it runs for `runId` (a crashed coordinator's leftovers). */

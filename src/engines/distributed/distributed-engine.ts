@@ -41,16 +41,8 @@ export class DistributedEngine implements Engine {
     const engine = new LocalEngine({ executors: { script: remote, command: remote, module: remote, python: remote, function: refuse } });
     this.#engines.add(engine);
     const handle = engine.submit(spec, options);
-    // A cancel after a cancel (or the signal) forces, as with the local engine: the workers kill
-    // the run's step trees at once, cleanup steps included.
-    let cancelled = options.signal?.aborted === true;
-    options.signal?.addEventListener('abort', () => (cancelled = true), { once: true });
-    const cancel = handle.cancel.bind(handle);
-    handle.cancel = (reason?: string): void => {
-      if (cancelled) void this.#coordinator.killRun(handle.id, reason ?? 'cancelled');
-      cancelled = true;
-      cancel(reason);
-    };
+    // A forced stop (a cancel after a cancel or the signal, the run timeout after a cancel, `halt`)
+    // reaches the workers through the executor's `kill`: they kill the run's step trees at once.
     void handle.result.finally(() => {
       this.#engines.delete(engine);
       void engine.close();

@@ -567,6 +567,8 @@ export class LocalRun implements RunHandle {
       next = { cause, message, forced };
     }
     this.#stopping = next;
+    // Every forced stop passes here (a cancel after a stop, the run timeout after a cancel, `halt`).
+    if (next.forced) for (const executor of new Set(Object.values(this.#executors))) executor.kill?.(this.id, message);
     if (cause !== 'no-new') {
       this.#emit({ type: 'run-cancelling', runId: this.id, time: Date.now(), reason: message });
       const abortWith: AbortCause = next.forced ? 'cancelled' : cause;

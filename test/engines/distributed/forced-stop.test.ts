@@ -72,6 +72,31 @@ describe('distributed engine: forced stops and lost coordinators', () => {
     expect(summary.steps[0]?.status).toBe('cancelled');
   });
 
+  it('the run timeout after a cancel kills the cleanup step the cancel spared at once, not after its kill grace', async () => {
+    await worker();
+    const e = await engine();
+    const cleanup = commandStep(STUBBORN, { id: 'cleanup', if: 'always()', cwd: dir, killGrace: 60_000, timeout: 0 });
+    const handle = e.submit(workflowSpec([cleanup], { timeout: 3000 }), { projectRoot: dir });
+    const pid = await stepPid();
+    handle.cancel('once');
+    // The cancel spares it (`always()`): it goes on until the run timeout forces the stop.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(isProcessAlive(pid)).toBe(true);
+    await waitFor(() => !isProcessAlive(pid), 6000);
+    const summary = await handle.result;
+    expect(summary.steps[0]?.status).toBe('cancelled');
+  });
+
+  it('halt() on the run kills its step tree on the worker at once', async () => {
+    await worker();
+    const e = await engine();
+    const handle = e.submit(workflowSpec([commandStep(STUBBORN, { id: 'stubborn', cwd: dir, killGrace: 60_000 })]), { projectRoot: dir });
+    const pid = await stepPid();
+    (handle as unknown as { halt(reason: string): void }).halt('halted');
+    await waitFor(() => !isProcessAlive(pid), 5000);
+    expect((await handle.result).steps[0]?.status).toBe('cancelled');
+  });
+
   it('closing the engine kills what its runs hold on workers before it returns', async () => {
     await worker();
     const e = await DistributedEngine.connect({ redis: server.url, reconcileInterval: 300 });
