@@ -400,6 +400,10 @@ export class StepWorker {
         attempt.status = 'failed';
         attempt.reason = 'worker-lost';
         attempt.message = `killed: worker ${this.id} lost its job (its lock could not be renewed); it runs again as the next attempt`;
+      } else if (attempt.reason === 'script-missing') {
+        // Paths travel relative to the project: a worker started in another folder (no --root)
+        // looks for every script in the wrong place.
+        attempt.message = `${attempt.message ?? 'script file is missing'} (worker ${this.id} reads the project's paths from its root, ${this.#options.root}: start it with --root <the project folder> if that is not the project)`;
       }
       // Log files are written off the step's path; `close()` waits for them.
       const json = toWireJson(attempt, { id: this.id, host: this.#host, logPath, ...(this.#commit ? { commit: this.#commit } : {}) });

@@ -4,7 +4,7 @@ import type { RunEvent } from '../../../src/core/events.js';
 import { DistributedEngine, StepWorker } from '../../../src/engines/distributed/index.js';
 import type { RedisServer } from '../../helpers/redis-server.js';
 import { redisPerTest } from './helpers/redis-per-test.js';
-import { commandStep, workflowSpec } from '../../helpers/step-factory.js';
+import { commandStep, scriptStep, workflowSpec } from '../../helpers/step-factory.js';
 
 let server: RedisServer;
 let dir: string;
@@ -129,5 +129,24 @@ describe('distributed engine: a worker with another secret', () => {
     expect(step?.message).toContain('refused by all 2 workers:');
     expect(step?.message).toContain(bad1.id);
     expect(step?.message).toContain(bad2.id);
+  });
+});
+
+describe('distributed engine: a worker started in another folder', () => {
+  it('says a missing script is looked for under its root, and how to start it', async () => {
+    const { mkdir, writeFile, chmod } = await import('node:fs/promises');
+    const project = `${dir}/project`;
+    const elsewhere = `${dir}/elsewhere`;
+    await mkdir(project, { recursive: true });
+    await mkdir(elsewhere, { recursive: true });
+    await writeFile(`${project}/hello.sh`, '#!/bin/sh\necho hello\n');
+    await chmod(`${project}/hello.sh`, 0o755);
+    const w = await StepWorker.start({ redis: server.url, root: elsewhere, stateDir: `${dir}/.worker`, queue: 'wrong-root', concurrency: 1 });
+    cleanups.push(() => w.close());
+    const e = await engine();
+    const summary = await e.submit(workflowSpec([{ ...scriptStep(`${project}/hello.sh`, { id: 'hello', cwd: project }), runsOn: { queue: 'wrong-root' } }]), { projectRoot: project }).result;
+    const step = summary.steps[0];
+    expect(step?.reason).toBe('script-missing');
+    expect(step?.message).toContain(`reads the project's paths from its root, ${elsewhere}: start it with --root <the project folder>`);
   });
 });
