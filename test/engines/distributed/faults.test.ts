@@ -7,7 +7,7 @@ import type { RunEvent } from '../../../src/core/events.js';
 import { DistributedEngine, StepWorker } from '../../../src/engines/distributed/index.js';
 import { isProcessAlive } from '../../helpers/processes.js';
 import { freePort, RedisServer } from '../../helpers/redis-server.js';
-import { redisPerTest } from './helpers/redis-per-test.js';
+import { distributedRig, until } from './helpers/redis-per-test.js';
 import { commandStep, retryPolicy, workflowSpec } from '../../helpers/step-factory.js';
 import { WorkerProcess } from '../../helpers/worker-process.js';
 
@@ -15,22 +15,10 @@ let server: RedisServer;
 let dir: string;
 const cleanups: (() => Promise<void>)[] = [];
 
-redisPerTest((s, d) => {
+const { engine, worker: inProcessWorker } = distributedRig((s, d) => {
   server = s;
   dir = d;
 }, cleanups);
-
-async function engine(options: Partial<Parameters<typeof DistributedEngine.connect>[0]> = {}): Promise<DistributedEngine> {
-  const e = await DistributedEngine.connect({ redis: server.url, reconcileInterval: 300, ...options });
-  cleanups.push(() => e.close());
-  return e;
-}
-
-async function inProcessWorker(options: Partial<Parameters<typeof StepWorker.start>[0]> = {}): Promise<StepWorker> {
-  const w = await StepWorker.start({ redis: server.url, root: dir, stateDir: path.join(dir, '.worker'), concurrency: 4, lockDuration: 2000, ...options });
-  cleanups.push(() => w.close());
-  return w;
-}
 
 async function workerProcess(extra: string[] = []): Promise<WorkerProcess> {
   const w = await WorkerProcess.start(['--redis', server.url, '--root', dir, '--state-dir', path.join(dir, '.worker'), '--lock-duration', '2s', '-j', '4', ...extra]);
@@ -38,13 +26,7 @@ async function workerProcess(extra: string[] = []): Promise<WorkerProcess> {
   return w;
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const waitFor = until;
 
 describe('distributed engine: faults', () => {
   it('kill -9 of a worker mid-step: the step runs again elsewhere (attempt 2, worker-lost), the orphan is killed, the run succeeds', async () => {

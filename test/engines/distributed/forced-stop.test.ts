@@ -4,40 +4,21 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { DistributedEngine, StepWorker } from '../../../src/engines/distributed/index.js';
+import { DistributedEngine } from '../../../src/engines/distributed/index.js';
 import { isProcessAlive } from '../../helpers/processes.js';
 import type { RedisServer } from '../../helpers/redis-server.js';
-import { redisPerTest } from './helpers/redis-per-test.js';
+import { distributedRig, until } from './helpers/redis-per-test.js';
 import { commandStep, workflowSpec } from '../../helpers/step-factory.js';
 
 let server: RedisServer;
 let dir: string;
 const cleanups: (() => Promise<void>)[] = [];
 
-redisPerTest((s, d) => {
+const { engine, worker } = distributedRig((s, d) => {
   server = s;
   dir = d;
 }, cleanups);
-
-async function engine(): Promise<DistributedEngine> {
-  const e = await DistributedEngine.connect({ redis: server.url, reconcileInterval: 300 });
-  cleanups.push(() => e.close());
-  return e;
-}
-
-async function worker(options: Partial<Parameters<typeof StepWorker.start>[0]> = {}): Promise<StepWorker> {
-  const w = await StepWorker.start({ redis: server.url, root: dir, stateDir: path.join(dir, '.worker'), concurrency: 4, lockDuration: 2000, ...options });
-  cleanups.push(() => w.close());
-  return w;
-}
-
-async function waitFor(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const waitFor = until;
 
 function redis(...args: string[]): string {
   return execFileSync('redis-cli', ['-p', String(server.port), ...args], { encoding: 'utf8' }).trim();

@@ -1,25 +1,19 @@
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../../src/core/events.js';
-import { DistributedEngine, StepWorker } from '../../../src/engines/distributed/index.js';
+import { StepWorker } from '../../../src/engines/distributed/index.js';
 import type { RedisServer } from '../../helpers/redis-server.js';
-import { redisPerTest } from './helpers/redis-per-test.js';
+import { distributedRig } from './helpers/redis-per-test.js';
 import { commandStep, scriptStep, workflowSpec } from '../../helpers/step-factory.js';
 
 let server: RedisServer;
 let dir: string;
 const cleanups: (() => Promise<void>)[] = [];
 
-redisPerTest((s, d) => {
+const { engine } = distributedRig((s, d) => {
   server = s;
   dir = d;
 }, cleanups);
-
-async function engine(options: Partial<Parameters<typeof DistributedEngine.connect>[0]> = {}): Promise<DistributedEngine> {
-  const e = await DistributedEngine.connect({ redis: server.url, reconcileInterval: 300, ...options });
-  cleanups.push(() => e.close());
-  return e;
-}
 
 /** Waits until `count` jobs wait in `name` (in Redis, not only handed to the coordinator). */
 async function jobsWaiting(name: string, count: number): Promise<void> {

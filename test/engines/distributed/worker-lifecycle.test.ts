@@ -10,7 +10,7 @@ import { keys, PROTOCOL_VERSION, sealJob, toWire, type WireAttempt } from '../..
 import { fileNameFor } from '../../../src/util/file-name.js';
 import { isProcessAlive, livePidsWithEnv } from '../../helpers/processes.js';
 import { RedisServer } from '../../helpers/redis-server.js';
-import { redisPerTest } from './helpers/redis-per-test.js';
+import { redisPerTest, until } from './helpers/redis-per-test.js';
 import { commandStep, moduleStep, workflowSpec } from '../../helpers/step-factory.js';
 import { SourceWorker } from './helpers/source-worker.js';
 
@@ -45,13 +45,7 @@ function redis(...args: string[]): string {
   return execFileSync('redis-cli', ['-p', String(server.port), ...args], { encoding: 'utf8' }).trim();
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+const waitFor = until;
 
 /** `count` inline functions that each append their number to `file`. */
 async function appendingSteps(count: number, file: string, prefix = 's'): Promise<StepSpec[]> {
