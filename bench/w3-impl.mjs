@@ -3,6 +3,11 @@
 import { DEFAULT_RETRY_POLICY, LocalEngine } from '../dist/engine.js';
 
 const engine = new LocalEngine();
+// The defaults every step shares, made once (as a generator of specs would): an empty env, exit
+// code 0 and no tags need no object of their own per step.
+const NO_ENV = Object.freeze({});
+const EXIT_OK = Object.freeze([0]);
+const NO_TAGS = Object.freeze([]);
 
 export function orchestrator(tasks, limit, work) {
   const cwd = process.cwd();
@@ -14,10 +19,10 @@ export function orchestrator(tasks, limit, work) {
     timeout: 0,
     killGrace: 0,
     retry: DEFAULT_RETRY_POLICY,
-    env: {},
+    env: NO_ENV,
     cwd,
-    allowedExitCodes: [0],
-    tags: [],
+    allowedExitCodes: EXIT_OK,
+    tags: NO_TAGS,
     group: '.',
     fn: () => work(task.id),
   }));

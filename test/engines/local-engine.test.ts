@@ -190,6 +190,24 @@ describe('LocalEngine', () => {
     expect(summary.status).toBe('failed');
   });
 
+  it('gives function steps on the fast path plain result objects, the same as an object literal', async () => {
+    const { done } = submit(workflowSpec([functionStep('a', () => 1), functionStep('b', () => Promise.resolve('two'), { needs: ['a'] })]));
+    const summary = await done;
+    for (const result of summary.steps) {
+      expect(Object.getPrototypeOf(result)).toBe(Object.prototype);
+      expect(JSON.parse(JSON.stringify(result))).toStrictEqual({ ...result });
+    }
+    const b = stepResult(summary, 'b');
+    expect(b).toStrictEqual({
+      id: 'b', name: 'b', kind: 'function', group: b.group, status: 'succeeded',
+      command: [], exitCode: null, signal: null, killSignal: null, timedOut: false, forcefullyKilled: false,
+      attempts: 1, startedAt: b.startedAt, finishedAt: b.finishedAt, durationMs: b.durationMs,
+      stdoutTail: '', stderrTail: '', stdoutBytes: 0, stderrBytes: 0, logPath: null,
+      outputs: {}, tags: [], needs: ['a'], value: 'two',
+    });
+    expect(Object.keys(stepResult(summary, 'a'))).not.toContain('needs');
+  });
+
   it('runs a chain a → b → c in dependency order', async () => {
     const steps = [
       scriptStep('noop.sh', { id: 'c', needs: ['b'] }),
