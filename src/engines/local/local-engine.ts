@@ -21,6 +21,7 @@ import { AttemptContext } from '../../execution/attempt-context.js';
 import type { ExpressionContext, StepContextEntry } from '../../expressions/expression-context.js';
 import { hasTemplates } from '../../expressions/templates.js';
 import { describeValue } from '../../util/describe-argument.js';
+import { IdIndex } from '../../util/id-index.js';
 
 type Expressions = typeof import('../../expressions/index.js');
 /** Loaded on first use: runs without `if:` or `${{ }}` never pay for the expression parser. */
@@ -151,7 +152,7 @@ class StepState {
 
   /** Its dependencies, looked up on first use (the scheduler itself only counts). */
   get needs(): StepState[] {
-    return (this.#needs ??= this.spec.needs.map((id) => this.graph.states[this.graph.byId[id] as number] as StepState));
+    return (this.#needs ??= this.spec.needs.map((id) => this.graph.states[this.graph.byId.get(id)] as StepState));
   }
 }
 
@@ -161,7 +162,7 @@ class StepState {
  */
 interface Graph {
   readonly states: StepState[];
-  readonly byId: Record<string, number | undefined>;
+  readonly byId: IdIndex;
   offsets: Int32Array;
   dependents: Int32Array;
 }
@@ -363,9 +364,8 @@ export class LocalRun implements RunHandle {
     this.#scratchDir = options.runDir
       ? path.join(options.runDir, 'scratch')
       : path.join(tmpdir(), `orchestrator-${this.id}`);
-    // A null-prototype dictionary: faster than a Map here, and `__proto__` is an id like any other.
-    const byId = Object.create(null) as Record<string, number | undefined>;
     const count = spec.steps.length;
+    const byId = new IdIndex(count);
     const states = new Array<StepState>(count);
     const graph: Graph = { states, byId, offsets: new Int32Array(count + 1), dependents: new Int32Array(0) };
     for (let i = 0; i < count; i++) {
@@ -380,8 +380,7 @@ export class LocalRun implements RunHandle {
       if (!Array.isArray(step.needs)) {
         throw new TypeError(`Expected \`needs\` of step "${step.id}" to be a list of step ids, got ${describeValue(step.needs)}`);
       }
-      if (byId[step.id] !== undefined) throw new TypeError(`Expected unique step ids, got "${step.id}" twice`);
-      byId[step.id] = i;
+      if (byId.add(step.id) === -1) throw new TypeError(`Expected unique step ids, got "${step.id}" twice`);
       states[i] = new StepState(step, i, step.if !== undefined && STATUS_FUNCTION.test(step.if) && !ONLY_SUCCESS.test(step.if), graph);
     }
     // One pass over the steps, allocating nothing for the common step (no env, no `if`).
@@ -406,31 +405,36 @@ export class LocalRun implements RunHandle {
     this.#usesExpressions = usesExpressions || needsExpressions;
     this.result = new Promise((resolve) => (this.#resolve = resolve));
     if (options.onEvent) this.#channel.on(options.onEvent);
-    // Count each step's dependents, then lay them out (counting sort of the edges).
+    // Count each step's dependents, then lay them out (counting sort of the edges). Each need is
+    // looked up once: its step's index is kept, edge by edge, for the second pass.
     const offsets = graph.offsets;
     let edges = 0;
+    for (let i = 0; i < count; i++) edges += (states[i] as StepState).spec.needs.length;
+    const from = new Int32Array(edges);
+    let edge = 0;
     for (let i = 0; i < count; i++) {
-      const needs = (states[i] as StepState).spec.needs;
+      const state = states[i] as StepState;
+      const needs = state.spec.needs;
       for (let k = 0; k < needs.length; k++) {
         const need = needs[k];
         if (typeof need !== 'string') {
-          throw new TypeError(`Expected \`needs\` of step "${(states[i] as StepState).spec.id}" to be a list of step ids, got ${describeValue(need)} in it`);
+          throw new TypeError(`Expected \`needs\` of step "${state.spec.id}" to be a list of step ids, got ${describeValue(need)} in it`);
         }
-        const dependency = byId[need];
+        const dependency = byId.get(need);
         // Specs are validated before they reach an engine; an unknown need here is a bug upstream.
-        if (dependency === undefined) throw new TypeError(`Step "${(states[i] as StepState).spec.id}" needs unknown step "${needs[k]}"`);
+        if (dependency === -1) throw new TypeError(`Step "${state.spec.id}" needs unknown step "${need}"`);
         offsets[dependency + 1] = (offsets[dependency + 1] as number) + 1;
+        from[edge++] = dependency;
       }
-      (states[i] as StepState).waitingOn = needs.length;
-      edges += needs.length;
+      state.waitingOn = needs.length;
     }
     for (let i = 0; i < count; i++) offsets[i + 1] = (offsets[i + 1] as number) + (offsets[i] as number);
     const fill = offsets.slice(0, count);
     const dependents = new Int32Array(edges);
+    edge = 0;
     for (let i = 0; i < count; i++) {
-      const needs = (states[i] as StepState).spec.needs;
-      for (let k = 0; k < needs.length; k++) {
-        const dependency = byId[needs[k] as string] as number;
+      for (let k = (states[i] as StepState).spec.needs.length; k > 0; k--) {
+        const dependency = from[edge++] as number;
         dependents[fill[dependency] as number] = i;
         fill[dependency] = (fill[dependency] as number) + 1;
       }
