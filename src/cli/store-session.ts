@@ -98,6 +98,21 @@ export async function recordRun(store: RunStore, io: CliIo, options: RecordingOp
       poll.unref();
     },
     listener: (store as { recordEvent: RunStore['recordEvent'] }).recordEvent.bind(store),
+    /**
+     * The run stops at once (a second Ctrl-C, a second `orchestrator cancel`): what is queued is
+     * written and the run is marked interrupted with `reason` now, synchronously, before the
+     * process exits. Otherwise it would stay `running` until the next command found its pid gone
+     * and said the orchestrator had died.
+     */
+    abandon(reason: string): void {
+      if (poll) clearInterval(poll);
+      try {
+        if (runId !== undefined) store.markInterrupted(runId, reason);
+        store.close();
+      } catch (error) {
+        io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run history: ${(error as Error).message}\n`);
+      }
+    },
     stop(): Promise<void> {
       if (poll) clearInterval(poll);
       try {

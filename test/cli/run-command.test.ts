@@ -265,6 +265,13 @@ describe('orchestrator run', () => {
       const result = await done;
       expect(result.code, result.stderr).toBe(130);
       expect(await waitGone(pid, 5_000), `cleanup step process ${pid} still running 5 s after the CLI exited`).toBe(true);
+      // The history says so at once: not left `running` for the next command to find its pid gone.
+      const listed = await rig.run(['runs', '--json']);
+      expect(listed.stderr).not.toContain('orchestrator is gone');
+      const [run] = JSON.parse(listed.stdout) as { status: string; reason: string | null; counts: Record<string, number> }[];
+      expect(run?.status).toBe('interrupted');
+      expect(run?.reason).toContain('second Ctrl-C');
+      expect(run?.counts.running).toBe(0);
     } finally {
       killIfAlive(pid);
     }

@@ -229,18 +229,25 @@ export async function runWithConsole(
   let cancelRequested = false;
   let killRemote: ((runId: string) => Promise<void>) | undefined = undefined;
   let forcing = false;
+  // Set once the run is being recorded: marks it interrupted in the history before an exit at once.
+  let abandonRecording: ((reason: string) => void) | undefined;
   const onSignal = (signal: 'SIGINT' | 'SIGTERM'): void => {
     if (interruptedBy || cancelRequested) {
       // A second interrupt: the trees already have SIGTERM; stop waiting for them, and leave
       // nothing behind, not even a tree that ignores SIGTERM.
       const code = signal === 'SIGINT' ? EXIT_CODES.sigint : EXIT_CODES.sigterm;
+      const why = `stopped at once by a second ${signal === 'SIGINT' ? 'Ctrl-C (SIGINT)' : 'SIGTERM'}: steps still running were killed, no report was written`;
       if (localSteps) killStepTrees(runId, stepGroups.values());
       else if (killRemote && runId !== undefined && !forcing) {
         // Remote steps: the workers kill them (SIGKILL); exit once they confirm (2 s at most).
         forcing = true;
-        void killRemote(runId).finally(() => process.exit(code));
+        void killRemote(runId).finally(() => {
+          abandonRecording?.(why);
+          process.exit(code);
+        });
         return;
       }
+      abandonRecording?.(why);
       process.exit(code);
     }
     interruptedBy = signal;
@@ -278,6 +285,7 @@ export async function runWithConsole(
         },
       })
     : undefined;
+  if (recording) abandonRecording = (reason) => recording.abandon(reason);
   try {
     const result = await how.start({
       ...(engineSession.engine ? { engine: engineSession.engine } : {}),
