@@ -9,6 +9,51 @@
  * @see docs/graph.md
  */
 
+import { IdIndex } from './id-index.js';
+
+/** Each id's input position (its first definition), as a read-only Map over an `IdIndex`. */
+class FirstDefinitions implements ReadonlyMap<string, number> {
+  constructor(
+    readonly index: IdIndex,
+    /** Node v's id and input position. */
+    readonly ids: readonly string[],
+    readonly definitions: readonly number[],
+  ) {}
+
+  get size(): number {
+    return this.ids.length;
+  }
+
+  get(id: string): number | undefined {
+    const node = this.index.get(id);
+    return node === -1 ? undefined : this.definitions[node];
+  }
+
+  has(id: string): boolean {
+    return this.index.get(id) !== -1;
+  }
+
+  *entries(): MapIterator<[string, number]> {
+    for (let v = 0; v < this.ids.length; v++) yield [this.ids[v] as string, this.definitions[v] as number];
+  }
+
+  keys(): MapIterator<string> {
+    return this.ids.values();
+  }
+
+  values(): MapIterator<number> {
+    return this.definitions.values();
+  }
+
+  forEach(callback: (value: number, key: string, map: ReadonlyMap<string, number>) => void, thisArg?: unknown): void {
+    for (let v = 0; v < this.ids.length; v++) callback.call(thisArg, this.definitions[v] as number, this.ids[v] as string, this);
+  }
+
+  [Symbol.iterator](): MapIterator<[string, number]> {
+    return this.entries();
+  }
+}
+
 /** The part of a step the analysis looks at. */
 export interface DagStep {
   id: string;
@@ -86,8 +131,10 @@ export interface DependencyProblems {
  * parallel lists (`stepIds[i]` needs `stepNeeds[i]`), so big workflows need no object per step.
  */
 function buildGraph(stepIds: readonly string[], stepNeeds: readonly (readonly string[])[], durations?: readonly (number | undefined)[]) {
-  // Nodes are unique ids in order of first definition; `first` maps an id to its input position.
-  const first = new Map<string, number>();
+  // Nodes are unique ids in order of first definition (`index` gives an id's node, and
+  // `definitions[v]` is node v's input position). IdIndex, not a Map: on 100,000 steps the Map's
+  // growth cost most of the analysis.
+  const index = new IdIndex(stepIds.length);
   const ids: string[] = [];
   const definitions: number[] = [];
   const duplicates: string[] = [];
@@ -95,33 +142,30 @@ function buildGraph(stepIds: readonly string[], stepNeeds: readonly (readonly st
   const hasDurations = durations !== undefined && durations.some((duration) => duration !== undefined);
   for (let position = 0; position < stepIds.length; position++) {
     const id = stepIds[position] as string;
-    if (first.has(id)) {
+    if (index.add(id) === -1) {
       if (!duplicateSeen.has(id)) {
         duplicateSeen.add(id);
         duplicates.push(id);
       }
       continue;
     }
-    first.set(id, position);
     ids.push(id);
     definitions.push(position);
   }
   const n = ids.length;
-  // Node index by input position of the first definition: one map per id is enough.
-  const nodeOf = new Int32Array(stepIds.length).fill(-1);
-  for (let v = 0; v < n; v++) nodeOf[definitions[v] as number] = v;
+  const first = new FirstDefinitions(index, ids, definitions);
 
-  // Every need is looked up once (map lookups dominate on big workflows): `target[e]` is the node
-  // of edge e, or -1 for an unknown id; the edges of input position p start at `edgeStart[p]`.
+  // Every need is looked up once: `target[e]` is the node of edge e, or -1 for an unknown id; the
+  // edges of input position p start at `edgeStart[p]`.
   const edgeStart = new Int32Array(stepIds.length + 1);
   const target: number[] = [];
   let anyUnknown = false;
   for (let position = 0; position < stepIds.length; position++) {
     edgeStart[position] = target.length;
     for (const need of stepNeeds[position] ?? []) {
-      const at = first.get(need);
-      if (at === undefined) anyUnknown = true;
-      target.push(at === undefined ? -1 : (nodeOf[at] as number));
+      const node = index.get(need);
+      if (node === -1) anyUnknown = true;
+      target.push(node);
     }
   }
   edgeStart[stepIds.length] = target.length;

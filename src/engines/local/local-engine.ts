@@ -21,7 +21,7 @@ import { AttemptContext } from '../../execution/attempt-context.js';
 import type { ExpressionContext, StepContextEntry } from '../../expressions/expression-context.js';
 import { hasTemplates } from '../../expressions/templates.js';
 import { describeValue } from '../../util/describe-argument.js';
-import { IdIndex } from '../../util/id-index.js';
+import { IdIndex } from '../../core/id-index.js';
 
 type Expressions = typeof import('../../expressions/index.js');
 /** Loaded on first use: runs without `if:` or `${{ }}` never pay for the expression parser. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { IdIndex } from '../../src/util/id-index.js';
+import { IdIndex } from '../../src/core/id-index.js';
 
 describe('IdIndex', () => {
   it('gives each id its position, in the order added, and -1 for an id it does not hold', () => {
