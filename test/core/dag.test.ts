@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   analyzeWorkflowDependencies,
   dagDiagnostics,
+  findDependencyProblems,
   formatCycle,
   levenshtein,
   type DagStep,
@@ -351,5 +352,29 @@ describe('levenshtein', () => {
     expect(levenshtein('abcdef', 'uvwxyz', 2)).toBe(3);
     expect(levenshtein('a', 'abcdefgh', 2)).toBe(3);
     expect(levenshtein('buid', 'build', 2)).toBe(1);
+  });
+});
+
+describe('findDependencyProblems', () => {
+  it('maps each id to its first definition, as a read-only Map, and finds duplicates, unknown needs and cycles', () => {
+    const problems = findDependencyProblems(['a', 'b', 'a', 'c', 'd'], [[], ['a'], ['zz'], ['d'], ['c']]);
+    const first = problems.firstDefinition;
+    expect(first.size).toBe(4);
+    expect(first.get('a')).toBe(0);
+    expect(first.get('c')).toBe(3);
+    expect(first.get('zz')).toBeUndefined();
+    expect(first.has('d')).toBe(true);
+    expect(first.has('zz')).toBe(false);
+    expect([...first]).toEqual([['a', 0], ['b', 1], ['c', 3], ['d', 4]]);
+    expect([...first.keys()]).toEqual(['a', 'b', 'c', 'd']);
+    expect([...first.values()]).toEqual([0, 1, 3, 4]);
+    const seen: string[] = [];
+    first.forEach((position, id, map) => seen.push(`${id}@${position}:${map === first}`));
+    expect(seen).toEqual(['a@0:true', 'b@1:true', 'c@3:true', 'd@4:true']);
+    expect(problems.duplicates).toEqual(['a']);
+    expect(problems.unknown).toEqual([{ step: 'a', needs: 'zz', suggestion: 'a' }]);
+    expect(problems.unknownAt).toEqual([2]);
+    expect(problems.cycles).toEqual([['c', 'd', 'c']]);
+    expect(problems.valid).toBe(false);
   });
 });
