@@ -17,6 +17,8 @@ export class ModuleExecutor implements StepExecutor<ModuleStep> {
   readonly #processes: StepExecutor<ModuleStep>;
   readonly #functions: FunctionExecutor;
   readonly #loaded = new Map<string, Promise<Loaded>>();
+  /** Modules imported once: in memory from then on, whatever becomes of their files. */
+  readonly #imported = new Set<string>();
 
   constructor(processes: StepExecutor<ModuleStep>, functions = new FunctionExecutor()) {
     this.#processes = processes;
@@ -30,7 +32,9 @@ export class ModuleExecutor implements StepExecutor<ModuleStep> {
   async execute(step: ModuleStep, context: ExecutionContext): Promise<AttemptResult> {
     if (step.isolation !== 'inline') return this.#processes.execute(step, context);
     // A missing file fails as a missing script does, not as a function that threw (its import).
-    if (!(await isFile(step.module))) {
+    // Once imported, the module is in memory (later steps use it, not the file): thousands of
+    // steps calling one module do not stat it each time.
+    if (!this.#imported.has(step.module) && !(await isFile(step.module))) {
       const message = describeFailure({ reason: 'script-missing', detail: `module ${step.module} does not exist` });
       return attemptWithoutProcess({ status: 'failed', reason: 'script-missing', message, command: [step.module], startedAt: Date.now() });
     }
@@ -53,6 +57,7 @@ export class ModuleExecutor implements StepExecutor<ModuleStep> {
     let loaded = this.#loaded.get(key);
     if (!loaded) {
       loaded = importModule(module).then((mod) => {
+        this.#imported.add(module);
         // Worded as the function runner of child-process module steps words it.
         if (!(exportName in mod)) {
           const names = Object.keys(mod).sort();

@@ -1,3 +1,7 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { ModuleStep } from '../../src/core/spec.js';
@@ -52,6 +56,33 @@ describe('module steps with isolation: inline', () => {
     expect(noExport?.message).toBe(`threw: TypeError: ${INLINE} has no export "nope" (its exports: boom, count, notAFunction, waitForAbort)`);
     // A missing file is a missing file, as for a script: not a function that threw.
     expect(missing).toMatchObject({ status: 'failed', reason: 'script-missing', message: 'script file is missing: module /nonexistent/module.mjs does not exist' });
+  });
+
+  it('once imported, a module is used from memory: a later step runs it after its file is gone', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'inline-module-'));
+    try {
+      const module = path.join(dir, 'self-deleting.mjs');
+      await writeFile(
+        module,
+        "import { unlinkSync } from 'node:fs';\nlet calls = 0;\nexport function once() { calls += 1; if (calls === 1) unlinkSync(new URL(import.meta.url)); return calls; }\nexport function other() { return 'other'; }\n",
+      );
+      await using engine = new LocalEngine();
+      const summary = await engine.submit(
+        workflowSpec([
+          moduleStep('first', 'once', [], { module }),
+          moduleStep('second', 'once', [], { module, needs: ['first'] }),
+          moduleStep('third', 'other', [], { module, needs: ['second'] }),
+        ]),
+      ).result;
+      expect(existsSync(module)).toBe(false);
+      expect(summary.steps.map((s) => [s.id, s.status, s.value])).toEqual([
+        ['first', 'succeeded', 1],
+        ['second', 'succeeded', 2],
+        ['third', 'succeeded', 'other'],
+      ]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('TypeScript modules load through tsx, and the DSL sets the isolation', async () => {

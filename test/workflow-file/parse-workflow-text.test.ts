@@ -324,6 +324,34 @@ describe('parseWorkflowText', () => {
     ]);
   });
 
+  it('reports a missing or outside file at every step that names it, when many steps name one file', async () => {
+    await rig.write('flows/lib/ok.mjs', 'export default () => 1;\n');
+    const text = lines(
+      'name: x',
+      'steps:',
+      '  - id: a',
+      '    function: { module: lib/gone.mjs }',
+      '  - id: b',
+      '    function: { module: lib/ok.mjs }',
+      '  - id: c',
+      '    function: { module: lib/gone.mjs }',
+      '  - id: d',
+      '    script: ../../../etc/passwd',
+      '  - id: e',
+      '    function: { module: lib/ok.mjs }',
+      '  - id: f',
+      '    script: ../../../etc/passwd',
+    );
+    const root = rig.root;
+    const outside = `expected a script inside the project root ${root}, got "../../../etc/passwd" (string), which is ${path.resolve(rig.path('flows'), '../../../etc/passwd')}`;
+    expect(brief(diagnose(text))).toEqual([
+      `4:25 steps[0].function.module: module not found: ${rig.path('flows/lib/gone.mjs')}`,
+      `8:25 steps[2].function.module: module not found: ${rig.path('flows/lib/gone.mjs')}`,
+      `10:13 steps[3].script: ${outside}`,
+      `14:13 steps[5].script: ${outside}`,
+    ]);
+  });
+
   it('resolves symlinks before the project-root check: links out are errors, links inside still work', async () => {
     await symlink('/etc/hostname', rig.path('flows/host.sh'));
     await symlink('/', rig.path('flows/rootlink'));
