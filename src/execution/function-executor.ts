@@ -1,5 +1,6 @@
 import { describeFailure } from '../core/failure.js';
 import { NonRetryableError } from '../core/errors.js';
+import { OUTPUT_LIMITS } from '../core/outputs.js';
 import type { FunctionStep, NeedResult, StepContext } from '../core/spec.js';
 import { AbortHandle } from '../util/abort-handle.js';
 import { setLongTimeout } from '../util/long-timeout.js';
@@ -58,13 +59,15 @@ export class FunctionExecutor implements StepExecutor<FunctionStep> {
         });
       }
       const finishedAt = Date.now();
+      const overflow = outputLimitFailure(ctx, startedAt, finishedAt);
+      if (overflow) return overflow;
       const outputs = ctx.outputs ?? {};
       const finalEnding = ending;
       if (finalEnding) return functionEnded(step, finalEnding.kind === 'timed-out' ? 'timeout' : finalEnding.cause, startedAt, finishedAt, outputs, ctx.logText);
       if (step.transformResult) value = step.transformResult(value);
       return result(startedAt, finishedAt, outputs, ctx.logText, { status: 'succeeded', value });
     } catch (error) {
-      return functionThrew(startedAt, Date.now(), ctx.outputs ?? {}, ctx.logText, error);
+      return outputLimitFailure(ctx, startedAt, Date.now()) ?? functionThrew(startedAt, Date.now(), ctx.outputs ?? {}, ctx.logText, error);
     } finally {
       timer?.clear();
       unsubscribe?.();
@@ -91,6 +94,9 @@ export class FunctionStepContext implements StepContext {
   readonly matrix: Record<string, string | number | boolean>;
   logText = '';
   outputs: Record<string, string> | undefined;
+  /** Set once `setOutput` went past the output limit: the attempt fails (`output-limit`). */
+  outputOverflow: string | undefined = undefined;
+  #outputBytes = 0;
   /** Set once the attempt is over (settled, or ended by the engine): a later settlement is ignored. */
   over = false;
   #handle: AbortHandle | undefined;
@@ -137,13 +143,43 @@ export class FunctionStepContext implements StepContext {
   }
 
   setOutput(key: string, value: string): void {
-    (this.outputs ??= {})[key] = String(value);
+    const text = String(value);
+    const outputs = (this.outputs ??= {});
+    // Counted as the `key=value` lines of an output file, under the same limit: past it the step
+    // fails (`output-limit`), whatever the function does with the error thrown here.
+    const before = Object.hasOwn(outputs, key) ? outputBytes(key, outputs[key] as string) : 0;
+    const total = this.#outputBytes - before + outputBytes(key, text);
+    if (total > OUTPUT_LIMITS.fileBytes) {
+      this.outputOverflow ??= `setOutput("${key.slice(0, 60)}") brought its outputs to ${total} bytes, the limit is ${OUTPUT_LIMITS.fileBytes}`;
+      throw new RangeError(`Output limit: ${this.outputOverflow}`);
+    }
+    this.#outputBytes = total;
+    outputs[key] = text;
   }
 
   log(message: string): void {
     this.logText = (this.logText + message + '\n').slice(-TAIL_BYTES);
     this.#onLog?.(this.stepId, this.attempt, Buffer.from(message + '\n'));
   }
+}
+
+/** Bytes of one output as a `key=value` line of an output file. */
+function outputBytes(key: string, value: string): number {
+  return Buffer.byteLength(key) + Buffer.byteLength(value) + 2;
+}
+
+/**
+ * The attempt of a function step whose `setOutput` calls went past the output limit, however it
+ * ended (the function may have caught the error): failed, `output-limit`, its outputs dropped.
+ */
+export function outputLimitFailure(ctx: FunctionStepContext, startedAt: number, finishedAt: number): AttemptResult | undefined {
+  if (ctx.outputOverflow === undefined) return undefined;
+  return result(startedAt, finishedAt, {}, ctx.logText, {
+    status: 'failed',
+    reason: 'output-limit',
+    message: describeFailure({ reason: 'output-limit', detail: ctx.outputOverflow }),
+    nonRetryable: true,
+  });
 }
 
 /** The attempt of a function step that threw (or returned a rejected promise). */

@@ -244,6 +244,7 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
       onSpawn: (pid) => context.onSpawn?.(pid, shown),
       // Swept once per run for every step (see `flush(runId)`): a /proc pass per step is too dear.
       killLeftovers: false,
+      boundedFile: { path: outputFile, maxBytes: OUTPUT_LIMITS.fileBytes },
     });
     if (outcome.pid !== null) {
       this.#finishedTrees.set(outcome.treeId, { runId: context.runId, stepId: step.id, killGrace: step.killGrace });
@@ -450,6 +451,13 @@ function toAttemptResult(
       outcome.killReason === 'timed-out'
         ? describeFailure({ reason, timeoutMs: step.timeout, forcefullyKilled: outcome.forcefullyKilled })
         : `killed: the run's timeout was reached${outcome.forcefullyKilled ? ' (SIGKILL after SIGTERM was ignored)' : ''}`;
+  } else if (outcome.killReason === 'output-limit') {
+    status = 'failed';
+    reason = 'output-limit';
+    message = describeFailure({
+      reason,
+      detail: `more than ${OUTPUT_LIMITS.fileBytes} bytes written to $ORCHESTRATOR_OUTPUT while it ran, the limit; it was killed${outcome.forcefullyKilled ? ' (SIGKILL after SIGTERM was ignored)' : ''}`,
+    });
   } else if (outcome.killReason === 'memory-limit') {
     status = 'failed';
     reason = 'memory-limit';

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { statSync } from 'node:fs';
 import { StreamCapture } from './output-capture.js';
 import { setLongTimeout } from '../util/long-timeout.js';
 import {
@@ -39,6 +40,12 @@ export interface ProcessOptions {
   /** How often the tree's memory is measured when a limit is set. @default 200 */
   memoryPollMs?: number;
   /**
+   * A file the command writes whose size is bounded (`$ORCHESTRATOR_OUTPUT`): measured while it
+   * runs, and once it holds more than `maxBytes` the tree is killed (`output-limit`), so a runaway
+   * writer neither runs on until its timeout nor fills the disk.
+   */
+  boundedFile?: { path: string; maxBytes: number; pollMs?: number };
+  /**
    * Once the command has ended, kill what escaped its tree unseen (a `setsid` process with its
    * output redirected holds no pipe and is in no group of ours) with one pass over /proc
    * (`killLeftovers`), and count it in `leftoversKilled`. The process executor turns it off: it
@@ -48,7 +55,7 @@ export interface ProcessOptions {
   killLeftovers?: boolean;
 }
 
-export type KillReason = 'timed-out' | 'cancelled' | 'memory-limit';
+export type KillReason = 'timed-out' | 'cancelled' | 'memory-limit' | 'output-limit';
 
 export interface ProcessOutcome {
   pid: number | null;
@@ -235,11 +242,26 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
     }, options.memoryPollMs ?? 200);
   }
 
+  let fileTimer: NodeJS.Timeout | undefined;
+  const bounded = options.boundedFile;
+  if (bounded !== undefined) {
+    fileTimer = setInterval(() => {
+      let size = 0;
+      try {
+        size = statSync(bounded.path, { throwIfNoEntry: false })?.size ?? 0;
+      } catch {
+        // Unreadable right now: the next look tries again (the size is checked after exit too).
+      }
+      if (size > bounded.maxBytes) terminate('output-limit');
+    }, bounded.pollMs ?? 250);
+  }
+
   const exit = await exited;
   mainExited = true;
   outcome.finishedAt = Date.now();
   timer?.clear();
   if (memoryTimer) clearInterval(memoryTimer);
+  if (fileTimer) clearInterval(fileTimer);
   options.signal?.removeEventListener('abort', onAbort);
   if (exit instanceof Error) {
     outcome.spawnError = exit;

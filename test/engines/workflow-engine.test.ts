@@ -402,6 +402,60 @@ describe('workflow engine: outputs between steps', () => {
     expect(byId(summary, 'huge')).toMatchObject({ status: 'failed', reason: 'output-limit' });
   });
 
+  it('a step that keeps writing to $ORCHESTRATOR_OUTPUT is stopped at the limit as output-limit, not left to run', async () => {
+    const work = (dir = await makeTmpDir());
+    const started = Date.now();
+    const { summary } = await run(
+      workflowSpec([
+        commandStep('echo $$ > pid; yes "k=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" > "$ORCHESTRATOR_OUTPUT"', { id: 'runaway', cwd: work, timeout: 0 }),
+        commandStep('echo never', { id: 'after', needs: ['runaway'] }),
+      ]),
+    );
+    expect(byId(summary, 'runaway')).toMatchObject({ status: 'failed', reason: 'output-limit', outputs: {} });
+    expect(byId(summary, 'after')).toMatchObject({ status: 'skipped', reason: 'dependency-failed' });
+    // Ended by the watch (a look every 250 ms), not by a timeout: it has none.
+    expect(Date.now() - started).toBeLessThan(10_000);
+    expect(isProcessAlive(await readPidFile(path.join(work, 'pid')))).toBe(false);
+  });
+
+  it('setOutput past the output limit fails a function step as output-limit, even when the function catches the error', async () => {
+    const big = 'z'.repeat(700_000);
+    const { summary } = await run(
+      workflowSpec([
+        fnStep('plain', (ctx) => {
+          ctx.setOutput('a', big);
+          ctx.setOutput('b', big);
+          return 'unreachable';
+        }),
+        fnStep('caught', async (ctx) => {
+          await Promise.resolve();
+          try {
+            ctx.setOutput('huge', 'y'.repeat(2_000_000));
+          } catch {
+            // carries on as if nothing happened
+          }
+          return 'done';
+        }),
+        // Replacing a value counts it once: 3 x 700 kB under one key stays under 1 MiB.
+        fnStep('replaced', (ctx) => {
+          for (let i = 0; i < 3; i++) ctx.setOutput('a', big);
+          return 'ok';
+        }),
+        fnStep('timed', (ctx) => ctx.setOutput('huge', 'x'.repeat(2_000_000)), { timeout: 5_000 }),
+        fnStep('dependent', () => 'never', { needs: ['caught'] }),
+      ], { failurePolicy: 'continue' }),
+    );
+    for (const id of ['plain', 'caught', 'timed']) {
+      const step = byId(summary, id);
+      expect(step, id).toMatchObject({ status: 'failed', reason: 'output-limit', outputs: {}, attempts: 1 });
+      expect(step.message, id).toMatch(/output exceeded its limit: setOutput\("(a|b|huge)"\) brought its outputs to \d+ bytes, the limit is 1048576/);
+      expect(step.value, id).toBeUndefined();
+    }
+    expect(byId(summary, 'replaced')).toMatchObject({ status: 'succeeded', value: 'ok' });
+    expect(byId(summary, 'replaced').outputs.a).toHaveLength(700_000);
+    expect(byId(summary, 'dependent')).toMatchObject({ status: 'skipped', reason: 'dependency-failed' });
+  });
+
   it('a large value reaches dependents as a file', async () => {
     const { summary } = await run(
       workflowSpec([

@@ -242,15 +242,16 @@ describe('ProcessExecutor outputs of a step that did not succeed', () => {
     expect(await readdir(path.join(dir, 'scratch'))).toEqual([]);
   });
 
-  it('killed while its output file is over the limit: cancelled, not output-limit', async () => {
+  it('over the output limit while it runs: killed at once as output-limit, not left to run on', async () => {
     const executor = new ProcessExecutor();
-    const ready = path.join(dir, 'ready');
-    const handle = new AbortHandle();
-    const big = 'head -c 2000000 /dev/zero | tr "\\0" x >> "$ORCHESTRATOR_OUTPUT"; : > "$READY"; exec sleep 1000';
-    const running = executor.execute(commandStep(big, { id: 'x', cwd: dir, env: { READY: ready } }), attemptContext(handle));
-    await waitFor('the oversized output', () => (existsSync(ready) ? true : undefined));
-    handle.abort('cancelled');
-    expect(await running).toMatchObject({ status: 'cancelled', reason: 'cancelled', outputs: {} });
+    const pidFile = path.join(dir, 'pid');
+    // Writes past the limit, then would wait for ever: only the output watch can end it.
+    const big = 'echo $$ > "$PID_FILE"; head -c 2000000 /dev/zero | tr "\\0" x >> "$ORCHESTRATOR_OUTPUT"; exec sleep 1000';
+    const result = await executor.execute(commandStep(big, { id: 'x', cwd: dir, env: { PID_FILE: pidFile } }), attemptContext(new AbortHandle()));
+    expect(result).toMatchObject({ status: 'failed', reason: 'output-limit', killSignal: 'SIGTERM', outputs: {} });
+    expect(result.message).toContain('while it ran');
+    const pid = Number(await readFile(pidFile, 'utf8'));
+    expect(isProcessAlive(pid)).toBe(false);
     expect(await readdir(path.join(dir, 'scratch'))).toEqual([]);
   });
 

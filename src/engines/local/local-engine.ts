@@ -12,7 +12,7 @@ import { retryDelay } from '../../core/retry.js';
 import type { FunctionStep, NeedResult, StepSpec, SubWorkflowStep, WorkflowSpec } from '../../core/spec.js';
 import { isSuccessStatus, type FailureReason, type FinalStatus } from '../../core/status.js';
 import { cacheComponents, cacheKey, explainChange } from '../../execution/cache-key.js';
-import { FunctionExecutor, functionEnded, functionThrew, FunctionStepContext } from '../../execution/function-executor.js';
+import { FunctionExecutor, functionEnded, functionThrew, FunctionStepContext, outputLimitFailure } from '../../execution/function-executor.js';
 import { InterpreterResolver } from '../../execution/interpreter.js';
 import { ProcessExecutor } from '../../execution/process-executor.js';
 import { ModuleExecutor } from '../../execution/module-executor.js';
@@ -1085,6 +1085,10 @@ export class LocalRun implements RunHandle {
 
   #inlineSucceeded(state: StepState, inline: FunctionStepContext, startedAt: number, value: unknown): void {
     if (inline.over) return;
+    if (inline.outputOverflow !== undefined) {
+      this.#inlineOverflowed(state, inline, startedAt);
+      return;
+    }
     const step = state.spec as FunctionStep;
     if (step.transformResult) {
       try {
@@ -1112,6 +1116,10 @@ export class LocalRun implements RunHandle {
 
   #inlineThrew(state: StepState, inline: FunctionStepContext, startedAt: number, error: unknown): void {
     if (inline.over) return;
+    if (inline.outputOverflow !== undefined) {
+      this.#inlineOverflowed(state, inline, startedAt);
+      return;
+    }
     inline.over = true;
     const step = state.spec as FunctionStep;
     let attempt: AttemptResult;
@@ -1140,6 +1148,13 @@ export class LocalRun implements RunHandle {
       }
       this.#stepDone(state, result);
     });
+  }
+
+  /** A fast-path function whose outputs went past the limit: failed, never retried. */
+  #inlineOverflowed(state: StepState, inline: FunctionStepContext, startedAt: number): void {
+    inline.over = true;
+    const attempt = outputLimitFailure(inline, startedAt, Date.now()) as AttemptResult;
+    this.#stepDone(state, this.#toStepResult(state, attempt, undefined));
   }
 
   /** A fast-path function ended by the engine (cancel, run timeout, fail-fast). */
