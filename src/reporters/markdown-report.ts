@@ -39,6 +39,13 @@ const VERDICT_ICONS: Record<GroupVerdict, string> = {
 /** Above this many steps the timeline is left out: a Gantt chart of thousands of bars helps nobody. */
 export const MARKDOWN_TIMELINE_MAX_STEPS = 200;
 
+/**
+ * The largest graph put in the report: Mermaid refuses to draw more than 500 edges or 50,000
+ * characters of diagram by default (GitHub shows an error box instead), and a 25,000-step
+ * workflow made a 2 MB report, twice GitHub's limit for a step summary.
+ */
+export const MARKDOWN_GRAPH_LIMITS = { edges: 500, chars: 50_000 } as const;
+
 export function renderMarkdownReport(summary: RunSummary): string {
   const out: string[] = [];
   out.push(`# ${STATUS_ICONS[summary.status]} ${escapeMarkdownText(summary.name)}: ${summary.status}`);
@@ -122,13 +129,25 @@ export function renderMarkdownReport(summary: RunSummary): string {
     );
   }
 
-  // Workflows (steps with dependencies) get their graph, coloured by status.
-  if (summary.steps.some((s) => s.needs !== undefined && s.needs.length > 0)) {
-    const needs = Object.fromEntries(summary.steps.map((s) => [s.id, s.needs ?? []]));
-    out.push('## Graph', fencedBlock(renderMermaidDag(summary, needs).trimEnd(), 'mermaid'));
+  // Workflows (steps with dependencies) get their graph, coloured by status, when Mermaid can draw it.
+  const edges = summary.steps.reduce((total, s) => total + (s.needs?.length ?? 0), 0);
+  if (edges > 0) {
+    const tooBig = `The workflow's graph (${summary.steps.length} steps, ${edges} dependencies) is too big to draw here: \`orchestrator graph <workflow file> --format mermaid|dot|json\` gives it whole.`;
+    if (edges > MARKDOWN_GRAPH_LIMITS.edges) {
+      out.push('## Graph', tooBig);
+    } else {
+      const needs = Object.fromEntries(summary.steps.map((s) => [s.id, s.needs ?? []]));
+      const diagram = renderMermaidDag(summary, needs).trimEnd();
+      out.push('## Graph', diagram.length > MARKDOWN_GRAPH_LIMITS.chars ? tooBig : fencedBlock(diagram, 'mermaid'));
+    }
   }
-  if (summary.steps.some((s) => s.startedAt !== null) && summary.steps.length <= MARKDOWN_TIMELINE_MAX_STEPS) {
-    out.push('## Timeline', fencedBlock(renderGantt(summary).trimEnd(), 'mermaid'));
+  if (summary.steps.some((s) => s.startedAt !== null)) {
+    out.push(
+      '## Timeline',
+      summary.steps.length <= MARKDOWN_TIMELINE_MAX_STEPS
+        ? fencedBlock(renderGantt(summary).trimEnd(), 'mermaid')
+        : `Left out: ${summary.steps.length} steps, more than the ${MARKDOWN_TIMELINE_MAX_STEPS} a timeline is drawn for. Each step's start and end are in summary.json.`,
+    );
   }
 
   const failures = summary.steps.filter((s) => (s.status === 'failed' || s.status === 'timed-out') && !isContinuedFailure(s));

@@ -228,3 +228,35 @@ describe('writeMarkdownReport', () => {
     }
   });
 });
+
+describe('summary.md graph and timeline sizes', () => {
+  const chain = (count: number) =>
+    makeSummary(Array.from({ length: count }, (_, i) => makeStep({ id: `s${i}`, ...(i > 0 ? { needs: [`s${i - 1}`] } : {}) })));
+
+  it('draws the graph and the timeline of a small workflow', () => {
+    const markdown = renderMarkdownReport(chain(20));
+    expect(section(markdown, 'Graph')).toContain('```mermaid\nflowchart');
+    expect(section(markdown, 'Timeline')).toContain('```mermaid\ngantt');
+  });
+
+  it('says so instead of drawing a graph Mermaid would refuse (over 500 edges), and a timeline over 200 steps', () => {
+    const markdown = renderMarkdownReport(chain(2_000));
+    const graph = section(markdown, 'Graph');
+    expect(graph).not.toContain('```mermaid');
+    expect(graph).toContain("The workflow's graph (2000 steps, 1999 dependencies) is too big to draw here");
+    expect(graph).toContain('orchestrator graph');
+    const timeline = section(markdown, 'Timeline');
+    expect(timeline).not.toContain('```mermaid');
+    expect(timeline).toContain('Left out: 2000 steps, more than the 200');
+    // A 25,000-step workflow made a 2 MB report before.
+    expect(markdown.length).toBeLessThan(100_000);
+  });
+
+  it('leaves out a graph under the edge limit whose diagram is over 50,000 characters', () => {
+    const long = 'x'.repeat(200);
+    const summary = makeSummary(
+      Array.from({ length: 300 }, (_, i) => makeStep({ id: `${long}${i}`, ...(i > 0 ? { needs: [`${long}${i - 1}`] } : {}) })),
+    );
+    expect(section(renderMarkdownReport(summary), 'Graph')).toContain('is too big to draw here');
+  });
+});
