@@ -279,21 +279,34 @@ export async function planFilesChangedSince(plan: StoredPlan, since: Date): Prom
 }
 
 /**
+ * Whether a stored step counts as failed for `rerun --failed`: it failed or timed out, with
+ * `continue_on_error` or not (a continued failure is stored as `failed` too). A cancelled or
+ * interrupted step did not fail: the run was stopped, which is what `resume` finishes.
+ */
+function isFailedStep(record: Pick<StepRecord, 'status'>): boolean {
+  return record.status === 'failed' || record.status === 'timed-out';
+}
+
+/**
  * The earlier results a new attempt of a run keeps (the engine's `previous`, which reuses only
- * succeeded ones and continues the attempt numbers of the rest): for `resume` and
- * `rerun --failed`, every step that succeeded (and for `resume` the attempt counts of the
- * others); for `rerun --step X`, every step but X (and, with `--downstream`, everything that
- * depends on X) whatever its status: pass them to `runSpec` with `final: true` so that a step that
- * failed before is kept as it was, not run again. Steps not kept run again.
+ * succeeded ones and continues the attempt numbers of the rest): for `resume`, every step that
+ * succeeded (and the attempt counts of the others); for `rerun --failed`, every step that
+ * succeeded and does not depend, directly or not, on a failed step (see `isFailedStep`): a
+ * success built on a failure (`if: always()`, `continue_on_error`) was built on a result that is
+ * about to change; for `rerun --step X`, every step but X (and, with `--downstream`, everything
+ * that depends on X) whatever its status: pass them to `runSpec` with `final: true` so that a step
+ * that failed before is kept as it was, not run again. Steps not kept run again.
  */
 export function keptResults(steps: readonly StepRecord[], spec: WorkflowSpec, mode: RerunMode): Record<string, StepResult> {
   const kept: Record<string, StepResult> = {};
-  const rerun = new Set<string>();
+  let rerun = new Set<string>();
   if (mode.kind === 'step') {
     // The base id of a matrix step names every combination of it.
-    for (const id of stepsNamed(spec.steps, mode.step)) {
-      for (const again of mode.downstream ? downstreamOf(spec.steps, id) : [id]) rerun.add(again);
-    }
+    const named = stepsNamed(spec.steps, mode.step);
+    rerun = mode.downstream ? downstreamOfAll(spec.steps, named) : new Set(named);
+  } else if (mode.kind === 'failed') {
+    // A matrix combination is a step of its own here: its dependents need it by its own id.
+    rerun = downstreamOfAll(spec.steps, steps.filter(isFailedStep).map((record) => record.stepId));
   }
   for (const record of steps) {
     if (rerun.has(record.stepId)) continue;
@@ -318,12 +331,25 @@ export function stepsNamed(steps: readonly StepSpec[], id: string): string[] {
 
 /** A step and every step that depends on it, directly or not. */
 export function downstreamOf(steps: readonly StepSpec[], id: string): Set<string> {
+  return downstreamOfAll(steps, [id]);
+}
+
+/**
+ * The steps `ids` and every step that depends on any of them, directly or not. One walk for all of
+ * them: a run with many failed steps would otherwise build the dependents map once per step.
+ */
+function downstreamOfAll(steps: readonly StepSpec[], ids: readonly string[]): Set<string> {
+  const found = new Set<string>(ids);
+  if (found.size === 0) return found;
   const dependents = new Map<string, string[]>();
   for (const step of steps) {
-    for (const need of step.needs) dependents.set(need, [...(dependents.get(need) ?? []), step.id]);
+    for (const need of step.needs) {
+      const list = dependents.get(need);
+      if (list) list.push(step.id);
+      else dependents.set(need, [step.id]);
+    }
   }
-  const found = new Set<string>([id]);
-  const queue = [id];
+  const queue = [...found];
   while (queue.length > 0) {
     for (const next of dependents.get(queue.pop() as string) ?? []) {
       if (!found.has(next)) {

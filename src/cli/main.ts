@@ -316,6 +316,19 @@ async function mainWithoutJsonErrors(argv: readonly string[], io?: Partial<CliIo
       .option('-v, --verbose', 'stream every line of output'),
   );
   engineOptions(program.commands.find((c) => c.name() === 'rerun') as Command).action(async (id: string, flags: RunFlags & { step?: string; downstream?: boolean; failed?: boolean }) => {
+    // Refused, not resolved by precedence: whichever flag lost, the user would get a rerun of
+    // other steps than the ones asked for.
+    const conflict =
+      flags.failed === true && flags.step !== undefined
+        ? '`rerun` takes --failed or --step <id>, not both: --failed reruns the failed steps and their dependents, --step only the step named (with --downstream, and its dependents)'
+        : flags.downstream === true && flags.step === undefined
+          ? '`rerun --downstream` needs --step <id>: it adds the steps that depend on that step (--failed, the default, already reruns the dependents of failed steps)'
+          : undefined;
+    if (conflict !== undefined) {
+      ctx.stderr.write(`${colorsFor(ctx.stderr, ctx).red('error:')} ${conflict}\n`);
+      exitCode = EXIT_CODES.usage;
+      return;
+    }
     const { rerunCommand } = await import('./commands/history.js');
     const mode = flags.step !== undefined ? { kind: 'step' as const, step: flags.step, downstream: flags.downstream === true } : { kind: 'failed' as const };
     exitCode = await rerunCommand(ctx, id, mode, flags);

@@ -223,6 +223,36 @@ describe('run history API', () => {
       expect(store.getRun(again.summary.runId)).toMatchObject({ argv: ['resume', again.summary.runId], status: 'succeeded' });
     });
 
+    it("a failed rerun runs every step downstream of a failed or timed-out step again, successes included; the rest keep their result", async () => {
+      const work = path.join(dir, 'work');
+      mkdirSync(work);
+      const spec = workflowSpec([
+        // Times out until `fixed` exists; `report` reports on it whatever happened.
+        commandStep('echo ran >> slow.count; test -f fixed || exec sleep 30', { id: 'slow', cwd: work, timeout: 300, killGrace: 100 }),
+        commandStep('echo ran >> report.count', { id: 'report', needs: ['slow'], if: 'always()', cwd: work }),
+        // Fails until `fixed` exists, without failing the run: `after` and `last` run on it.
+        commandStep('echo ran >> lenient.count; test -f fixed', { id: 'lenient', continueOnError: true, cwd: work }),
+        commandStep('echo ran >> after.count', { id: 'after', needs: ['lenient'], cwd: work }),
+        commandStep('echo ran >> last.count', { id: 'last', needs: ['after'], cwd: work }),
+        commandStep('echo ran >> alone.count', { id: 'alone', cwd: work }),
+      ]);
+      const first = await recordedRun(spec, work);
+      expect(store.getSteps(first.summary.runId).map((s) => [s.stepId, s.status])).toEqual([
+        ['slow', 'timed-out'],
+        ['report', 'succeeded'],
+        ['lenient', 'failed'],
+        ['after', 'succeeded'],
+        ['last', 'succeeded'],
+        ['alone', 'succeeded'],
+      ]);
+      writeFileSync(path.join(work, 'fixed'), '');
+
+      const again = await rerunStoredRun(store, first.summary.runId, { kind: 'failed' }, { onEvent: storeListener(store) });
+      expect(again.summary.status).toBe('succeeded');
+      for (const id of ['slow', 'report', 'lenient', 'after', 'last']) expect(runsOf(path.join(work, `${id}.count`)), `${id} ran again`).toBe(2);
+      expect(runsOf(path.join(work, 'alone.count')), 'alone kept its result').toBe(1);
+    });
+
     it('gives a rerun whose events the caller does not record its final status, not `running`', async () => {
       const work = path.join(dir, 'work');
       mkdirSync(work);

@@ -140,6 +140,85 @@ describe('run history', () => {
     expect(latest?.status).toBe('succeeded');
   });
 
+  it('rerun --failed also reruns a dependent that succeeded on the failure (if: always()), so it sees the new result', async () => {
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: rr3',
+        'steps:',
+        '  - id: test',
+        '    run: echo test >> ran.log; echo "result=$(test -f fixed && echo pass || echo fail)" >> "$ORCHESTRATOR_OUTPUT"; test -f fixed',
+        '  - id: publish-report',
+        '    needs: test',
+        '    if: always()',
+        '    run: echo "publish ${{ needs.test.outputs.result }}" >> ran.log',
+        '',
+      ].join('\n'),
+    );
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(1);
+    const [first] = await runs();
+    await rig.write('ran.log', '');
+    await rig.write('fixed', '');
+    const rerun = await rig.run(['rerun', first?.id ?? '', '--failed']);
+    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+    expect(rerun.stdout).toContain('0 step(s) kept from before, 2 to run');
+    expect((await readFile(rig.path('ran.log'), 'utf8')).trim().split('\n')).toEqual(['test', 'publish pass']);
+  });
+
+  it('rerun --failed of a matrix step: the failed combination and what depends on it run again, the combination that passed does not', async () => {
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: m',
+        'steps:',
+        '  - id: test',
+        '    matrix:',
+        '      py: ["3.11", "3.12"]',
+        `    run: echo "\${{ matrix.py }}" >> test.count; test "\${{ matrix.py }}" = 3.11 || test -f fixed`,
+        '  - id: report',
+        '    needs: test',
+        '    if: always()',
+        '    run: echo report >> report.count',
+        '',
+      ].join('\n'),
+    );
+    expect((await rig.run(['run', 'wf.yaml', '--fail-fast', 'continue'])).code).toBe(1);
+    const [first] = await runs();
+    await rig.write('fixed', '');
+    const rerun = await rig.run(['rerun', first?.id ?? '']);
+    expect(rerun.code, rerun.stdout + rerun.stderr).toBe(0);
+    expect(rerun.stdout).toContain('1 step(s) kept from before, 2 to run');
+    expect((await readFile(rig.path('test.count'), 'utf8')).trim().split('\n').sort()).toEqual(['3.11', '3.12', '3.12']);
+    expect((await readFile(rig.path('report.count'), 'utf8')).trim().split('\n')).toHaveLength(2);
+  });
+
+  it('rerun refuses --failed with --step, and --downstream without --step, before it runs anything', async () => {
+    await rig.write('wf.yaml', ['name: w', 'steps:', '  - id: b', '    run: echo b >> b.count; exit 1', ''].join('\n'));
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(1);
+    const [first] = await runs();
+    const id = first?.id ?? '';
+    const both = await rig.run(['rerun', id, '--step', 'b', '--downstream', '--failed']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toContain('error: `rerun` takes --failed or --step <id>, not both');
+    const alone = await rig.run(['rerun', id, '--downstream']);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toContain('error: `rerun --downstream` needs --step <id>');
+    expect((await readFile(rig.path('b.count'), 'utf8')).trim().split('\n')).toHaveLength(1);
+    expect(await runs()).toHaveLength(1);
+  });
+
+  it('runs with filters that match nothing says so and names them; an empty history is "No runs recorded yet."', async () => {
+    const empty = await rig.run(['runs', '--status', 'failed']);
+    expect(empty.stdout).toBe('No runs recorded yet.\n');
+    await rig.write('wf.yaml', ['name: w', 'steps:', '  - id: a', '    run: "true"', ''].join('\n'));
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
+    const byStatus = await rig.run(['runs', '--status', 'failed,timed-out']);
+    expect(byStatus.code).toBe(0);
+    expect(byStatus.stdout).toBe('No runs match --status failed,timed-out (`orchestrator runs` lists every run).\n');
+    const both = await rig.run(['runs', '--name', 'nope', '--status', 'succeeded']);
+    expect(both.stdout).toBe('No runs match --status succeeded --name "nope" (`orchestrator runs` lists every run).\n');
+  });
+
   it('a rerun made with the library is recorded as the CLI records one: runs show names its command and folder, and the CLI reruns it', async () => {
     await rig.write('wf.yaml', ['name: lib', 'steps:', '  - id: b', `    run: echo b >> "${rig.path('b.count')}"; test -f "${rig.path('fixed')}"`, ''].join('\n'));
     expect((await rig.run(['run', 'wf.yaml', '--state-dir', 'state'])).code).toBe(1);

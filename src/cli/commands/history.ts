@@ -102,7 +102,14 @@ export async function runsCommand(
       return Promise.resolve(EXIT_CODES.ok);
     }
     if (runs.length === 0) {
-      io.stdout.write('No runs recorded yet.\n');
+      // "No runs recorded yet" beside a filter would claim the history is empty when only the
+      // filter matched nothing (a typo in --name, say).
+      const filters = [
+        ...(flags.status ? [`--status ${flags.status.join(',')}`] : []),
+        ...(flags.name ? [`--name ${JSON.stringify(flags.name)}`] : []),
+      ];
+      const recorded = filters.length > 0 && store.listRuns({ limit: 1 }).length > 0;
+      io.stdout.write(recorded ? `No runs match ${filters.join(' ')} (\`orchestrator runs\` lists every run).\n` : 'No runs recorded yet.\n');
       return Promise.resolve(EXIT_CODES.ok);
     }
     const c = colorsFor(io.stdout, io, flags.color);
