@@ -6,6 +6,7 @@ import type { RunSummary, StepResult } from '../core/result.js';
 import type { StepSpec, WorkflowSpec } from '../core/spec.js';
 import { findProcessesWithEnv, isAlive, processStartTime, signalAll, type ProcInfo } from '../execution/proc-tree.js';
 import { readGitHead } from '../store/git-head.js';
+import { UNSAVED_HISTORY_FILE } from '../store/journal.js';
 import { ownerGone } from '../store/run-owner.js';
 import type { RunInfo, RunKind, RunRecord, RunStore, StepRecord } from '../store/run-store.js';
 import { gitCommit } from '../util/git.js';
@@ -123,6 +124,8 @@ export function resumableRunInfo(run: StartedRun, origin: RunOrigin): RunInfo {
       ...(run.configFiles !== undefined ? { configFiles: run.configFiles } : {}),
       plannedAt: run.plannedAt ?? new Date().toISOString(),
     }),
+    // Beside the reports, which are often on another disk than the state folder.
+    journalFallback: path.join(path.resolve(run.runDir), UNSAVED_HISTORY_FILE),
   };
 }
 

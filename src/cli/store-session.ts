@@ -41,7 +41,7 @@ export async function openRunStore(io: CliIo, flags: StoreFlags, projectRoot: st
 export async function recoverAndReport(store: RunStore, io: CliIo): Promise<void> {
   for (const { runId, killed } of await recoverInterruptedRuns(store)) {
     io.stderr.write(
-      `${colorsFor(io.stderr, io).yellow('note:')} run ${runId} was interrupted (its orchestrator is gone)${killed > 0 ? `; killed ${killed} process(es) it left running` : ''}. Finish it with: orchestrator resume ${runId}\n`,
+      `${colorsFor(io.stderr, io).yellow('note:')} run ${runId} was interrupted: its orchestrator is gone without saving the run's end (it was killed, or its state folder and the run's folder were full or read-only; steps whose results it did not save are shown pending or interrupted)${killed > 0 ? `; killed ${killed} process(es) it left running` : ''}. Finish it with: orchestrator resume ${runId}\n`,
     );
   }
 }

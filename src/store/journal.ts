@@ -9,8 +9,16 @@ import type { RunEvent, RunEventOf } from '../core/events.js';
  * its `step-finished` events and its `run-finished` event, cut down to what the store keeps
  * (`finishedLine`, `runFinishedLine`). The journal is deleted once the run's events are committed,
  * or replayed when the run is marked interrupted (so a run whose end could not be committed, the
- * database being busy or full, is read back as finished, not interrupted).
+ * database being busy or full, is read back as finished, not interrupted). When a line cannot be
+ * written there (the state folder is full or read-only), it and every later line of the run go to
+ * the run's fallback file instead (`RunInfo.journalFallback`), which is read after the journal.
  */
+
+/**
+ * The name of the journal's fallback in a run's folder (`RunInfo.journalFallback`, set by
+ * `resumableRunInfo`): where the journal goes on when the state folder cannot take it.
+ */
+export const UNSAVED_HISTORY_FILE = 'unsaved-history.jsonl';
 
 export function journalPath(journalDir: string, runId: string): string {
   return path.join(journalDir, `${runId.replace(/[^A-Za-z0-9._-]+/g, '_')}.jsonl`);

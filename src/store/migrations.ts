@@ -100,6 +100,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE attempts ADD COLUMN cache_explain TEXT;
     `,
   },
+  {
+    version: 4,
+    description: "where a run's journal goes on when the state folder cannot take it",
+    sql: `
+      ALTER TABLE runs ADD COLUMN journal_fallback TEXT;
+    `,
+  },
 ];
 
 /** The schema version this code reads and writes. */

@@ -43,6 +43,13 @@ export interface RunInfo {
   pidStartTime: number | null;
   /** The serialised `WorkflowSpec` (functions dropped), for `resume` and `rerun`. */
   specJson?: string;
+  /**
+   * A file, best on another disk than the state folder, where the run's journal goes on when the
+   * state folder cannot take it (full, read-only): finished steps and the run's end are appended
+   * there, and the next command replays it with the journal. `resumableRunInfo` puts it in the
+   * run's folder (`unsaved-history.jsonl`).
+   */
+  journalFallback?: string;
 }
 
 /** One stored run. Times are ISO strings, like in `RunSummary`. */

@@ -1,5 +1,5 @@
 import type { CacheEntry } from '../engines/engine.js';
-import { closeSync, existsSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { createRequire } from 'node:module';
@@ -139,6 +139,35 @@ function foldableStarts(entries: readonly Queued[]): Map<string, RunEventOf<'ste
   return starts;
 }
 
+/**
+ * Where a run's journal lines go: its journal in the state folder, or, once that could not be
+ * written (a full or read-only disk), its fallback (`RunInfo.journalFallback`) from then on, so the
+ * two files read one after the other hold every line in order.
+ */
+interface RunJournal {
+  file: string;
+  /** Open while writes to `file` succeed; closed after a failure, and opened again for the next line. */
+  fd: number | undefined;
+  fallback: boolean;
+  /** A write to `file` failed: it may end in a line cut short. */
+  failed: boolean;
+  /** A line went to neither file: the journal alone no longer holds everything. */
+  lost: boolean;
+}
+
+/** Writes all of `bytes`; false when the disk took only part of it (full) or none. */
+function writeAll(fd: number, bytes: Buffer): boolean {
+  return writeSync(fd, bytes) === bytes.length;
+}
+
+function closeQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // nothing more can be written to it anyway
+  }
+}
+
 interface RunRow {
   id: string;
   name: string;
@@ -158,6 +187,7 @@ interface RunRow {
   spec_json: string | null;
   reason: string | null;
   cancel_requested_at: number | null;
+  journal_fallback: string | null;
 }
 
 interface AttemptRow {
@@ -275,8 +305,10 @@ export class SqliteRunStore implements RunStore {
   #immediate: NodeJS.Immediate | undefined;
   /** Folder of the per-run journals: finished steps, appended at once, replayed after a crash. */
   readonly #journalDir: string;
-  /** Open journal file descriptors by run id. */
-  readonly #journals = new Map<string, number>();
+  /** The journals this process writes, by run id. */
+  readonly #journals = new Map<string, RunJournal>();
+  /** `RunInfo.journalFallback` of the runs begun here, by run id. */
+  readonly #fallbacks = new Map<string, string>();
   /** Set while writes fail; cleared by the next successful one. */
   #failure: StoreError | undefined;
   #closed = false;
@@ -343,6 +375,9 @@ export class SqliteRunStore implements RunStore {
 
   beginRun(info: RunInfo): void {
     this.#assertOpen();
+    // Known before the write below, which may fail for the very reason the fallback exists.
+    if (info.journalFallback !== undefined) this.#fallbacks.set(info.runId, path.resolve(info.journalFallback));
+    else this.#fallbacks.delete(info.runId);
     this.#flushQuietly();
     this.#run('write', () => {
       this.#db
@@ -360,6 +395,7 @@ export class SqliteRunStore implements RunStore {
             pid: info.pid,
             pidStartTime: info.pidStartTime,
             specJson: info.specJson ?? null,
+            journalFallback: this.#fallbacks.get(info.runId) ?? null,
           });
         })
         .immediate();
@@ -464,14 +500,16 @@ export class SqliteRunStore implements RunStore {
     this.#flushQuietly();
     // One transaction: checking the owner, replaying its journal and marking the run are atomic
     // against a claim (a resume) by another process, whose journal has the same name.
+    let fallback: string | null = null;
     const outcome = this.#run('write', () =>
       this.#db
         .transaction((): 'marked' | 'not-running' | 'other-owner' => {
+          const row = this.#statements.runById.get(runId) as RunRow | undefined;
           if (owner) {
-            const row = this.#statements.runById.get(runId) as RunRow | undefined;
             if (row?.status !== 'running' || row.pid !== owner.pid || row.pid_start_time !== owner.pidStartTime) return 'other-owner';
           }
-          this.#replayJournal(runId);
+          fallback = row?.journal_fallback ?? null;
+          this.#replayJournal(runId, fallback);
           const changed =
             this.#statements.markRunInterrupted.run({
               id: runId,
@@ -485,7 +523,7 @@ export class SqliteRunStore implements RunStore {
         })
         .immediate(),
     );
-    if (outcome !== 'other-owner') this.#dropJournal(runId);
+    if (outcome !== 'other-owner') this.#dropJournal(runId, fallback);
     return outcome === 'marked';
   }
 
@@ -493,6 +531,7 @@ export class SqliteRunStore implements RunStore {
     this.#assertOpen();
     this.#flushQuietly();
     let replayed = false;
+    let fallback: string | null = null;
     // IMMEDIATE holds the write lock from the read to the update: of two processes claiming the
     // same run, the second reads the first one's claim.
     const claim = this.#run('write', () =>
@@ -505,7 +544,8 @@ export class SqliteRunStore implements RunStore {
             if (!ownerGone(holder)) return { claimed: false, ...holder };
             // Its orchestrator died and nobody marked it yet: keep what it journaled, as
             // markInterrupted would, before its attempts are taken over.
-            this.#replayJournal(runId);
+            fallback = row.journal_fallback;
+            this.#replayJournal(runId, fallback);
             replayed = true;
             this.#statements.markAttemptsInterrupted.run(runId);
           }
@@ -514,7 +554,7 @@ export class SqliteRunStore implements RunStore {
         })
         .immediate(),
     );
-    if (replayed) this.#dropJournal(runId);
+    if (replayed) this.#dropJournal(runId, fallback);
     if (claim === undefined) throw new TypeError(`Expected the id of a stored run, got \`${runId}\` (no such run)`);
     return claim;
   }
@@ -605,19 +645,34 @@ export class SqliteRunStore implements RunStore {
     this.#clearTimers();
     const queued = this.#queue.length;
     const failure = queued > 0 ? this.#flushNow('closing') : undefined;
+    // Where the results that could not be committed are: the journal of each run they belong to,
+    // unless a line of it could be written nowhere.
+    const kept: { runId: string; file: string }[] = [];
+    const notKept: string[] = [];
+    if (failure) {
+      const runs = new Set<string>();
+      for (const { event } of this.#queue) {
+        if (event.type === 'step-finished' || event.type === 'run-finished') runs.add(event.runId);
+      }
+      for (const runId of runs) {
+        const journal = this.#journals.get(runId);
+        if (journal !== undefined && !journal.lost) kept.push({ runId, file: journal.file });
+        else notKept.push(runId);
+      }
+    }
     this.#closed = true;
     this.#queue = [];
     // Everything is committed unless the flush failed: then the journals stay for a later replay.
-    for (const runId of [...this.#journals.keys()]) {
+    for (const [runId, journal] of [...this.#journals]) {
       if (failure) {
-        closeSync(this.#journals.get(runId) as number);
+        if (journal.fd !== undefined) closeQuietly(journal.fd);
         this.#journals.delete(runId);
       } else {
-        this.#dropJournal(runId);
+        this.#dropJournal(runId, this.#fallbacks.get(runId) ?? null);
       }
     }
     this.#db.close();
-    if (failure) throw toStoreError(failure.cause, { path: this.path, operation: 'write', lost: queued });
+    if (failure) throw toStoreError(failure.cause, { path: this.path, operation: 'write', lost: queued, kept, notKept });
   }
 
   [Symbol.dispose](): void {
@@ -646,30 +701,57 @@ export class SqliteRunStore implements RunStore {
   }
 
   #journal(event: RunEventOf<'step-finished'> | RunEventOf<'run-started'> | RunEventOf<'run-finished'>): void {
-    try {
-      let fd = this.#journals.get(event.runId);
-      if (fd === undefined) {
-        mkdirSync(this.#journalDir, { recursive: true });
-        fd = openSync(this.#journalPath(event.runId), 'a');
-        this.#journals.set(event.runId, fd);
-      }
-      const line =
-        event.type === 'step-finished' ? finishedLine(event) : event.type === 'run-finished' ? runFinishedLine(event) : `${toJson(event) ?? '{}'}\n`;
-      writeSync(fd, line);
-    } catch {
-      // The batch still writes it; only the crash window is back to the batch interval.
+    let journal = this.#journals.get(event.runId);
+    if (journal === undefined) {
+      journal = { file: this.#journalPath(event.runId), fd: undefined, fallback: false, failed: false, lost: false };
+      this.#journals.set(event.runId, journal);
     }
+    const line = Buffer.from(
+      event.type === 'step-finished' ? finishedLine(event) : event.type === 'run-finished' ? runFinishedLine(event) : `${toJson(event) ?? '{}'}\n`,
+    );
+    if (this.#append(journal, line)) return;
+    // The state folder cannot take it (full, read-only): the journal goes on in the run's fallback
+    // (on another disk, as a rule), for good, so that the two files read in turn keep the order.
+    const fallback = this.#fallbacks.get(event.runId);
+    if (!journal.fallback && fallback !== undefined) {
+      Object.assign(journal, { file: fallback, fd: undefined, fallback: true, failed: false });
+      if (this.#append(journal, line)) return;
+    }
+    // Nowhere: the batch still writes it if it can; if it cannot either, close() says so.
+    journal.lost = true;
+  }
+
+  /** Appends one line to the journal's file, opening it if need be; false when it cannot. */
+  #append(journal: RunJournal, line: Buffer): boolean {
+    try {
+      if (journal.fd === undefined) {
+        mkdirSync(path.dirname(journal.file), { recursive: true });
+        journal.fd = openSync(journal.file, 'a');
+        // After a failed write (or in a fallback left from before) the file may end in a line cut
+        // short: a new line keeps it from swallowing this one.
+        if ((journal.failed || journal.fallback) && fstatSync(journal.fd).size > 0 && !writeAll(journal.fd, Buffer.from('\n'))) {
+          throw new Error('short write');
+        }
+      }
+      if (writeAll(journal.fd, line)) return true;
+    } catch {
+      // below
+    }
+    if (journal.fd !== undefined) closeQuietly(journal.fd);
+    journal.fd = undefined;
+    journal.failed = true;
+    return false;
   }
 
   #journalPath(runId: string): string {
     return journalPath(this.#journalDir, runId);
   }
 
-  /** Once a run's events are committed, its journal is not needed. */
-  #dropJournal(runId: string): void {
-    const fd = this.#journals.get(runId);
-    if (fd !== undefined) {
-      closeSync(fd);
+  /** Once a run's events are committed, its journal (and its fallback) are not needed. */
+  #dropJournal(runId: string, fallback: string | null): void {
+    const journal = this.#journals.get(runId);
+    if (journal !== undefined) {
+      if (journal.fd !== undefined) closeSync(journal.fd);
       this.#journals.delete(runId);
     }
     // unlinkSync, not rmSync: the first rmSync of a process compiles Node's rimraf code (~1 ms, up
@@ -679,20 +761,30 @@ export class SqliteRunStore implements RunStore {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
+    // Only when the journal could not be written is there a fallback file: rarely worth a syscall.
+    if (fallback !== null && (journal === undefined || journal.fallback)) {
+      try {
+        unlinkSync(fallback);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      }
+    }
   }
 
   /**
    * Writes what an interrupted run journaled but never committed: its finished steps, its end
    * (`run-finished`, when that could not be committed), and its start (`run-started`, the steps in
    * order) when no steps of it are stored yet (else it would undo what was stored since, such as
-   * a resume's earlier attempts).
+   * a resume's earlier attempts). The journal's fallback, if it has one, goes on where the journal
+   * stops.
    */
-  #replayJournal(runId: string): void {
-    const events = readJournal(this.#journalPath(runId));
-    if (!events) return;
+  #replayJournal(runId: string, fallback: string | null): void {
+    const events = [...(readJournal(this.#journalPath(runId)) ?? []), ...(fallback !== null ? (readJournal(fallback) ?? []) : [])];
+    if (events.length === 0) return;
     const started = this.#statements.hasSteps.get(runId) !== undefined;
     const entries: Queued[] = [];
     for (const event of events) {
+      if (event.runId !== runId) continue;
       if (event.type === 'step-finished' || event.type === 'run-finished' || (!started && event.type === 'run-started')) {
         entries.push({ event, replayed: true });
       }
@@ -724,7 +816,11 @@ export class SqliteRunStore implements RunStore {
     readStartTimes(entries);
     try {
       this.#writeBatch(entries);
-      for (const { event } of entries) if (event.type === 'run-finished') this.#dropJournal(event.runId);
+      for (const { event } of entries) {
+        if (event.type !== 'run-finished') continue;
+        this.#dropJournal(event.runId, this.#fallbacks.get(event.runId) ?? null);
+        this.#fallbacks.delete(event.runId);
+      }
     } catch (error) {
       this.#stats.failedFlushes += 1;
       const failure = toStoreError(error, { path: this.path, operation: 'write', queued: entries.length });
@@ -930,14 +1026,14 @@ function toStepRecord(row: AttemptRow): StepRecord {
 function prepareStatements(db: BetterSqlite3.Database) {
   return {
     beginRun: db.prepare(`
-      INSERT INTO runs (id, name, kind, source, status, started_at, argv, cwd, git_commit, host, pid, pid_start_time, spec_json)
-      VALUES (@id, @name, @kind, @source, 'running', @now, @argv, @cwd, @gitCommit, @host, @pid, @pidStartTime, @specJson)
+      INSERT INTO runs (id, name, kind, source, status, started_at, argv, cwd, git_commit, host, pid, pid_start_time, spec_json, journal_fallback)
+      VALUES (@id, @name, @kind, @source, 'running', @now, @argv, @cwd, @gitCommit, @host, @pid, @pidStartTime, @specJson, @journalFallback)
       ON CONFLICT (id) DO UPDATE SET
         name = excluded.name, kind = excluded.kind, source = excluded.source, status = 'running',
         finished_at = NULL, duration_ms = NULL, counts = NULL, reason = NULL, cancel_requested_at = NULL,
         argv = excluded.argv, cwd = excluded.cwd, git_commit = excluded.git_commit, host = excluded.host,
         pid = excluded.pid, pid_start_time = excluded.pid_start_time,
-        spec_json = COALESCE(excluded.spec_json, runs.spec_json)`),
+        spec_json = COALESCE(excluded.spec_json, runs.spec_json), journal_fallback = excluded.journal_fallback`),
     // Without beginRun (a bare listener) the run still gets a row; `kind` is then a guess. The
     // engine's start time replaces beginRun's, except on a resume (the run has steps already).
     // @stamp: make @pid/@pidStartTime/@host the run's owner (see `#ownerToStamp`).

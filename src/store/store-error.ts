@@ -68,6 +68,10 @@ export function toStoreError(
     queued?: number;
     /** Events dropped because the store was closing. */
     lost?: number;
+    /** Runs whose results among the lost events are kept in their journal (or its fallback). */
+    kept?: readonly { runId: string; file: string }[];
+    /** Runs whose results among the lost events are kept nowhere. */
+    notKept?: readonly string[];
   },
 ): StoreError {
   if (error instanceof StoreError) return error;
@@ -78,6 +82,12 @@ export function toStoreError(
   let fate = '';
   if (context.lost !== undefined && context.lost > 0) {
     fate = ` The last ${events(context.lost)} of the run history could not be saved; what was stored before is intact.`;
+    for (const { runId, file } of context.kept ?? []) {
+      fate += ` The results of run ${runId} (its finished steps and its end) are kept in ${file}: once the state folder can be written again, the next orchestrator command (\`orchestrator runs\`, say) stores them, and \`orchestrator resume ${runId}\` keeps every step that succeeded. Do not delete that file before.`;
+    }
+    for (const runId of context.notKept ?? []) {
+      fate += ` Some results of run ${runId} could not be kept anywhere else either: its record will show the steps it did not save as pending or interrupted, and \`orchestrator resume ${runId}\` would run them again.`;
+    }
   } else if (context.queued !== undefined && context.queued > 0) {
     fate = ` ${events(context.queued)} ${context.queued === 1 ? 'stays' : 'stay'} queued for the next flush; what was stored before is intact.`;
   }

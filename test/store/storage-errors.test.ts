@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -160,6 +160,80 @@ describe('SqliteRunStore on a state folder it cannot write', () => {
     expect(store.getRun('r')).toMatchObject({ status: 'succeeded', counts: { total: 1, succeeded: 1 } });
     await recording.stop();
     store = undefined;
+  });
+
+  /**
+   * The state folder goes read-only mid-run (a full disk fails the same writes, with ENOSPC and
+   * SQLITE_FULL), while the run's folder, elsewhere, can still be written: the journal goes on in
+   * the run's fallback file, and the next command stores the run as it ended.
+   */
+  it('keeps the results a run could not save in its fallback file, and the next command stores the run as finished', async () => {
+    const stateDir = path.join(dir, 'state');
+    const fallback = path.join(dir, 'out', 'run-1', 'unsaved-history.jsonl');
+    store = new SqliteRunStore({ stateDir, flushIntervalMs: 60_000, retryDelayMs: 60_000, onError: () => undefined });
+    const events = runEvents('r', [
+      { id: 'one', status: 'succeeded' },
+      { id: 'two', status: 'succeeded' },
+      { id: 'three', status: 'failed' },
+    ]);
+    store.beginRun(runInfo('r', { journalFallback: fallback }));
+    for (const event of events.slice(0, 3)) store.recordEvent(event);
+    await store.flush();
+    const journalDir = path.join(stateDir, 'journal');
+    const journal = path.join(journalDir, 'r.jsonl');
+    expect(existsSync(journal)).toBe(true);
+    expect(existsSync(fallback), 'no fallback while the journal can be written').toBe(false);
+
+    chattr('+i', store.path, `${store.path}-wal`, stateDir, journalDir, journal);
+    for (const event of events.slice(3)) store.recordEvent(event);
+    const closing = store;
+    store = undefined;
+    let message = '';
+    try {
+      closing.close();
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toContain('The last 5 events of the run history could not be saved');
+    expect(message).toContain(`The results of run r (its finished steps and its end) are kept in ${fallback}`);
+    expect(message).toContain('`orchestrator resume r` keeps every step that succeeded');
+    expect(readFileSync(fallback, 'utf8').trim().split('\n').map((line) => (JSON.parse(line) as { type: string }).type)).toEqual([
+      'step-finished',
+      'step-finished',
+      'run-finished',
+    ]);
+
+    chattr('-i', closing.path, `${closing.path}-wal`, stateDir, journalDir, journal);
+    store = new SqliteRunStore({ stateDir });
+    expect(store.markInterrupted('r', 'the orchestrator (pid 1) is gone'), 'stored as finished, not interrupted').toBe(false);
+    expect(store.getRun('r')).toMatchObject({ status: 'failed', counts: { total: 3, succeeded: 2, failed: 1, interrupted: 0 } });
+    expect(store.getSteps('r').map((s) => [s.stepId, s.status])).toEqual([
+      ['one', 'succeeded'],
+      ['two', 'succeeded'],
+      ['three', 'failed'],
+    ]);
+    expect(existsSync(fallback), 'replayed, then removed').toBe(false);
+    expect(existsSync(journal)).toBe(false);
+  });
+
+  it('says which results were kept nowhere when the run has no fallback it can write', async () => {
+    const stateDir = path.join(dir, 'state');
+    store = new SqliteRunStore({ stateDir, flushIntervalMs: 60_000, retryDelayMs: 60_000, onError: () => undefined });
+    const events = runEvents('r', [
+      { id: 'one', status: 'succeeded' },
+      { id: 'two', status: 'succeeded' },
+    ]);
+    store.beginRun(runInfo('r'));
+    for (const event of events.slice(0, 3)) store.recordEvent(event);
+    await store.flush();
+    const journalDir = path.join(stateDir, 'journal');
+    chattr('+i', store.path, `${store.path}-wal`, stateDir, journalDir, path.join(journalDir, 'r.jsonl'));
+    for (const event of events.slice(3)) store.recordEvent(event);
+    const closing = store;
+    store = undefined;
+    expect(() => closing.close()).toThrow(
+      'Some results of run r could not be kept anywhere else either: its record will show the steps it did not save as pending or interrupted, and `orchestrator resume r` would run them again.',
+    );
   });
 
   it('throws from close, saying what was lost, when the last events cannot be written', async () => {
