@@ -52,6 +52,12 @@ export interface CacheEntry {
   stepId: string;
   /** What went into the key, by part (`command`, `args`, `env:NAME`, `file:path`, `needs:id`), each hashed. */
   components: Record<string, string>;
+  /**
+   * The readable, non-secret side of the parts (command text, arguments as JSON, script path,
+   * dependency output names; never environment values), to say what changed on a later miss.
+   * Not part of the key. Missing on entries stored before it was kept.
+   */
+  details?: Record<string, string>;
   outputs: Record<string, string>;
   value?: unknown;
   runId: string;

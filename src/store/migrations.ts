@@ -107,6 +107,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE runs ADD COLUMN journal_fallback TEXT;
     `,
   },
+  {
+    version: 5,
+    description: "cache entries keep their key parts' readable details (command, arguments, output names) to explain a miss",
+    sql: `
+      ALTER TABLE cache_entries ADD COLUMN details TEXT;
+    `,
+  },
 ];
 
 /** The schema version this code reads and writes. */

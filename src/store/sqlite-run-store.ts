@@ -221,6 +221,7 @@ interface CacheRow {
   workflow: string;
   step_id: string;
   components: string;
+  details: string | null;
   outputs: string;
   value: string | null;
   run_id: string;
@@ -238,6 +239,7 @@ function toCacheEntry(row: CacheRow): CacheEntry {
     createdAt: new Date(row.created_at).toISOString(),
   };
   if (row.value !== null) entry.value = fromJson<unknown>(row.value, row.value);
+  if (row.details !== null) entry.details = fromJson<Record<string, string>>(row.details, {});
   return entry;
 }
 
@@ -586,16 +588,17 @@ export class SqliteRunStore implements RunStore {
     this.#run('write', () =>
       this.#db
         .prepare(
-          `INSERT INTO cache_entries (key, workflow, step_id, components, outputs, value, run_id, created_at)
-           VALUES (@key, @workflow, @stepId, @components, @outputs, @value, @runId, @createdAt)
+          `INSERT INTO cache_entries (key, workflow, step_id, components, details, outputs, value, run_id, created_at)
+           VALUES (@key, @workflow, @stepId, @components, @details, @outputs, @value, @runId, @createdAt)
            ON CONFLICT (key) DO UPDATE SET run_id = excluded.run_id, created_at = excluded.created_at,
-             outputs = excluded.outputs, value = excluded.value, components = excluded.components`,
+             outputs = excluded.outputs, value = excluded.value, components = excluded.components, details = excluded.details`,
         )
         .run({
           key: entry.key,
           workflow: entry.workflow,
           stepId: entry.stepId,
           components: JSON.stringify(entry.components),
+          details: entry.details === undefined ? null : JSON.stringify(entry.details),
           outputs: JSON.stringify(entry.outputs),
           value: toJson(entry.value),
           runId: entry.runId,

@@ -99,7 +99,57 @@ describe('step caching', () => {
     expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
     expect(await count('build.count')).toBe(2);
     const explained = await rig.run(['explain', await latestRun(), 'build']);
-    expect(explained.stdout).toContain('outputs of dependency version changed');
+    expect(explained.stdout).toContain('outputs of dependency version changed: v changed');
+  });
+
+  it('explain names the argument that changed, was added or removed, and the script file whose content changed', async () => {
+    await rig.write('scripts/level.sh', `#!/bin/sh\necho "$@" >> "${rig.path('level.log')}"\n`, true);
+    const workflow = (args: string): string => ['name: levels', 'cache: true', 'steps:', '  - id: lv', '    script: scripts/level.sh', `    args: ${args}`, ''].join('\n');
+    await rig.write('wf.yaml', workflow('["two", "--level", "3"]'));
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
+    expect(await count('level.log')).toBe(1);
+
+    await rig.write('wf.yaml', workflow('["two", "--level", "4"]'));
+    const changed = await rig.run(['run', 'wf.yaml', '--explain']);
+    expect(changed.code, changed.stderr).toBe(0);
+    expect(changed.stdout).toContain('lv: ran: argument 3 changed: "3" -> "4"\n');
+    const explained = await rig.run(['explain', await latestRun(), 'lv']);
+    expect(explained.stdout).toMatch(/ran \(succeeded\) in run \S+; key \w+\n {2}argument 3 changed: "3" -> "4"\n$/);
+
+    await rig.write('wf.yaml', workflow('["two", "--level", "4", "--verbose"]'));
+    expect((await rig.run(['run', 'wf.yaml', '--explain'])).stdout).toContain('lv: ran: argument 4 added: "--verbose"\n');
+    await rig.write('wf.yaml', workflow('["--level", "4", "--verbose"]'));
+    expect((await rig.run(['run', 'wf.yaml', '--explain'])).stdout).toContain('lv: ran: argument 1 removed: "two"\n');
+
+    await rig.write('scripts/level.sh', `#!/bin/sh\necho "edited $@" >> "${rig.path('level.log')}"\n`, true);
+    expect((await rig.run(['run', 'wf.yaml', '--explain'])).stdout).toContain('lv: ran: script content changed (scripts/level.sh)\n');
+    expect(await count('level.log')).toBe(5);
+  });
+
+  it('explain shows a changed command before and after, and names an environment variable without its value', async () => {
+    const workflow = (command: string): string =>
+      ['name: cmd', 'cache: true', 'steps:', '  - id: build', `    run: ${command}`, '    cache: { env: [API_TOKEN] }', ''].join('\n');
+    await rig.write('wf.yaml', workflow('echo make build'));
+    expect((await rig.run(['run', 'wf.yaml'], { API_TOKEN: 'hunter2-first' })).code).toBe(0);
+    await rig.write('wf.yaml', workflow('echo make build -j4'));
+    const changed = await rig.run(['run', 'wf.yaml', '--explain'], { API_TOKEN: 'hunter2-first' });
+    expect(changed.stdout).toContain('build: ran: command changed: "echo make build" -> "echo make build -j4"\n');
+
+    const long = `echo ${'x'.repeat(120)}`;
+    await rig.write('wf.yaml', workflow(long));
+    expect((await rig.run(['run', 'wf.yaml'], { API_TOKEN: 'hunter2-first' })).code).toBe(0);
+    await rig.write('wf.yaml', workflow(`${long} done`));
+    const cut = (await rig.run(['run', 'wf.yaml', '--explain'], { API_TOKEN: 'hunter2-first' })).stdout;
+    const line = cut.split('\n').find((l) => l.startsWith('build: ran: command changed: ')) ?? '';
+    expect(line).toMatch(/^build: ran: command changed: …x{20}" -> …x{20} done"$/);
+    expect(line.length).toBeLessThan(200);
+
+    const secret = await rig.run(['run', 'wf.yaml', '--explain'], { API_TOKEN: 'hunter2-second' });
+    expect(secret.stdout).toContain('build: ran: environment variable API_TOKEN changed\n');
+    const explained = await rig.run(['explain', await latestRun(), 'build']);
+    expect(explained.stdout).toContain('environment variable API_TOKEN changed');
+    expect(secret.stdout + explained.stdout).not.toContain('hunter2');
   });
 
   it('rerun --step X (and --downstream) runs its steps again instead of taking them from the cache', async () => {

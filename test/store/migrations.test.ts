@@ -48,6 +48,28 @@ describe('store migrations', () => {
     }
   });
 
+  it('keep a version 3 cache entry (no details) readable, and store details on entries made after', () => {
+    const file = path.join(dir, 'state.db');
+    const v3 = new Database(file);
+    expect(migrate(v3, 3)).toEqual([1, 2, 3]);
+    v3.prepare(
+      `INSERT INTO cache_entries (key, workflow, step_id, components, outputs, run_id, created_at) VALUES ('k1', 'w', 's', '{"args":"aa"}', '{}', 'r1', 1000)`,
+    ).run();
+    v3.close();
+
+    const store = new SqliteRunStore({ stateDir: dir });
+    try {
+      const old = store.latestCacheEntry('w', 's');
+      expect(old).toMatchObject({ key: 'k1', components: { args: 'aa' } });
+      expect(old?.details).toBeUndefined();
+      store.putCacheEntry({ key: 'k2', workflow: 'w', stepId: 's', components: { args: 'bb' }, details: { args: '["4"]' }, outputs: {}, runId: 'r2', createdAt: new Date(2000).toISOString() });
+      expect(store.latestCacheEntry('w', 's')).toMatchObject({ key: 'k2', details: { args: '["4"]' } });
+      expect(store.getCacheEntry('k1')?.details).toBeUndefined();
+    } finally {
+      store.close();
+    }
+  });
+
   it('apply nothing to a database that is up to date', () => {
     new SqliteRunStore({ stateDir: dir }).close();
     const db = new Database(path.join(dir, 'state.db'));

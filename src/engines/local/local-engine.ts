@@ -11,7 +11,7 @@ import { countStatuses, overallStatus, type RunSummary, type StepResult } from '
 import { retryDelay } from '../../core/retry.js';
 import type { FunctionStep, NeedResult, StepSpec, SubWorkflowStep, WorkflowSpec } from '../../core/spec.js';
 import { isSuccessStatus, type FailureReason, type FinalStatus } from '../../core/status.js';
-import { cacheComponents, cacheKey, explainChange } from '../../execution/cache-key.js';
+import { cacheComponents, cacheDetails, cacheKey, explainChange } from '../../execution/cache-key.js';
 import { FunctionExecutor, functionEnded, functionThrew, FunctionStepContext, outputLimitFailure } from '../../execution/function-executor.js';
 import { InterpreterResolver } from '../../execution/interpreter.js';
 import { ProcessExecutor } from '../../execution/process-executor.js';
@@ -1171,6 +1171,7 @@ export class LocalRun implements RunHandle {
     for (const need of state.needs) needsOutputs[need.spec.id] = need.result?.outputs ?? {};
     const components = await cacheComponents(step, this.#options.env ?? process.env, needsOutputs, this.#spec.name);
     const key = cacheKey(components);
+    const details = cacheDetails(step, needsOutputs);
     // The cache is an optimisation: a store that cannot be read or written (busy, read-only, full)
     // makes the step run and keep its result, with the reason in its explanation.
     let unavailable: string | undefined;
@@ -1199,7 +1200,7 @@ export class LocalRun implements RunHandle {
       return result;
     }
     const latest = quietly(() => cache.latestCacheEntry(this.#spec.name, step.id));
-    const explain = unavailable !== undefined ? [unavailable] : refresh ? [REFRESH_EXPLAIN] : explainChange(latest?.components, components);
+    const explain = unavailable !== undefined ? [unavailable] : refresh ? [REFRESH_EXPLAIN] : explainChange(latest?.components, components, latest?.details, details);
     const attempt = step.kind === 'workflow' ? await this.#runSubWorkflow(state, step) : await this.#attempts(state, step, logPath);
     const result = this.#toStepResult(state, attempt, logPath);
     result.cacheKey = key;
@@ -1211,6 +1212,7 @@ export class LocalRun implements RunHandle {
           workflow: this.#spec.name,
           stepId: step.id,
           components,
+          details,
           outputs: result.outputs,
           ...(result.value !== undefined ? { value: result.value } : {}),
           runId: this.id,
