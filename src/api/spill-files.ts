@@ -3,7 +3,7 @@ import { lstat, open, readdir, unlink } from 'node:fs/promises';
 import path from 'node:path';
 
 const RULE = '='.repeat(60);
-/** `<step>.log.<attempt>.part.<stream>`: where a step's output goes once it outgrows memory. */
+/** `<step>.log.<attempt>.part.<stream>`: where a step's output goes once it outgrows memory or runs past a second. */
 const SPILL = /^(.+\.log)\.(\d+)\.part\.(stdout|stderr)$/;
 const CHUNK = 1 << 20;
 

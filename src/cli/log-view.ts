@@ -185,7 +185,10 @@ export class SectionPrinter {
   }
 }
 
-/** Where a running attempt's output spills beside the log once it outgrows memory (execution/process-executor). */
+/**
+ * Where a running attempt's output spills beside the log once it outgrows memory or the attempt has
+ * run for a second (execution/process-runner, `spillAfterMs`).
+ */
 export function spillFile(logPath: string, attempt: number, stream: LogStream): string {
   return `${logPath}.${attempt}.part.${stream}`;
 }
@@ -206,8 +209,9 @@ export interface FollowOptions {
 
 /**
  * `logs --follow`: prints each attempt's section as it reaches the log, and while an attempt
- * runs, its output from the spill files (only output past the in-memory limit spills; smaller
- * output reaches the log when the attempt ends). Returns when the run is no longer running, after
+ * runs, its output from the spill files (an attempt still running after a second, or whose output
+ * outgrew memory, writes there; a quicker one reaches the log only when it ends, so its output
+ * is printed with its section). Returns when the run is no longer running, after
  * one last read of the log: the run's status is read *before* the log, so whatever was written
  * before the run ended is printed.
  */

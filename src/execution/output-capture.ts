@@ -5,8 +5,9 @@ import { once } from 'node:events';
 /**
  * Captures one output stream with bounded memory: the last `tailBytes` are kept for reports; the
  * whole stream is kept in memory only while it is smaller than `memoryBytes`, after which it spills
- * to `spillPath` on disk. Writes that the disk cannot keep up with return false so the caller can
- * pause the child's pipe (backpressure instead of growing memory).
+ * to `spillPath` on disk, or until `spillNow()` sends it there (a step that runs long, so that
+ * `logs --follow` can read its output while it runs). Writes that the disk cannot keep up with
+ * return false so the caller can pause the child's pipe (backpressure instead of growing memory).
  */
 export class StreamCapture {
   readonly #tailBytes: number;
@@ -20,6 +21,8 @@ export class StreamCapture {
   #spillError: Error | undefined;
   /** The spill file was copied or discarded, and removed. */
   #spillRemoved = false;
+  /** `spillNow()` came before any output: the first chunk opens the spill file. */
+  #spillEarly = false;
   bytes = 0;
 
   constructor(options: { tailBytes: number; memoryBytes: number; spillPath?: string }) {
@@ -37,8 +40,27 @@ export class StreamCapture {
     if (this.#spillPath === undefined) return true;
     this.#chunks.push(chunk);
     this.#held += chunk.length;
-    if (this.#held <= this.#memoryBytes) return true;
-    this.#spill = createWriteStream(this.#spillPath);
+    if (this.#held <= this.#memoryBytes && !this.#spillEarly) return true;
+    return this.#openSpill(this.#spillPath);
+  }
+
+  /**
+   * Sends the stream to the spill file from now on: what is held in memory is written there at
+   * once, later chunks as they come. Without output yet, the file is created by the first chunk
+   * (a silent step writes no file). Does nothing without a spill path or once spilled.
+   */
+  spillNow(): void {
+    if (this.#spill || this.#spillPath === undefined || this.#spillRemoved) return;
+    if (this.#chunks.length === 0) {
+      this.#spillEarly = true;
+      return;
+    }
+    // The caller learns of a full write buffer from its next `push`, which then returns false.
+    this.#openSpill(this.#spillPath);
+  }
+
+  #openSpill(spillPath: string): boolean {
+    this.#spill = createWriteStream(spillPath);
     this.#spill.on('error', (error) => {
       // A full or unwritable disk must not stall the script: keep only the tail from now on.
       this.#spillError = error;

@@ -35,6 +35,13 @@ export interface ProcessOptions {
   memoryBytes?: number;
   /** Where full output spills (`<prefix>.stdout`, `<prefix>.stderr`); unset keeps only tails. */
   spillPrefix?: string;
+  /**
+   * Milliseconds after which a command still running sends its output to the spill files even
+   * below `memoryBytes` (`StreamCapture.spillNow`), so `logs --follow` shows it as it comes.
+   * Quicker commands never touch the disk for it. Needs `spillPrefix`.
+   * @default 1000
+   */
+  spillAfterMs?: number;
   onOutput?: (stream: 'stdout' | 'stderr', chunk: Buffer) => void;
   onSpawn?: (pid: number) => void;
   /** How often the tree's memory is measured when a limit is set. @default 200 */
@@ -232,6 +239,14 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
   // A cancel from inside `onSpawn` (a step-started listener) came before the listener existed.
   if (options.signal?.aborted) terminate('cancelled');
 
+  // One timer per running command; a short command clears it unfired, so it costs no file.
+  const spillTimer = options.spillPrefix
+    ? setTimeout(() => {
+        stdout.spillNow();
+        stderr.spillNow();
+      }, options.spillAfterMs ?? 1000)
+    : undefined;
+
   let memoryTimer: NodeJS.Timeout | undefined;
   if (options.memoryLimitMb !== undefined) {
     const limit = options.memoryLimitMb;
@@ -260,6 +275,7 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
   mainExited = true;
   outcome.finishedAt = Date.now();
   timer?.clear();
+  clearTimeout(spillTimer);
   if (memoryTimer) clearInterval(memoryTimer);
   if (fileTimer) clearInterval(fileTimer);
   options.signal?.removeEventListener('abort', onAbort);

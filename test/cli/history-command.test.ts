@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { open, readFile, truncate } from 'node:fs/promises';
+import { open, readdir, readFile, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -573,6 +573,42 @@ describe('history commands: bad input, huge logs, live logs', () => {
     // What was shown live is not shown again when the attempt's section reaches the log.
     expect(followed.stdout.split('live-marker')).toHaveLength(2);
     expect((followed.stdout.match(/x{100,}/g) ?? []).join('')).toHaveLength(300_000);
+  });
+
+  it('logs --follow shows a running step\'s small output within about a second, before the step ends', async () => {
+    const ready = rig.path('ready');
+    const gate = rig.path('gate');
+    // A few bytes, far below the 256 KiB held in memory: they used to reach the log only at the end.
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: live',
+        'steps:',
+        '  - id: progress',
+        `    run: echo "progress 1"; echo 1 > "${ready}"; while [ ! -f "${gate}" ]; do sleep 0.05; done; echo "progress 2"`,
+        '',
+      ].join('\n'),
+    );
+    const { done } = rig.start(['run', 'wf.yaml']);
+    await waitForFile(ready);
+    const [run] = await runs();
+    const follower = rig.start(['logs', run?.id ?? '', 'progress', '--follow']);
+    try {
+      await waitForOutput(follower.child.stdout, 'progress 1', 5_000);
+    } finally {
+      await rig.write('gate', '');
+    }
+    const followed = await within(follower.done, 10_000, 'logs --follow to exit once the run ended');
+    expect((await done).code).toBe(0);
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toContain('progress 2');
+    // Shown live, not again when the section reaches the log (the header's command line names it too).
+    expect(followed.stdout.match(/^progress 1$/gm)).toHaveLength(1);
+    // The log after the run is what it always was, and the spill files are gone.
+    const logs = await rig.run(['logs', run?.id ?? '', 'progress']);
+    expect(logs.stdout).toContain(`STDOUT (22 bytes)\n${'='.repeat(60)}\nprogress 1\nprogress 2\n${'='.repeat(60)}\nSTDERR (0 bytes)\n`);
+    const logPath = (await show(run?.id ?? '')).steps[0]?.logPath ?? '';
+    expect((await readdir(path.dirname(logPath))).filter((f) => f.includes('.part.'))).toEqual([]);
   });
 
   it('logs --follow prints each attempt as it ends and the last output of the run', async () => {

@@ -1,7 +1,7 @@
 import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { appendLogSection } from '../../src/execution/log-file.js';
 import { killLeftovers, runProcess, type ProcessOptions } from '../../src/execution/process-runner.js';
@@ -370,6 +370,37 @@ describe('runProcess', () => {
     expect(log).toContain(`STDOUT (14 bytes)\n${'='.repeat(60)}\nabout to fail\n`);
     expect(log).toContain(`STDERR (15 bytes)\n${'='.repeat(60)}\nfailing with 2\n`);
     expect(await readdir(dir)).toEqual(['small.log']);
+  });
+
+  it('a command still running after spillAfterMs sends its small output to the spill files while it runs; a quick one writes none', async () => {
+    const gate = path.join(dir, 'gate');
+    const spill = path.join(dir, 'step.log.1.part.stdout');
+    const running = runProcess(
+      options('/bin/sh', ['-c', `echo live; while [ ! -f "${gate}" ]; do sleep 0.02; done; echo done`], {
+        spillPrefix: path.join(dir, 'step.log.1.part'),
+        spillAfterMs: 100,
+      }),
+    );
+    try {
+      const deadline = Date.now() + 5_000;
+      let seen = '';
+      while (seen !== 'live\n' && Date.now() < deadline) {
+        seen = await readFile(spill, 'utf8').catch(() => '');
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(seen, 'the first line, in the spill file before the command ends').toBe('live\n');
+    } finally {
+      await writeFile(gate, '');
+    }
+    const outcome = await running;
+    expect(outcome.stdout.held()).toBeUndefined();
+    // Nothing was written to stderr, so it has no spill file.
+    expect((await readdir(dir)).sort()).toEqual(['gate', 'step.log.1.part.stdout']);
+    await outcome.stdout.discard();
+
+    const quick = await runProcess(options('/bin/sh', ['-c', 'echo quick'], { spillPrefix: path.join(dir, 'quick.log.1.part') }));
+    expect(quick.stdout.held()?.map(String)).toEqual(['quick\n']);
+    expect((await readdir(dir)).sort()).toEqual(['gate']);
   });
 
   it('output still draining to a slow spill file when the script exits is read to the end, not cut off', async () => {
