@@ -113,10 +113,12 @@ export {
   keptResults,
   downstreamOf,
   resumableRunInfo,
+  recordRun,
+  CANCEL_REQUEST_REASON,
   planToJson,
   planFromRecord,
 } from './api/history.js';
-export type { RerunMode, RerunOptions, RecoveredRun, StoredPlan, StartedRun, RunOrigin } from './api/history.js';
+export type { RerunMode, RerunOptions, RecoveredRun, StoredPlan, StartedRun, RunOrigin, RecordRunOptions, RunRecording } from './api/history.js';
 
 // DSL
 export {

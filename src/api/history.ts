@@ -129,6 +129,168 @@ export function resumableRunInfo(run: StartedRun, origin: RunOrigin): RunInfo {
   };
 }
 
+/** The reason a run's signal is aborted with when `orchestrator cancel <id>` asks for it. */
+export const CANCEL_REQUEST_REASON = 'cancelled with orchestrator cancel';
+
+/** Options of {@link recordRun}: where the run came from (as for `resumableRunInfo`), and more. */
+export interface RecordRunOptions extends RunOrigin {
+  /**
+   * The run's spec and output folder, for its stored plan. Needed when `onStart` is not given them:
+   * `runSpec` calls it with the run's id and folder only.
+   */
+  spec?: WorkflowSpec;
+  outputDir?: string;
+  /** Aborting it aborts the recording's `signal` too (your own cancel, a shutdown...). */
+  signal?: AbortSignal;
+  /** Called once when `orchestrator cancel <id>` (or `RunStore#requestCancel`) asks for the run, before `signal` is aborted. */
+  onCancelRequest?: () => void;
+  /** A store failure while recording; the run goes on. @default emits a process warning */
+  onWarning?: (error: Error) => void;
+  /** How often the store is asked whether the run should be cancelled, in ms. @default 250 */
+  pollIntervalMs?: number;
+  /** `stop()` and `abandon()` close the store (which writes what is queued) instead of flushing it. @default false */
+  closeStore?: boolean;
+  /** Read for the git commit (`GIT_DIR`...). @default process.env */
+  env?: NodeJS.ProcessEnv;
+}
+
+/** A run being recorded by {@link recordRun}: pass its `signal`, `onStart` and `onEvent` to `runSpec`. */
+export interface RunRecording {
+  /**
+   * Aborted (reason `'cancelled with orchestrator cancel'`) when the run is asked to cancel, or
+   * when `options.signal` aborts: pass it to `runSpec`, which then kills the run's trees and
+   * records its steps as cancelled.
+   */
+  readonly signal: AbortSignal;
+  /** `runSpec`'s `onStart`: records the run (`beginRun` with `resumableRunInfo`) and starts polling for cancel requests. */
+  readonly onStart: (run: { runId: string; runDir: string } & Partial<Omit<StartedRun, 'runId' | 'runDir'>>) => void;
+  /** `runSpec`'s `onEvent`: records every event (`storeListener`); polling ends with the run. */
+  readonly onEvent: (event: RunEvent) => void;
+  /** The run's id, once it started. */
+  readonly runId: string | undefined;
+  /** Whether a cancel request was seen. */
+  readonly cancelRequested: boolean;
+  /**
+   * For a process that exits at once: stops polling and marks the run interrupted with `reason`
+   * now, so it is not left `running` until the next command finds its owner gone.
+   */
+  readonly abandon: (reason: string) => void;
+  /** Stops polling and writes what is queued (or closes the store: `closeStore`). Call it once the run is over. */
+  readonly stop: () => Promise<void>;
+}
+
+/**
+ * Records a run the way the `orchestrator` command does, cancel requests included: `beginRun`
+ * with `resumableRunInfo` (so it can be resumed and rerun), every event, and a poll of
+ * `RunStore#cancelRequested` every 250 ms that aborts `signal`. A run recorded without it (with
+ * `storeListener` and `beginRun` only) never sees `orchestrator cancel <id>`. Store failures are
+ * warnings (`onWarning`): the run goes on.
+ * @example
+ * const recording = await recordRun(store, { kind: 'workflow', source: 'nightly', projectRoot, spec, outputDir });
+ * try {
+ *   await runSpec(spec, { outputDir, projectRoot, signal: recording.signal, onStart: recording.onStart, onEvent: recording.onEvent });
+ * } finally {
+ *   await recording.stop();
+ * }
+ * @see docs/store.md
+ */
+export async function recordRun(store: RunStore, options: RecordRunOptions): Promise<RunRecording> {
+  const pollIntervalMs = options.pollIntervalMs ?? 250;
+  if (!Number.isInteger(pollIntervalMs) || pollIntervalMs < 1) {
+    throw new TypeError(`Expected the \`pollIntervalMs\` option to be a positive integer, got \`${String(pollIntervalMs)}\` (${typeof pollIntervalMs})`);
+  }
+  const commit = options.gitCommit !== undefined ? options.gitCommit : await projectCommit(options.projectRoot, options.env ?? process.env);
+  const warn = options.onWarning ?? ((error: Error) => process.emitWarning(error));
+  const controller = new AbortController();
+  const outer = options.signal;
+  const forward = (): void => controller.abort(outer?.reason);
+  if (outer?.aborted) forward();
+  else outer?.addEventListener('abort', forward, { once: true });
+  let poll: NodeJS.Timeout | undefined;
+  let runId: string | undefined;
+  let cancelRequested = false;
+  const stopPolling = (): void => {
+    if (poll) clearInterval(poll);
+    poll = undefined;
+    outer?.removeEventListener('abort', forward);
+  };
+  const record = (store as { recordEvent: RunStore['recordEvent'] }).recordEvent.bind(store);
+  const finish = (): void => {
+    try {
+      if (options.closeStore === true) store.close();
+    } catch (error) {
+      warn(error as Error);
+    }
+  };
+  return {
+    signal: controller.signal,
+    get runId() {
+      return runId;
+    },
+    get cancelRequested() {
+      return cancelRequested;
+    },
+    onStart: (run) => {
+      runId = run.runId;
+      const spec = run.spec ?? options.spec;
+      const outputDir = run.outputDir ?? options.outputDir;
+      if (spec === undefined || outputDir === undefined) {
+        throw new TypeError('Expected the `spec` and `outputDir` options of recordRun() (runSpec does not pass them to onStart), got none');
+      }
+      try {
+        // The same record a library resume or rerun makes (`resumableRunInfo`): one shape for all.
+        store.beginRun(
+          resumableRunInfo({ ...run, spec, outputDir }, {
+            kind: options.kind,
+            source: options.source,
+            projectRoot: options.projectRoot,
+            gitCommit: commit,
+            ...(options.argv !== undefined ? { argv: options.argv } : {}),
+            ...(options.cwd !== undefined ? { cwd: options.cwd } : {}),
+          }),
+        );
+      } catch (error) {
+        // The history is a record, never a reason for the run to fail (a full disk right now, say):
+        // the run goes on, its events still go to the journal and the store, and its reports are written.
+        warn(error as Error);
+      }
+      poll = setInterval(() => {
+        let requested = false;
+        try {
+          requested = runId !== undefined && store.cancelRequested(runId);
+        } catch {
+          // The database cannot be read right now: the next poll tries again.
+        }
+        if (!requested) return;
+        stopPolling();
+        cancelRequested = true;
+        options.onCancelRequest?.();
+        controller.abort(CANCEL_REQUEST_REASON);
+      }, pollIntervalMs);
+      poll.unref();
+    },
+    onEvent: (event) => {
+      record(event);
+      if (event.type === 'run-finished' && event.runId === runId) stopPolling();
+    },
+    abandon: (reason) => {
+      stopPolling();
+      try {
+        if (runId !== undefined) store.markInterrupted(runId, reason);
+      } catch (error) {
+        warn(error as Error);
+      }
+      finish();
+    },
+    stop: async () => {
+      stopPolling();
+      if (options.closeStore === true) return finish();
+      // flush() rejects with what it could not write; the events stay queued for a later flush.
+      await store.flush().catch((error: unknown) => warn(error as Error));
+    },
+  };
+}
+
 /** How many runs an ambiguous id prefix names. */
 export const AMBIGUOUS_RUNS_SHOWN = 10;
 

@@ -1,5 +1,6 @@
+import path from 'node:path';
 import { colorsFor } from './colors.js';
-import { projectCommit, recoverInterruptedRuns, resumableRunInfo, type StartedRun } from '../api/history.js';
+import { recordRun as recordLibraryRun, recoverInterruptedRuns, type StartedRun } from '../api/history.js';
 import type { RunStore } from '../store/run-store.js';
 import type { CliIo } from './types.js';
 
@@ -21,15 +22,29 @@ const RUN_FLUSH_INTERVAL_MS = 250;
  * Opens the run history of a project. A state folder that cannot be used (read-only, full, not a
  * folder) is a warning, never a lost run: the run goes on and its reports are still written.
  */
-export async function openRunStore(io: CliIo, flags: StoreFlags, projectRoot: string, required = false): Promise<RunStore | undefined> {
+export async function openRunStore(
+  io: CliIo,
+  flags: StoreFlags,
+  projectRoot: string,
+  required = false,
+  /** For commands that only read: a state folder that cannot be written is opened read-only (see `readOnlyFallback`). */
+  readOnly = false,
+): Promise<RunStore | undefined> {
   if (flags.history === false && !required) return undefined;
   const { SqliteRunStore, resolveStateDir, StoreError } = await import('../store/index.js');
   try {
-    return new SqliteRunStore({
+    const store = new SqliteRunStore({
       stateDir: resolveStateDir({ ...(flags.stateDir ? { stateDir: flags.stateDir } : {}), env: io.env, projectRoot }),
       onError: (error) => io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run history: ${error.message}\n`),
       ...(required ? {} : { flushIntervalMs: RUN_FLUSH_INTERVAL_MS }),
+      ...(readOnly ? { readOnlyFallback: true } : {}),
     });
+    if (store.readOnly) {
+      io.stderr.write(
+        `${colorsFor(io.stderr, io).yellow('note:')} the state folder ${path.dirname(store.path)} is read-only: the history is shown as it is (runs whose orchestrator died are not marked interrupted)\n`,
+      );
+    }
+    return store;
   } catch (error) {
     if (!(error instanceof StoreError) || required) throw error;
     io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run history is off for this run: ${error.message}\n`);
@@ -39,6 +54,8 @@ export async function openRunStore(io: CliIo, flags: StoreFlags, projectRoot: st
 
 /** Marks runs whose orchestrator died as interrupted, kills what they left running, and says so. */
 export async function recoverAndReport(store: RunStore, io: CliIo): Promise<void> {
+  // Nothing can be marked in a read-only history (and reading it must not fail for trying).
+  if ((store as { readOnly?: unknown }).readOnly === true) return;
   for (const { runId, killed } of await recoverInterruptedRuns(store)) {
     io.stderr.write(
       `${colorsFor(io.stderr, io).yellow('note:')} run ${runId} was interrupted: its orchestrator is gone without saving the run's end (it was killed, or its state folder and the run's folder were full or read-only; steps whose results it did not save are shown pending or interrupted)${killed > 0 ? `; killed ${killed} process(es) it left running` : ''}. Finish it with: orchestrator resume ${runId}\n`,
@@ -56,72 +73,32 @@ export interface RecordingOptions {
 }
 
 /**
- * Connects a run to the store: records it when it starts, every event as it comes, and polls for
- * cancel requests from other terminals. `stop()` flushes and closes.
+ * Connects a run to the store with the library's `recordRun` (one implementation for both):
+ * records it when it starts, every event as it comes, and polls for cancel requests from other
+ * terminals. Store failures are warnings. `stop()` and `abandon()` close the store.
  */
 export async function recordRun(store: RunStore, io: CliIo, options: RecordingOptions) {
-  const commit = await projectCommit(options.projectRoot, io.env);
-  let poll: NodeJS.Timeout | undefined;
-  let runId: string | undefined;
+  const recording = await recordLibraryRun(store, {
+    kind: options.kind,
+    source: options.source,
+    argv: options.argv,
+    cwd: io.cwd,
+    env: io.env,
+    projectRoot: options.projectRoot,
+    onCancelRequest: options.onCancelRequest,
+    onWarning: (error) => io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run history: ${error.message}\n`),
+    closeStore: true,
+  });
   return {
-    onStart(run: StartedRun): void {
-      runId = run.runId;
-      try {
-        // The same record a library resume or rerun makes (`resumableRunInfo`): one shape for both.
-        store.beginRun(
-          resumableRunInfo(run, {
-            kind: options.kind,
-            source: options.source,
-            argv: options.argv,
-            cwd: io.cwd,
-            projectRoot: options.projectRoot,
-            gitCommit: commit,
-          }),
-        );
-      } catch (error) {
-        // The history is a record, never a reason for the run to fail (a full disk right now, say):
-        // the run goes on, its events still go to the journal and the store, and its reports are written.
-        io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run history: ${(error as Error).message}\n`);
-      }
-      poll = setInterval(() => {
-        let requested = false;
-        try {
-          requested = runId !== undefined && store.cancelRequested(runId);
-        } catch {
-          // The database cannot be read right now: the next poll tries again.
-        }
-        if (requested) {
-          clearInterval(poll);
-          options.onCancelRequest();
-        }
-      }, 250);
-      poll.unref();
-    },
-    listener: (store as { recordEvent: RunStore['recordEvent'] }).recordEvent.bind(store),
+    onStart: (run: StartedRun): void => recording.onStart(run),
+    listener: recording.onEvent,
     /**
      * The run stops at once (a second Ctrl-C, a second `orchestrator cancel`): what is queued is
      * written and the run is marked interrupted with `reason` now, synchronously, before the
      * process exits. Otherwise it would stay `running` until the next command found its pid gone
      * and said the orchestrator had died.
      */
-    abandon(reason: string): void {
-      if (poll) clearInterval(poll);
-      try {
-        if (runId !== undefined) store.markInterrupted(runId, reason);
-        store.close();
-      } catch (error) {
-        io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run history: ${(error as Error).message}\n`);
-      }
-    },
-    stop(): Promise<void> {
-      if (poll) clearInterval(poll);
-      try {
-        // close() writes what is queued and says what it could not write.
-        store.close();
-      } catch (error) {
-        io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run history: ${(error as Error).message}\n`);
-      }
-      return Promise.resolve();
-    },
+    abandon: (reason: string): void => recording.abandon(reason),
+    stop: (): Promise<void> => recording.stop(),
   };
 }

@@ -1,5 +1,5 @@
 import type { CacheEntry } from '../engines/engine.js';
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, unlinkSync, writeSync } from 'node:fs';
+import { accessSync, closeSync, constants as fsConstants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import { createRequire } from 'node:module';
@@ -7,7 +7,7 @@ import type { RunEvent, RunEventOf } from '../core/events.js';
 import { RUN_STATUSES } from '../core/status.js';
 import { readProc } from '../execution/proc-tree.js';
 import { finishedLine, journalPath, readJournal, runFinishedLine, toJson } from './journal.js';
-import { migrate } from './migrations.js';
+import { migrate, SCHEMA_VERSION, SchemaTooNewError, userVersion } from './migrations.js';
 import { STATE_DB_FILE } from './resolve-state-dir.js';
 import { currentOwner, ownerGone, type RunOwner } from './run-owner.js';
 import type {
@@ -23,7 +23,7 @@ import type {
   StepRecord,
   StepRecordStatus,
 } from './run-store.js';
-import { StoreError, toStoreError } from './store-error.js';
+import { isReadOnlyCode, StoreError, toStoreError } from './store-error.js';
 
 const require = createRequire(import.meta.url);
 /**
@@ -69,6 +69,15 @@ export interface SqliteRunStoreOptions {
    * queued. @default emits a process warning
    */
   onError?: (error: StoreError) => void;
+  /**
+   * When the state folder cannot be written (a read-only mount, no write permission), open the
+   * history read-only instead of throwing: reads work (what a crashed run left in its WAL file is
+   * read too when SQLite can), and every write throws a `StoreError` that says the folder is
+   * read-only. A state folder that does not exist and cannot be made reads as an empty history.
+   * Check `readOnly` to know which you got. For commands that only read (`runs`, `logs`...).
+   * @default false
+   */
+  readOnlyFallback?: boolean;
 }
 
 /** Counters for tests and diagnostics. */
@@ -285,6 +294,76 @@ function emptyCounts(): RunRecordCounts {
   return counts;
 }
 
+function codeOf(error: unknown): string | undefined {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/** The error that says `file` cannot be written, or `undefined` when it can. */
+function notWritable(file: string): NodeJS.ErrnoException | undefined {
+  try {
+    accessSync(file, fsConstants.W_OK);
+    return undefined;
+  } catch (error) {
+    const errno = error as NodeJS.ErrnoException;
+    return isReadOnlyCode(errno.code) ? errno : undefined;
+  }
+}
+
+/** Why a missing folder cannot be made: its nearest existing ancestor is not writable. */
+function unwritableAncestor(dir: string): NodeJS.ErrnoException | undefined {
+  let parent = path.dirname(dir);
+  while (!existsSync(parent) && path.dirname(parent) !== parent) parent = path.dirname(parent);
+  return notWritable(parent);
+}
+
+/**
+ * The history in a folder that cannot be written, opened read-only. SQLite opens a WAL database
+ * read-only only when its -shm file exists (or can be made): that is the case after a crash, and
+ * then what the WAL file holds is read too. After a clean close there is no -shm, and no way to
+ * make one (better-sqlite3 takes no `immutable=1` URI), so the file is read into memory with its
+ * header set back to a rollback journal: a snapshot, which is all a reader needs, since nothing
+ * can change it while the folder is read-only. A missing database is an empty history.
+ */
+function openReadOnly(file: string, timeout: number): BetterSqlite3.Database {
+  const nativeBinding = nativeBindingPath();
+  const common = { timeout, ...(nativeBinding !== undefined ? { nativeBinding } : {}) };
+  let db: BetterSqlite3.Database;
+  if (!existsSync(file)) {
+    const empty = new Database(':memory:', common);
+    migrate(empty);
+    const bytes = empty.serialize();
+    empty.close();
+    db = new Database(bytes, { ...common, readonly: true });
+  } else {
+    let opened: BetterSqlite3.Database | undefined;
+    try {
+      opened = new Database(file, { ...common, readonly: true, fileMustExist: true });
+      opened.pragma('user_version');
+      db = opened;
+    } catch {
+      opened?.close();
+      const bytes = readFileSync(file);
+      // Bytes 18 and 19 are the write and read versions: 2 is WAL, which an in-memory copy cannot use.
+      if (bytes.length > 19 && bytes[18] === 2 && bytes[19] === 2) bytes[18] = bytes[19] = 1;
+      db = new Database(bytes, { ...common, readonly: true });
+    }
+  }
+  const version = userVersion(db);
+  if (version > SCHEMA_VERSION) {
+    db.close();
+    throw new SchemaTooNewError(version);
+  }
+  if (version < SCHEMA_VERSION) {
+    db.close();
+    throw Object.assign(
+      new Error(`its schema version is ${version}, older than this orchestrator's ${SCHEMA_VERSION}, and the upgrade cannot be written to a read-only folder`),
+      { code: 'SQLITE_READONLY' },
+    );
+  }
+  return db;
+}
+
 /**
  * The default `RunStore`: one SQLite file per state folder, in WAL mode so readers never block the
  * writer, with a busy timeout so two orchestrators sharing the folder wait for each other instead
@@ -315,6 +394,11 @@ export class SqliteRunStore implements RunStore {
   #failure: StoreError | undefined;
   #closed = false;
   #stats = { transactions: 0, eventsWritten: 0, failedFlushes: 0 };
+  /**
+   * True when the store was opened read-only (see `readOnlyFallback`): every write throws a
+   * `StoreError` saying the state folder is read-only, and nothing is recovered or replayed.
+   */
+  readonly readOnly: boolean;
 
   constructor(options: SqliteRunStoreOptions) {
     if (typeof options.stateDir !== 'string' || options.stateDir === '') {
@@ -332,30 +416,51 @@ export class SqliteRunStore implements RunStore {
     this.#retryDelayMs = options.retryDelayMs ?? DEFAULTS.retryDelayMs;
     this.#onError = options.onError ?? ((error) => process.emitWarning(error));
 
+    const timeout = options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs;
+    const fallback = options.readOnlyFallback === true;
+    let readOnlyCause: NodeJS.ErrnoException | undefined;
     try {
       mkdirSync(stateDir, { recursive: true });
     } catch (error) {
-      throw toStoreError(error, { path: stateDir, operation: 'open' });
+      // On a read-only mount, mkdir of a missing folder fails with ENOENT: say what is read-only.
+      readOnlyCause = existsSync(stateDir) ? undefined : unwritableAncestor(stateDir);
+      if (readOnlyCause === undefined) throw toStoreError(error, { path: stateDir, operation: 'open' });
     }
+    // Checked before opening: on a read-only mount, a database left with its -wal and -shm files
+    // (its orchestrator was killed) opens for writing, and only its first write would fail.
+    readOnlyCause ??= notWritable(stateDir) ?? (existsSync(this.path) ? notWritable(this.path) : undefined);
     let db: BetterSqlite3.Database | undefined;
+    let readOnly = false;
+    if (readOnlyCause !== undefined) {
+      if (!fallback) throw toStoreError(readOnlyCause, { path: existsSync(stateDir) ? this.path : stateDir, operation: 'open' });
+      db = openReadOnly(this.path, timeout);
+      readOnly = true;
+    }
     try {
-      // `timeout` is SQLite's busy_timeout: it is set before anything that may need a lock.
-      const nativeBinding = nativeBindingPath();
-      db = new Database(this.path, {
-        timeout: options.busyTimeoutMs ?? DEFAULTS.busyTimeoutMs,
-        ...(nativeBinding !== undefined ? { nativeBinding } : {}),
-      });
-      db.pragma('journal_mode = WAL');
-      // With WAL, NORMAL syncs at checkpoints only: a power cut may lose the last transactions,
-      // never corrupt the file, and commits cost no fsync each.
-      db.pragma('synchronous = NORMAL');
-      migrate(db);
+      if (db === undefined) {
+        try {
+          // `timeout` is SQLite's busy_timeout: it is set before anything that may need a lock.
+          const nativeBinding = nativeBindingPath();
+          db = new Database(this.path, { timeout, ...(nativeBinding !== undefined ? { nativeBinding } : {}) });
+          db.pragma('journal_mode = WAL');
+          // With WAL, NORMAL syncs at checkpoints only: a power cut may lose the last transactions,
+          // never corrupt the file, and commits cost no fsync each.
+          db.pragma('synchronous = NORMAL');
+          migrate(db);
+        } catch (error) {
+          if (!fallback || !isReadOnlyCode(codeOf(error))) throw error;
+          db?.close();
+          db = openReadOnly(this.path, timeout);
+          readOnly = true;
+        }
+      }
       this.#statements = prepareStatements(db);
     } catch (error) {
       db?.close();
       throw toStoreError(error, { path: this.path, operation: 'open' });
     }
     this.#db = db;
+    this.readOnly = readOnly;
     const apply = (entry: Queued, starts?: Map<string, RunEventOf<'step-started'>>): void => this.#apply(entry, starts);
     const batch = db.transaction((entries: Queued[]) => {
       // An attempt that started and finished within the batch is written once, as finished.

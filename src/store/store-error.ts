@@ -1,3 +1,6 @@
+import path from 'node:path';
+import { STATE_DB_FILE } from './resolve-state-dir.js';
+
 /** What the store was doing when it failed. */
 export type StoreOperation = 'open' | 'write' | 'read';
 
@@ -31,14 +34,25 @@ function codeOf(error: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+/** The state folder of a store path: the database's folder, or the folder itself. */
+function stateFolderOf(file: string): string {
+  return path.basename(file) === STATE_DB_FILE ? path.dirname(file) : file;
+}
+
+/** Codes that mean the state folder (or the database in it) cannot be written at all. */
+export function isReadOnlyCode(code: string | undefined): boolean {
+  const c = code ?? '';
+  return c.startsWith('SQLITE_READONLY') || c === 'EROFS' || c === 'EACCES' || c === 'EPERM';
+}
+
 /** What a user can do about a failure with this code. */
-function advice(code: string | undefined): string {
+function advice(code: string | undefined, file: string): string {
   const c = code ?? '';
   if (c === 'SQLITE_FULL' || c === 'ENOSPC' || c === 'EDQUOT') {
     return `The disk is full: free some space or delete old runs with \`orchestrator prune\`, ${ELSEWHERE}.`;
   }
-  if (c.startsWith('SQLITE_READONLY') || c === 'EROFS' || c === 'EACCES' || c === 'EPERM') {
-    return `The state folder is read-only: make it writable, ${ELSEWHERE}.`;
+  if (isReadOnlyCode(c)) {
+    return `The state folder ${stateFolderOf(file)} is read-only: make it writable, ${ELSEWHERE}.`;
   }
   if (c === 'ENOTDIR' || c === 'EEXIST') {
     return `Part of the path is a file, not a folder: remove it, ${ELSEWHERE}.`;
@@ -91,7 +105,7 @@ export function toStoreError(
   } else if (context.queued !== undefined && context.queued > 0) {
     fate = ` ${events(context.queued)} ${context.queued === 1 ? 'stays' : 'stay'} queued for the next flush; what was stored before is intact.`;
   }
-  return new StoreError(`Could not ${verb} the run store at ${context.path}: ${detail}. ${advice(code)}${fate}`, {
+  return new StoreError(`Could not ${verb} the run store at ${context.path}: ${detail}. ${advice(code, context.path)}${fate}`, {
     path: context.path,
     operation: context.operation,
     code,

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { open, readdir, readFile, truncate } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -368,13 +368,61 @@ describe('run history', () => {
     try {
       stepPid = Number(await waitForFile(pidFile));
       const [run] = await runs();
-      expect((await rig.run(['cancel', run?.id ?? '', '--no-wait'])).code).toBe(0);
+      const first = await rig.run(['cancel', run?.id ?? '', '--no-wait']);
+      expect(first.code).toBe(0);
+      // Said up front: this process sees the request only if it polls for it.
+      expect(first.stdout).toContain(`Recorded a request to cancel ${run?.id ?? ''}. Its process (pid ${host.pid ?? ''}) is not the orchestrator command`);
+      expect(first.stdout).toContain('recordRun()');
       const again = await rig.run(['cancel', run?.id ?? '', '--no-wait']);
       expect(again.code).toBe(2);
       expect(again.stderr).toContain('is not certainly the orchestrator command (a program using the library would die of a signal), so it is not sent one');
       expect(host.exitCode).toBeNull();
       expect(await isAlive(host.pid as number)).toBe(true);
       expect(await isAlive(stepPid)).toBe(true);
+    } finally {
+      host.kill('SIGKILL');
+      if (stepPid > 0) killIfAlive(stepPid);
+    }
+  });
+
+  it('cancel from another terminal cancels a run a program records through the library with recordRun', async () => {
+    const pidFile = rig.path('step.pid');
+    const lib = pathToFileURL(path.resolve('dist/index.js')).href;
+    const out = rig.path('out');
+    const hostFile = await rig.write(
+      'app.mjs',
+      [
+        `const { runSpec, SqliteRunStore, recordRun } = await import(${JSON.stringify(lib)});`,
+        `const store = new SqliteRunStore({ stateDir: ${JSON.stringify(rig.path('.orchestrator'))} });`,
+        'const step = { id: "long", name: "long", kind: "command", needs: [], timeout: 0, killGrace: 500, env: {}, cwd: process.cwd(), allowedExitCodes: [0], tags: [], group: ".",',
+        '  retry: { maxAttempts: 1, initialDelay: 10, maxDelay: 10, factor: 1, jitter: "none", retryOnExitCodes: [] },',
+        `  command: ${JSON.stringify(`echo $$ > "${pidFile}"; exec sleep 1000`)} };`,
+        'const spec = { name: "app", steps: [step], concurrency: 1, failurePolicy: "continue", timeout: 0 };',
+        `const recording = await recordRun(store, { kind: 'workflow', source: 'app', projectRoot: process.cwd(), spec, outputDir: ${JSON.stringify(out)} });`,
+        `const { summary } = await runSpec(spec, { outputDir: ${JSON.stringify(out)}, projectRoot: process.cwd(), signal: recording.signal, onStart: recording.onStart, onEvent: recording.onEvent });`,
+        'await recording.stop();',
+        'store.close();',
+        'console.log(`status ${summary.status}`);',
+        '',
+      ].join('\n'),
+    );
+    const host = spawn(process.execPath, [hostFile], { cwd: rig.root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => host.on('exit', resolve));
+    let output = '';
+    host.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    host.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    let stepPid = 0;
+    try {
+      stepPid = Number(await waitForFile(pidFile));
+      const [run] = await runs();
+      const cancel = await within(rig.run(['cancel', run?.id ?? '']), 10_000, 'orchestrator cancel');
+      expect(cancel.code, cancel.stderr).toBe(0);
+      expect(cancel.stdout).toContain('recordRun()');
+      expect(cancel.stdout).toContain(`Run ${run?.id ?? ''} ended: cancelled`);
+      expect(await within(exited, 10_000, 'the library program to exit'), output).toBe(0);
+      expect(output).toContain('status cancelled');
+      expect(await isAlive(stepPid)).toBe(false);
+      expect((await show(run?.id ?? '')).steps.map((s) => [s.stepId, s.status])).toEqual([['long', 'cancelled']]);
     } finally {
       host.kill('SIGKILL');
       if (stepPid > 0) killIfAlive(stepPid);
@@ -545,6 +593,54 @@ describe('history commands: bad input, huge logs, live logs', () => {
       expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
       expect(result.stderr, args.join(' ')).toMatch(/^error: Could not open the run store at \S*state-file/);
       expect(result.stderr, `${args.join(' ')}: no stack trace`).not.toMatch(/^\s+at /m);
+    }
+  });
+
+  it('a state folder that cannot be written: runs, runs show, logs and explain still read it; writing commands say it is read-only', async () => {
+    await rig.write('scripts/a.sh', 'echo from-a\n');
+    expect((await rig.run(['run', 'scripts', '--reporter', 'json'])).code).toBe(0);
+    const [run] = await runs();
+    const id = run?.id ?? '';
+    const stateDir = rig.path('.orchestrator');
+    // Root ignores file modes: the immutable attribute stands in for a read-only mount (see
+    // test/store/storage-errors.test.ts). The database was closed cleanly: no -wal or -shm file.
+    execFileSync('chattr', ['+i', stateDir, path.join(stateDir, 'state.db')]);
+    try {
+      for (const args of [['runs'], ['runs', 'show', id], ['logs', id, 'a.sh'], ['explain', id, 'a.sh']]) {
+        const result = await rig.run(args);
+        expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(0);
+        expect(result.stderr, args.join(' ')).toContain(`the state folder ${stateDir} is read-only`);
+      }
+      expect((await rig.run(['runs'])).stdout).toContain(id);
+      expect((await rig.run(['logs', id, 'a.sh'])).stdout).toContain('from-a');
+      for (const args of [['prune', '--keep', '1'], ['rerun', id, '--step', 'a.sh'], ['cancel', id]]) {
+        const result = await rig.run(args);
+        expect(result.code, `${args.join(' ')}: ${result.stderr}`).toBe(2);
+        expect(result.stderr, args.join(' ')).toContain(`The state folder ${stateDir} is read-only`);
+        expect(result.stderr, args.join(' ')).not.toContain('unable to open database file');
+      }
+    } finally {
+      execFileSync('chattr', ['-i', stateDir, path.join(stateDir, 'state.db')]);
+    }
+    // Nothing was lost or changed.
+    expect(await runs()).toMatchObject([{ id, status: 'succeeded' }]);
+  });
+
+  it('a state folder that does not exist and cannot be made reads as an empty history; prune says it is read-only', async () => {
+    const parent = rig.path('locked');
+    execFileSync('mkdir', [parent]);
+    execFileSync('chattr', ['+i', parent]);
+    try {
+      const env = { ORCHESTRATOR_STATE_DIR: path.join(parent, 'state') };
+      const listed = await rig.run(['runs'], env);
+      expect(listed.code, listed.stderr).toBe(0);
+      expect(listed.stdout).toContain('No runs recorded yet.');
+      const pruned = await rig.run(['prune', '--keep', '1'], env);
+      expect(pruned.code).toBe(2);
+      expect(pruned.stderr).toContain(`The state folder ${path.join(parent, 'state')} is read-only`);
+      expect(pruned.stderr).not.toContain('ENOENT');
+    } finally {
+      execFileSync('chattr', ['-i', parent]);
     }
   });
 

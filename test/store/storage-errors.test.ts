@@ -78,9 +78,72 @@ describe('SqliteRunStore on a state folder it cannot write', () => {
       error = caught;
     }
     expect(error).toBeInstanceOf(StoreError);
-    expect((error as StoreError).code).toMatch(/^SQLITE_CANTOPEN/);
+    expect((error as StoreError).code).toBe('EPERM');
     expect((error as StoreError).message).toContain(`Could not open the run store at ${path.join(stateDir, 'state.db')}`);
-    expect((error as StoreError).message).toMatch(/writable/);
+    expect((error as StoreError).message).toContain(`The state folder ${stateDir} is read-only: make it writable`);
+  });
+
+  it('readOnlyFallback opens a history it cannot write read-only: everything stored reads back, every write says the folder is read-only', () => {
+    const stateDir = path.join(dir, 'state');
+    const writer = new SqliteRunStore({ stateDir });
+    writer.beginRun(runInfo('r'));
+    for (const event of runEvents('r', [{ id: 'one', status: 'succeeded' }, { id: 'two', status: 'failed' }])) writer.recordEvent(event);
+    writer.close();
+    const db = path.join(stateDir, 'state.db');
+    // Closed cleanly: no -shm file, and none can be made, so SQLite cannot open the WAL database read-only by itself.
+    chattr('+i', stateDir, db);
+
+    expect(() => new SqliteRunStore({ stateDir }), 'without the fallback: an error that says the folder is read-only').toThrow(
+      `The state folder ${stateDir} is read-only`,
+    );
+    store = new SqliteRunStore({ stateDir, readOnlyFallback: true });
+    expect(store.readOnly).toBe(true);
+    expect(store.listRuns().map((r) => [r.id, r.status])).toEqual([['r', 'failed']]);
+    expect(store.getSteps('r').map((s) => [s.stepId, s.status])).toEqual([
+      ['one', 'succeeded'],
+      ['two', 'failed'],
+    ]);
+    let error: unknown;
+    try {
+      store.prune({ keep: 0 });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).code).toMatch(/^SQLITE_READONLY/);
+    expect((error as StoreError).message).toContain(`The state folder ${stateDir} is read-only`);
+    expect(() => store?.requestCancel('r')).toThrow(StoreError);
+    store.close();
+    store = undefined;
+
+    chattr('-i', stateDir, db);
+    const again = new SqliteRunStore({ stateDir });
+    try {
+      expect(again.readOnly).toBe(false);
+      expect(again.getRun('r')).toMatchObject({ status: 'failed', counts: { total: 2, succeeded: 1, failed: 1 } });
+    } finally {
+      again.close();
+    }
+  });
+
+  it('readOnlyFallback reads a state folder that does not exist and cannot be made as an empty history; without it the error says what is read-only', () => {
+    const parent = path.join(dir, 'locked');
+    execFileSync('mkdir', [parent]);
+    chattr('+i', parent);
+    const stateDir = path.join(parent, 'state');
+    let error: unknown;
+    try {
+      store = new SqliteRunStore({ stateDir });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(StoreError);
+    expect((error as StoreError).code).toBe('EPERM');
+    expect((error as StoreError).message).toContain(`The state folder ${stateDir} is read-only`);
+    store = new SqliteRunStore({ stateDir, readOnlyFallback: true });
+    expect(store.readOnly).toBe(true);
+    expect(store.listRuns()).toEqual([]);
+    expect(() => store?.beginRun(runInfo('r'))).toThrow(/read-only/);
   });
 
   it('keeps events queued while the database cannot be written, loses nothing stored, and writes them later', async () => {
@@ -109,9 +172,12 @@ describe('SqliteRunStore on a state folder it cannot write', () => {
     expect(errors, 'an explicit flush rejects instead of calling onError again').toHaveLength(1);
     expect(store.stats.queued).toBe(3);
 
-    // A second store opening the folder now cannot write either, and says so.
-    const other = new SqliteRunStore({ stateDir });
+    // A second store opening the folder now cannot write either, and says so at once.
+    expect(() => new SqliteRunStore({ stateDir })).toThrow(`The state folder ${stateDir} is read-only: make it writable`);
+    // Read-only, it reads what was stored before the folder went read-only (the -wal file included).
+    const other = new SqliteRunStore({ stateDir, readOnlyFallback: true });
     try {
+      expect(other.readOnly).toBe(true);
       let error: unknown;
       try {
         other.beginRun(runInfo('other'));
@@ -119,8 +185,7 @@ describe('SqliteRunStore on a state folder it cannot write', () => {
         error = caught;
       }
       expect((error as StoreError).code).toMatch(/^SQLITE_READONLY/);
-      expect((error as StoreError).message).toMatch(/read-only: make it writable/);
-      // What was stored before the folder went read-only is all there.
+      expect((error as StoreError).message).toContain(`The state folder ${stateDir} is read-only: make it writable`);
       expect(other.getRun('r')).toMatchObject({ status: 'running', counts: { total: 2, succeeded: 1, pending: 1 } });
     } finally {
       other.close();

@@ -37,9 +37,13 @@ export interface HistoryFlags {
   color?: boolean;
 }
 
-async function withStore<T>(io: CliIo, flags: HistoryFlags, body: (store: RunStore) => Promise<T>): Promise<T> {
+/**
+ * Runs `body` with the project's store. `reads`: the command only reads, so a state folder that
+ * cannot be written (a read-only mount) is opened read-only instead of being an error.
+ */
+async function withStore<T>(io: CliIo, flags: HistoryFlags, body: (store: RunStore) => Promise<T>, reads = false): Promise<T> {
   const projectRoot = flags.projectRoot ? path.resolve(io.cwd, flags.projectRoot) : await findProjectRoot(io.cwd);
-  const store = (await openRunStore(io, flags, projectRoot, true)) as RunStore;
+  const store = (await openRunStore(io, flags, projectRoot, true, reads)) as RunStore;
   try {
     await recoverAndReport(store, io);
     return await body(store);
@@ -119,7 +123,7 @@ export async function runsCommand(
       io.stdout.write(`${run.id}  ${status.padEnd(20)} ${run.name}  ${c.dim(`${run.startedAt} ${duration}`)}  ${countsText(run)}\n`);
     }
     return Promise.resolve(EXIT_CODES.ok);
-  });
+  }, true);
 }
 
 /** `orchestrator runs show <id>`: one run with its steps. */
@@ -146,7 +150,7 @@ export async function runsShowCommand(io: CliIo, id: string, flags: HistoryFlags
       io.stdout.write(`  ${step.status.padEnd(11)} ${step.stepId}${attempts} ${c.dim(duration)}${why ? `  ${why}` : ''}\n`);
     }
     return Promise.resolve(EXIT_CODES.ok);
-  });
+  }, true);
 }
 
 /**
@@ -218,7 +222,7 @@ export async function logsCommand(
       if (printed === undefined) io.stdout.write(noLog);
     }
     return EXIT_CODES.ok;
-  });
+  }, true);
 }
 
 /**
@@ -273,7 +277,9 @@ async function followStep(
     running: async () => {
       // An orchestrator killed with SIGKILL leaves its run `running`: this marks it interrupted.
       await recoverAndReport(store, io);
-      return store.getRun(runId)?.status === 'running';
+      const now = store.getRun(runId);
+      // A read-only history cannot mark it: a run whose orchestrator is gone is over all the same.
+      return now?.status === 'running' && !((store as { readOnly?: unknown }).readOnly === true && ownerGone(now));
     },
     recordedAttempt: () => store.getAttempts(runId, stepId).at(-1)?.attempt ?? 0,
   });
@@ -404,7 +410,15 @@ export async function cancelCommand(io: CliIo, id: string, flags: HistoryFlags &
         return EXIT_CODES.usage;
       }
       await store.flush();
-      io.stdout.write(`Asked the orchestrator running ${run.id} (pid ${run.pid ?? '?'}) to cancel it (cancel it again to stop at once).\n`);
+      if (libraryOwner(run)) {
+        // Only a process that polls the store sees the request: the orchestrator command does,
+        // and so does a program that records its runs with the library's `recordRun`.
+        io.stdout.write(
+          `Recorded a request to cancel ${run.id}. Its process (pid ${run.pid ?? '?'}) is not the orchestrator command: it cancels the run only if it polls for cancel requests, as the library's recordRun() does (see docs/store.md).\n`,
+        );
+      } else {
+        io.stdout.write(`Asked the orchestrator running ${run.id} (pid ${run.pid ?? '?'}) to cancel it (cancel it again to stop at once).\n`);
+      }
     }
     if (flags.wait === false) return EXIT_CODES.ok;
     const deadline = Date.now() + 60_000;
@@ -416,7 +430,8 @@ export async function cancelCommand(io: CliIo, id: string, flags: HistoryFlags &
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
-    io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run ${run.id} is still running after 60 s\n`);
+    const why = libraryOwner(run) ? ': its process does not seem to poll for cancel requests (see recordRun in docs/store.md); stop it there' : '';
+    io.stderr.write(`${colorsFor(io.stderr, io).yellow('warning:')} run ${run.id} is still running after 60 s${why}\n`);
     return EXIT_CODES.failed;
   });
 }
@@ -462,6 +477,15 @@ function isOrchestratorCli(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Whether `run` is certainly owned by a live process on this host that is not the `orchestrator`
+ * command (a program using the library): the same checks as before a second cancel's signal.
+ */
+function libraryOwner(run: RunRecord): boolean {
+  if (run.pid === null || run.host !== hostname() || run.pidStartTime === null || ownerGone(run)) return false;
+  return readProc(run.pid)?.startTime === run.pidStartTime && !isOrchestratorCli(run.pid);
 }
 
 /**
@@ -531,5 +555,5 @@ export async function explainCommand(io: CliIo, id: string, stepId: string, flag
     io.stdout.write(`${stepId} ${verdict} in run ${run.id}; key ${step.cacheKey.slice(0, 16)}\n`);
     for (const line of step.cacheExplain) io.stdout.write(`  ${line}\n`);
     return Promise.resolve(EXIT_CODES.ok);
-  });
+  }, true);
 }
