@@ -475,9 +475,10 @@ export function keptResults(steps: readonly StepRecord[], spec: WorkflowSpec, mo
   }
   for (const record of steps) {
     if (rerun.has(record.stepId)) continue;
-    // Succeeded steps are kept; for the others (same run only) their attempts count on. With
+    // Succeeded steps are kept, and so are cached ones (a success too: resume and rerun --failed
+    // used to run them again); for the others (same run only) their attempts count on. With
     // --step, only the named steps run again: every other result is final.
-    if (record.status === 'succeeded' || mode.kind === 'step' || (mode.kind === 'resume' && record.attempt > 0)) {
+    if (record.status === 'succeeded' || record.status === 'cached' || mode.kind === 'step' || (mode.kind === 'resume' && record.attempt > 0)) {
       kept[record.stepId] = recordToResult(record);
     }
   }

@@ -4,10 +4,11 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { planFromRecord, recoverInterruptedRuns, rerunStoredRun, resumableRunInfo } from '../../src/api/history.js';
+import { keptResults, planFromRecord, recoverInterruptedRuns, rerunStoredRun, resumableRunInfo } from '../../src/api/history.js';
 import { runSpec } from '../../src/api/run-spec.js';
 import type { WorkflowSpec } from '../../src/core/spec.js';
 import { SqliteRunStore, storeListener } from '../../src/store/index.js';
+import type { StepRecord } from '../../src/store/run-store.js';
 import { isProcessAlive, waitFor } from '../helpers/processes.js';
 import { commandStep, workflowSpec } from '../helpers/step-factory.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
@@ -314,5 +315,29 @@ describe('run history API', () => {
       expect(resumed.summary.steps[0]?.attempts).toBe(2);
       expect(store.getRun(summary.runId)).toMatchObject({ status: 'failed', pid: process.pid });
     });
+  });
+});
+
+describe('keptResults', () => {
+  const record = (stepId: string, status: StepRecord['status'], needs: string[] = []): StepRecord => ({
+    runId: 'r1', stepId, name: stepId, kind: 'command', group: '.', needs, attempt: 1, status,
+    reason: status === 'failed' ? 'exit-non-zero' : null, message: null, exitCode: status === 'failed' ? 1 : 0,
+    signal: null, durationMs: 5, startedAt: '2026-01-01T00:00:00.000Z', finishedAt: '2026-01-01T00:00:01.000Z',
+    outputs: status === 'cached' ? { n: '1' } : {}, logPath: null, command: ['sh'], pid: null, pidStartTime: null,
+    cacheKey: status === 'cached' ? 'k' : null, cacheExplain: [],
+  });
+  const spec = workflowSpec([
+    commandStep('true', { id: 'built' }),
+    commandStep('true', { id: 'lint' }),
+    commandStep('true', { id: 'test', needs: ['built'] }),
+  ]);
+  const records = [record('built', 'cached'), record('lint', 'succeeded'), record('test', 'failed', ['built'])];
+
+  it('keeps steps that came from the cache, as it keeps succeeded ones, on resume and rerun --failed', () => {
+    for (const mode of [{ kind: 'resume' }, { kind: 'failed' }] as const) {
+      const kept = keptResults(records, spec, mode);
+      expect(Object.keys(kept).sort(), mode.kind).toEqual(mode.kind === 'resume' ? ['built', 'lint', 'test'] : ['built', 'lint']);
+      expect(kept.built).toMatchObject({ status: 'cached', outputs: { n: '1' } });
+    }
   });
 });
