@@ -32,6 +32,8 @@ export interface FolderRunResult {
   runDir: string;
   plan: FolderWorkflow;
   reports: string[];
+  /** The reports that could not be written, each saying which and why (see `SpecRunResult`). */
+  reportErrors: string[];
 }
 
 /**

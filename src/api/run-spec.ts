@@ -41,7 +41,14 @@ export interface RunSpecOptions {
 export interface SpecRunResult {
   summary: RunSummary;
   runDir: string;
+  /** The reports written. */
   reports: string[];
+  /**
+   * The reports that could not be written (a full disk, a folder made read-only), each saying
+   * which and why. The run's summary is returned all the same: a report that cannot be written
+   * never costs the results.
+   */
+  reportErrors: string[];
 }
 
 /** Runs any workflow spec (a folder run or a workflow file) and writes its reports. */
@@ -70,8 +77,18 @@ export async function runSpec(spec: WorkflowSpec, options: RunSpecOptions): Prom
       ...(options.refreshCache === true ? { refreshCache: true } : {}),
     });
     const summary = await handle.result;
-    const reports = await generateReport(summary, runDir, options.reports ?? REPORT_FORMATS);
-    return { summary, runDir, reports };
+    const reports: string[] = [];
+    const reportErrors: string[] = [];
+    // One format at a time: a summary.json too big for what is left of the disk does not keep
+    // the smaller junit.xml from being written.
+    for (const format of options.reports ?? REPORT_FORMATS) {
+      try {
+        reports.push(...(await generateReport(summary, runDir, [format])));
+      } catch (error) {
+        reportErrors.push(`could not write the ${format} report in ${runDir}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    return { summary, runDir, reports, reportErrors };
   } finally {
     if (!options.engine) await engine.close();
   }

@@ -1,9 +1,11 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { saveLog } from '../../src/api/reports.js';
+import { runSpec } from '../../src/api/run-spec.js';
+import { commandStep, workflowSpec } from '../helpers/step-factory.js';
 import { makeStep } from '../reporters/summary-factory.js';
 
 let dir: string;
@@ -33,5 +35,23 @@ describe('saveLog', () => {
     expect(path.dirname(path.dirname(path.dirname(other)))).toBe(out);
     expect(await readdir(path.join(dir, 'a'))).toEqual(['b']);
     expect(existsSync(path.join(dir, 'escaped.log'))).toBe(false);
+  });
+});
+
+describe('runSpec reports', () => {
+  it('a report that cannot be written is an error in the result, never a lost run: the others are written', async () => {
+    const runDir = path.join(dir, 'run');
+    // rename() cannot put summary.json in place of a folder: the JSON report fails, as on a full disk.
+    await mkdir(path.join(runDir, 'summary.json'), { recursive: true });
+    const result = await runSpec(workflowSpec([commandStep('echo hi', { id: 'a' })]), {
+      outputDir: dir,
+      resume: { runId: 'run-1', runDir, previous: {} },
+    });
+    expect(result.summary.status).toBe('succeeded');
+    expect(result.summary.steps[0]).toMatchObject({ id: 'a', status: 'succeeded', stdoutTail: 'hi\n' });
+    expect(result.reportErrors).toHaveLength(1);
+    expect(result.reportErrors[0]).toMatch(new RegExp(`^could not write the json report in ${runDir}: `));
+    expect(result.reports.map((file) => path.basename(file)).sort()).toEqual(['junit.xml', 'summary.md']);
+    expect(await readdir(runDir)).toEqual(expect.arrayContaining(['junit.xml', 'summary.md']));
   });
 });

@@ -196,7 +196,7 @@ export async function runWithConsole(
     source: string;
     projectRoot: string;
     annotateFrom: string;
-    start: (common: CommonRunOptions) => Promise<{ summary: RunSummary; runDir: string }>;
+    start: (common: CommonRunOptions) => Promise<{ summary: RunSummary; runDir: string; reportErrors: string[] }>;
     /** A run being resumed: workers still running its steps from before are told to stop. */
     resumes?: string;
   },
@@ -328,9 +328,12 @@ export async function runWithConsole(
       }
     }
     if (flags.json) io.stdout.write(`${JSON.stringify(toJsonSummary(summary), null, 2)}\n`);
+    for (const problem of result.reportErrors) io.stderr.write(`${colorsFor(io.stderr, io).red('error:')} ${problem}\n`);
     const shown = path.relative(io.cwd, runDir);
     human.write(`${colorsFor(human, io, flags.color).dim(`Reports: ${shown && !shown.startsWith('..') ? shown : runDir}`)}\n`);
-    return exitCodeFor(summary, interruptedBy);
+    const code = exitCodeFor(summary, interruptedBy);
+    // Reports asked for and not written: CI reading junit.xml must not take the run for clean.
+    return result.reportErrors.length > 0 && code === EXIT_CODES.ok ? EXIT_CODES.failed : code;
   } finally {
     consoleReporter?.close();
     await recording?.stop();
