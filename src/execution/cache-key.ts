@@ -5,11 +5,15 @@ import type { StepSpec } from '../core/spec.js';
 
 const sha = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
 
+/** The variables that carry the outputs of a step's needs (`ORCHESTRATOR_OUTPUT_<STEP>_<KEY>`). */
+const OUTPUT_ENV_PREFIX = 'ORCHESTRATOR_OUTPUT_';
+
 /**
  * What goes into a step's cache key, part by part, each part hashed: which step it is (workflow
  * name and step id) and where it runs (its working folder, a script's path), the command (or the
  * script's content and interpreter, or the function's module content and target), its arguments,
- * each declared environment variable, each declared input file, and each dependency's outputs.
+ * each environment variable it declares (its `env`, with the workflow's and the defaults') or
+ * names in `cache.env`, each declared input file, and each dependency's outputs.
  * Kept apart so a miss can say which part changed. Two steps never share an entry: identical
  * scripts in two folders (or two projects sharing a state folder) do not stand in for each other.
  */
@@ -45,6 +49,14 @@ export async function cacheComponents(
       parts.workflow = sha(JSON.stringify(step.workflow, (_k, v: unknown) => (typeof v === 'function' ? String(v) : v)));
       break;
   }
+  // The environment the step declares (the workflow's `env`, `defaults.env`, its own `env`): each
+  // value is written in the file and changes what the step does, so each is part of the key,
+  // hashed (values may be secrets; a miss names only the variable). The outputs of its needs,
+  // which also reach it as variables, are their own part below.
+  for (const [name, value] of Object.entries(step.env)) {
+    if (!name.startsWith(OUTPUT_ENV_PREFIX)) parts[`env:${name}`] = sha(value);
+  }
+  // Variables from the orchestrator's own environment count only when the step names them.
   for (const name of step.cache?.env ?? []) parts[`env:${name}`] = sha(step.env[name] ?? env[name] ?? '<unset>');
   if (step.cache && step.cache.inputs.length > 0) {
     // (Loaded here: only steps with declared input files need it, and it costs every start ~5 ms.)

@@ -76,6 +76,76 @@ describe('step caching', () => {
     expect(hit.stdout).toContain('came from the cache');
   });
 
+  it('a changed value in the env the file declares (the step\'s or the workflow\'s) is a miss, named but never shown', async () => {
+    const write = (mode: string, version: string) =>
+      rig.write(
+        'wf.yaml',
+        [
+          'name: envs',
+          'cache: true',
+          'env:',
+          `  MODE: ${mode}`,
+          'steps:',
+          '  - id: ver',
+          `    env: { VERSION: "${version}" }`,
+          `    run: echo run >> "${rig.path('ver.count')}"; echo "v=$VERSION-$MODE" >> "$ORCHESTRATOR_OUTPUT"`,
+          '  - id: use',
+          '    needs: ver',
+          '    run: echo "got ${{ steps.ver.outputs.v }}"',
+          '',
+        ].join('\n'),
+      );
+    await write('debug', 'secret-1');
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(0);
+    expect(await count('ver.count')).toBe(1);
+
+    await write('debug', 'secret-2');
+    const step = await rig.run(['run', 'wf.yaml', '--explain']);
+    expect(step.code, step.stderr).toBe(0);
+    expect(await count('ver.count')).toBe(2);
+    expect(step.stdout).toContain('ver: ran: environment variable VERSION changed');
+    expect(step.stdout).toContain('got secret-2-debug');
+    // (The dependent's command shows its rendered text, as every report does; the variable's own
+    // line names it only.)
+    const verLine = step.stdout.split('\n').find((line) => line.startsWith('ver: ')) ?? '';
+    expect(verLine).not.toMatch(/secret/);
+
+    await write('release', 'secret-2');
+    const workflow = await rig.run(['run', 'wf.yaml', '--explain']);
+    expect(workflow.code, workflow.stderr).toBe(0);
+    expect(await count('ver.count')).toBe(3);
+    expect(workflow.stdout).toContain('ver: ran: environment variable MODE changed');
+    expect(workflow.stdout).not.toMatch(/ORCHESTRATOR_OUTPUT/);
+  });
+
+  it('rerun --failed and resume keep a step that came from the cache, and say so in their header', async () => {
+    await rig.write('in.txt', '1\n');
+    await rig.write(
+      'wf.yaml',
+      [
+        'name: kept',
+        'steps:',
+        '  - id: c1',
+        '    cache: { inputs: [in.txt] }',
+        `    run: echo ran >> "${rig.path('c1.count')}"`,
+        '  - id: bad',
+        '    needs: c1',
+        `    run: test -f "${rig.path('ok')}"`,
+        '',
+      ].join('\n'),
+    );
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(1);
+    expect((await rig.run(['run', 'wf.yaml'])).code).toBe(1);
+    const id = await latestRun();
+    expect(await statuses(id)).toEqual({ c1: 'cached', bad: 'failed' });
+    await rig.write('ok', '');
+    const rerun = await rig.run(['rerun', id, '--failed']);
+    expect(rerun.code, rerun.stderr).toBe(0);
+    expect(rerun.stdout).toContain('1 step(s) kept from before, 1 to run');
+    expect(await count('c1.count')).toBe(1);
+  });
+
   it('a dependency whose outputs change makes its dependents run again', async () => {
     await rig.write('version.txt', '1\n');
     await rig.write(

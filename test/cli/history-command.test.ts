@@ -778,6 +778,19 @@ describe('history commands: bad input, huge logs, live logs', () => {
     expect(result.stdout).toBe('one\ntwo\n');
   });
 
+  it('logs of a finished step whose log is empty (cut short on a full disk) says so, not nothing', async () => {
+    await rig.write('scripts/a.sh', 'echo one\n');
+    expect((await rig.run(['run', 'scripts', '--reporter', 'json'])).code).toBe(0);
+    const [run] = await runs();
+    const logPath = (await show(run?.id ?? '')).steps[0]?.logPath ?? '';
+    await truncate(logPath, 0);
+    for (const extra of [[], ['--tail', '5']]) {
+      const result = await rig.run(['logs', run?.id ?? '', 'a.sh', ...extra]);
+      expect(result.code, result.stderr).toBe(0);
+      expect(result.stdout).toBe(`(the log at ${logPath} is empty: it could not be written when the step ran, on a full disk for instance)\n`);
+    }
+  });
+
   it('an ambiguous run id prefix says so and lists the runs it matches', async () => {
     await rig.write('scripts/a.sh', 'exit 0\n');
     for (let i = 0; i < 2; i += 1) expect((await rig.run(['run', 'scripts', '--reporter', 'json'])).code).toBe(0);

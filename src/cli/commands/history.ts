@@ -1,3 +1,4 @@
+import { isSuccessStatus } from '../../core/status.js';
 import { colorsFor } from '../colors.js';
 import { readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
@@ -220,6 +221,11 @@ export async function logsCommand(
       }
       const printed = flags.tail !== undefined ? await printTail(io.stdout, logPath, flags.tail) : await printFile(io.stdout, logPath);
       if (printed === undefined) io.stdout.write(noLog);
+      // A finished step's log always holds at least its section header: an empty one was cut
+      // short when it was written (the run warned then).
+      else if (printed === 0 && step.status !== 'running' && step.status !== 'pending') {
+        io.stdout.write(`(the log at ${logPath} is empty: it could not be written when the step ran, on a full disk for instance)\n`);
+      }
     }
     return EXIT_CODES.ok;
   }, true);
@@ -336,8 +342,9 @@ export async function rerunCommand(io: CliIo, id: string, mode: RerunMode, flags
   }
   await noteChangedFiles(io, run, plan, mode);
   const previous = keptResults(steps, plan.spec, mode);
-  // `rerun --step` keeps every other step's result as it is; the others keep successes only.
-  const kept = mode.kind === 'step' ? Object.keys(previous).length : Object.values(previous).filter((r) => r.status === 'succeeded').length;
+  // `rerun --step` keeps every other step's result as it is; the others keep successes only
+  // (a step that came from the cache is one).
+  const kept = mode.kind === 'step' ? Object.keys(previous).length : Object.values(previous).filter((r) => isSuccessStatus(r.status)).length;
   (flags.json ? io.stderr : io.stdout).write(
     `${mode.kind === 'resume' ? 'Resuming' : 'Rerunning'} ${run.id}: ${kept} step(s) kept from before, ${plan.spec.steps.length - kept} to run\n`,
   );
