@@ -55,7 +55,7 @@ export async function openRunStore(
 /** Marks runs whose orchestrator died as interrupted, kills what they left running, and says so. */
 export async function recoverAndReport(store: RunStore, io: CliIo): Promise<void> {
   // Nothing can be marked in a read-only history (and reading it must not fail for trying).
-  if ((store as { readOnly?: unknown }).readOnly === true) return;
+  if (store.readOnly === true) return;
   for (const { runId, killed } of await recoverInterruptedRuns(store)) {
     io.stderr.write(
       `${colorsFor(io.stderr, io).yellow('note:')} run ${runId} was interrupted: its orchestrator is gone without saving the run's end (it was killed, or its state folder and the run's folder were full or read-only; steps whose results it did not save are shown pending or interrupted)${killed > 0 ? `; killed ${killed} process(es) it left running` : ''}. Finish it with: orchestrator resume ${runId}\n`,

@@ -191,12 +191,29 @@ export function explainChange(
     if (key === 'step') return 'step (workflow name or id)';
     return key === 'args' ? 'arguments' : key;
   };
-  for (const key of Object.keys(now).sort()) {
-    if (!(key in before)) lines.push(`${describe(key)} added`);
-    else if (before[key] !== now[key]) lines.push(...(describeChange(key, beforeDetails ?? {}, nowDetails ?? {}) ?? [`${describe(key)} changed`]));
+  for (const { name, change } of keyChanges(before, now)) {
+    if (change === 'changed') lines.push(...(describeChange(name, beforeDetails ?? {}, nowDetails ?? {}) ?? [`${describe(name)} changed`]));
+    else lines.push(`${describe(name)} ${change}`);
   }
-  for (const key of Object.keys(before).sort()) if (!(key in now)) lines.push(`${describe(key)} removed`);
   return lines.length > 0 ? lines : ['nothing changed, but the entry was missing'];
+}
+
+/**
+ * The keys of `now` that are not in `before` (added) or hold another value (changed), in sorted
+ * order, then the keys of `before` that are gone (removed).
+ */
+function keyChanges(
+  before: Readonly<Record<string, unknown>>,
+  now: Readonly<Record<string, unknown>>,
+  same: (a: unknown, b: unknown) => boolean = (a, b) => a === b,
+): { name: string; change: 'added' | 'changed' | 'removed' }[] {
+  const changes: { name: string; change: 'added' | 'changed' | 'removed' }[] = [];
+  for (const name of Object.keys(now).sort()) {
+    if (!(name in before)) changes.push({ name, change: 'added' });
+    else if (!same(before[name], now[name])) changes.push({ name, change: 'changed' });
+  }
+  for (const name of Object.keys(before).sort()) if (!(name in now)) changes.push({ name, change: 'removed' });
+  return changes;
 }
 
 /** The lines for one changed part from the details, or undefined when they cannot say more. */
@@ -283,25 +300,17 @@ function argumentLines(before: unknown, now: unknown): string[] {
 /** A Python step's keyword arguments, by name. */
 function keywordLines(before: unknown, now: unknown): string[] {
   if (!isRecord(before) || !isRecord(now)) return [];
-  const lines: string[] = [];
-  for (const name of Object.keys(now).sort()) {
-    const b = shownJson(now[name]);
-    if (!(name in before)) lines.push(`keyword argument ${name} added: ${shown(b)}`);
-    else if (shownJson(before[name]) !== b) lines.push(`keyword argument ${name} changed: ${shownPair(shownJson(before[name]), b, false)}`);
-  }
-  for (const name of Object.keys(before).sort()) if (!(name in now)) lines.push(`keyword argument ${name} removed`);
-  return lines;
+  return keyChanges(before, now, (a, b) => shownJson(a) === shownJson(b)).map(({ name, change }) => {
+    if (change === 'added') return `keyword argument ${name} added: ${shown(shownJson(now[name]))}`;
+    if (change === 'changed') return `keyword argument ${name} changed: ${shownPair(shownJson(before[name]), shownJson(now[name]), false)}`;
+    return `keyword argument ${name} removed`;
+  });
 }
 
 /** A dependency's outputs by name only: values may be anything, so they are never shown. */
 function outputLines(need: string, before: unknown, now: unknown): string[] {
   if (!isRecord(before) || !isRecord(now)) return [];
-  const parts: string[] = [];
-  for (const name of Object.keys(now).sort()) {
-    if (!(name in before)) parts.push(`${name} added`);
-    else if (before[name] !== now[name]) parts.push(`${name} changed`);
-  }
-  for (const name of Object.keys(before).sort()) if (!(name in now)) parts.push(`${name} removed`);
+  const parts = keyChanges(before, now).map(({ name, change }) => `${name} ${change}`);
   return parts.length > 0 ? [`outputs of dependency ${need} changed: ${parts.join(', ')}`] : [];
 }
 

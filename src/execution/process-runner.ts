@@ -49,9 +49,9 @@ export interface ProcessOptions {
   /**
    * A file the command writes whose size is bounded (`$ORCHESTRATOR_OUTPUT`): measured while it
    * runs, and once it holds more than `maxBytes` the tree is killed (`output-limit`), so a runaway
-   * writer neither runs on until its timeout nor fills the disk.
+   * writer neither runs on until its timeout nor fills the disk. Measured every 250 ms.
    */
-  boundedFile?: { path: string; maxBytes: number; pollMs?: number };
+  boundedFile?: { path: string; maxBytes: number };
   /**
    * Once the command has ended, kill what escaped its tree unseen (a `setsid` process with its
    * output redirected holds no pipe and is in no group of ours) with one pass over /proc
@@ -268,7 +268,7 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
         // Unreadable right now: the next look tries again (the size is checked after exit too).
       }
       if (size > bounded.maxBytes) terminate('output-limit');
-    }, bounded.pollMs ?? 250);
+    }, 250);
   }
 
   const exit = await exited;

@@ -156,6 +156,8 @@ export interface PruneOptions {
  * @see docs/store.md
  */
 export interface RunStore extends StepCache {
+  /** True for a history opened read-only (its folder cannot be written): every write throws. */
+  readonly readOnly?: boolean;
   /**
    * Records the run's context (command line, host, pid, spec) at once, before its events, so
    * another orchestrator can see it is running. Calling it again for the same id (a resume)

@@ -23,7 +23,7 @@ import type {
   StepRecord,
   StepRecordStatus,
 } from './run-store.js';
-import { isReadOnlyCode, StoreError, toStoreError } from './store-error.js';
+import { codeOf, isReadOnlyCode, StoreError, toStoreError } from './store-error.js';
 
 const require = createRequire(import.meta.url);
 /**
@@ -169,6 +169,19 @@ function writeAll(fd: number, bytes: Buffer): boolean {
   return writeSync(fd, bytes) === bytes.length;
 }
 
+/**
+ * Removes a file that may already be gone. unlinkSync, not rmSync: the first rmSync of a process
+ * compiles Node's rimraf code (~1 ms, up to 8 ms on a loaded machine) on the main thread, at the
+ * end of every run.
+ */
+function removeIfThere(file: string): void {
+  try {
+    unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
 function closeQuietly(fd: number): void {
   try {
     closeSync(fd);
@@ -292,11 +305,6 @@ function emptyCounts(): RunRecordCounts {
   const counts = { total: 0, interrupted: 0 } as RunRecordCounts;
   for (const status of RUN_STATUSES) counts[status] = 0;
   return counts;
-}
-
-function codeOf(error: unknown): string | undefined {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? code : undefined;
 }
 
 /** The error that says `file` cannot be written, or `undefined` when it can. */
@@ -862,21 +870,9 @@ export class SqliteRunStore implements RunStore {
       if (journal.fd !== undefined) closeSync(journal.fd);
       this.#journals.delete(runId);
     }
-    // unlinkSync, not rmSync: the first rmSync of a process compiles Node's rimraf code (~1 ms, up
-    // to 8 ms on a loaded machine) on the main thread, at the end of every run.
-    try {
-      unlinkSync(this.#journalPath(runId));
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-    }
+    removeIfThere(this.#journalPath(runId));
     // Only when the journal could not be written is there a fallback file: rarely worth a syscall.
-    if (fallback !== null && (journal === undefined || journal.fallback)) {
-      try {
-        unlinkSync(fallback);
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-      }
-    }
+    if (fallback !== null && (journal === undefined || journal.fallback)) removeIfThere(fallback);
   }
 
   /**

@@ -28,7 +28,8 @@ export class StoreError extends Error {
   }
 }
 
-function codeOf(error: unknown): string | undefined {
+/** The `code` of an error (an errno or SQLite code), when it has a string one. */
+export function codeOf(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const code = (error as { code?: unknown }).code;
   return typeof code === 'string' ? code : undefined;

@@ -27,6 +27,16 @@ function chattr(flag: '+i' | '-i', ...files: string[]): void {
   execFileSync('chattr', [flag, ...files]);
 }
 
+/** What `action` throws; undefined when it does not throw. */
+function thrownBy(action: () => unknown): unknown {
+  try {
+    action();
+  } catch (caught) {
+    return caught;
+  }
+  return undefined;
+}
+
 describe('SqliteRunStore on a state folder it cannot write', () => {
   let dir: string;
   let store: SqliteRunStore | undefined;
@@ -53,12 +63,7 @@ describe('SqliteRunStore on a state folder it cannot write', () => {
     const blocker = path.join(dir, 'not-a-folder');
     writeFileSync(blocker, 'a file');
     const stateDir = path.join(blocker, '.orchestrator');
-    let error: unknown;
-    try {
-      store = new SqliteRunStore({ stateDir });
-    } catch (caught) {
-      error = caught;
-    }
+    const error = thrownBy(() => (store = new SqliteRunStore({ stateDir })));
     expect(error).toBeInstanceOf(StoreError);
     const storeError = error as StoreError;
     expect(storeError).toMatchObject({ name: 'StoreError', operation: 'open', code: 'ENOTDIR', path: stateDir });
@@ -71,12 +76,7 @@ describe('SqliteRunStore on a state folder it cannot write', () => {
     const stateDir = path.join(dir, 'state');
     execFileSync('mkdir', [stateDir]);
     chattr('+i', stateDir);
-    let error: unknown;
-    try {
-      store = new SqliteRunStore({ stateDir });
-    } catch (caught) {
-      error = caught;
-    }
+    const error = thrownBy(() => (store = new SqliteRunStore({ stateDir })));
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).code).toBe('EPERM');
     expect((error as StoreError).message).toContain(`Could not open the run store at ${path.join(stateDir, 'state.db')}`);
@@ -96,19 +96,15 @@ describe('SqliteRunStore on a state folder it cannot write', () => {
     expect(() => new SqliteRunStore({ stateDir }), 'without the fallback: an error that says the folder is read-only').toThrow(
       `The state folder ${stateDir} is read-only`,
     );
-    store = new SqliteRunStore({ stateDir, readOnlyFallback: true });
-    expect(store.readOnly).toBe(true);
-    expect(store.listRuns().map((r) => [r.id, r.status])).toEqual([['r', 'failed']]);
-    expect(store.getSteps('r').map((s) => [s.stepId, s.status])).toEqual([
+    const readOnly = new SqliteRunStore({ stateDir, readOnlyFallback: true });
+    store = readOnly;
+    expect(readOnly.readOnly).toBe(true);
+    expect(readOnly.listRuns().map((r) => [r.id, r.status])).toEqual([['r', 'failed']]);
+    expect(readOnly.getSteps('r').map((s) => [s.stepId, s.status])).toEqual([
       ['one', 'succeeded'],
       ['two', 'failed'],
     ]);
-    let error: unknown;
-    try {
-      store.prune({ keep: 0 });
-    } catch (caught) {
-      error = caught;
-    }
+    const error = thrownBy(() => readOnly.prune({ keep: 0 }));
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).code).toMatch(/^SQLITE_READONLY/);
     expect((error as StoreError).message).toContain(`The state folder ${stateDir} is read-only`);
@@ -131,12 +127,7 @@ describe('SqliteRunStore on a state folder it cannot write', () => {
     execFileSync('mkdir', [parent]);
     chattr('+i', parent);
     const stateDir = path.join(parent, 'state');
-    let error: unknown;
-    try {
-      store = new SqliteRunStore({ stateDir });
-    } catch (caught) {
-      error = caught;
-    }
+    const error = thrownBy(() => (store = new SqliteRunStore({ stateDir })));
     expect(error).toBeInstanceOf(StoreError);
     expect((error as StoreError).code).toBe('EPERM');
     expect((error as StoreError).message).toContain(`The state folder ${stateDir} is read-only`);
@@ -178,12 +169,7 @@ describe('SqliteRunStore on a state folder it cannot write', () => {
     const other = new SqliteRunStore({ stateDir, readOnlyFallback: true });
     try {
       expect(other.readOnly).toBe(true);
-      let error: unknown;
-      try {
-        other.beginRun(runInfo('other'));
-      } catch (caught) {
-        error = caught;
-      }
+      const error = thrownBy(() => other.beginRun(runInfo('other')));
       expect((error as StoreError).code).toMatch(/^SQLITE_READONLY/);
       expect((error as StoreError).message).toContain(`The state folder ${stateDir} is read-only: make it writable`);
       expect(other.getRun('r')).toMatchObject({ status: 'running', counts: { total: 2, succeeded: 1, pending: 1 } });

@@ -285,7 +285,7 @@ async function followStep(
       await recoverAndReport(store, io);
       const now = store.getRun(runId);
       // A read-only history cannot mark it: a run whose orchestrator is gone is over all the same.
-      return now?.status === 'running' && !((store as { readOnly?: unknown }).readOnly === true && ownerGone(now));
+      return now?.status === 'running' && !(store.readOnly === true && ownerGone(now));
     },
     recordedAttempt: () => store.getAttempts(runId, stepId).at(-1)?.attempt ?? 0,
   });
