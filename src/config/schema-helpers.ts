@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeValue } from './describe-value.js';
 import { DURATION_PATTERN } from './duration-pattern.js';
 

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { duration, expected } from '../config/schema-helpers.js';
 import { STEP_ID_PATTERN } from './step-keys.js';
 

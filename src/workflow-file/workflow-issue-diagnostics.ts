@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { issueDiagnostics, unknownKeyMessage } from '../config/issue-diagnostics.js';
 import { formatFieldPath } from '../config/source-locator.js';
 import type { FieldLocator } from '../config/source-locator.js';

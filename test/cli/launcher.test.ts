@@ -30,6 +30,15 @@ const cacheDir = () => path.join(home, 'cache', 'codomyrmex-orchestrator', 'v8')
 const cacheFiles = () => (existsSync(cacheDir()) ? readdirSync(cacheDir()).filter((f) => f.endsWith('.bin')) : []);
 
 describe('the orchestrator bin and its code cache', () => {
+  it('bundles only what the CLI uses of zod: English messages, not its 40 locales', () => {
+    // Every start reads the whole bundle and keeps it as the source of lazily compiled code (and
+    // every step's fork copies it): `import { z } from 'zod'` made it 600 KB bigger.
+    const text = readFileSync(BUNDLE, 'latin1');
+    expect(text).toContain('node_modules/zod/v4/locales/en.js');
+    expect(text).not.toContain('node_modules/zod/v4/locales/de.js');
+    expect(statSync(BUNDLE).size).toBeLessThan(1_700_000);
+  });
+
   it('writes a cache at the first start, uses it at the next, and keeps `run` apart', () => {
     const first = cli(['--version']);
     expect(first.code).toBe(0);
