@@ -25,7 +25,13 @@ export default defineConfig({
   banner: { js: "'use strict'; const importMetaUrl = require('node:url').pathToFileURL(__filename).href;" },
   esbuildOptions(options) {
     options.define = { ...options.define, 'import.meta.url': 'importMetaUrl' };
+    // Function and class names stay as written (stack traces, `error.name`); the source map
+    // (`cli.cjs.map`, used with --enable-source-maps) maps the rest back.
+    options.keepNames = true;
   },
+  // Minified: every start reads the bundle and keeps it whole as the source of lazily compiled
+  // functions, and every step's fork() copies the memory that holds it (1.4 MB -> 0.8 MB).
+  minify: true,
   dts: false,
   clean: true,
   sourcemap: true,

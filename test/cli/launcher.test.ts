@@ -34,9 +34,10 @@ describe('the orchestrator bin and its code cache', () => {
     // Every start reads the whole bundle and keeps it as the source of lazily compiled code (and
     // every step's fork copies it): `import { z } from 'zod'` made it 600 KB bigger.
     const text = readFileSync(BUNDLE, 'latin1');
-    expect(text).toContain('node_modules/zod/v4/locales/en.js');
-    expect(text).not.toContain('node_modules/zod/v4/locales/de.js');
-    expect(statSync(BUNDLE).size).toBeLessThan(1_700_000);
+    // A word of zod's German messages, and one of its English ones.
+    expect(text).not.toContain('Kreditkartennummer');
+    expect(text).toContain('Invalid input');
+    expect(statSync(BUNDLE).size).toBeLessThan(1_000_000);
   });
 
   it('writes a cache at the first start, uses it at the next, and keeps `run` apart', () => {
