@@ -216,18 +216,20 @@ export class ProcessExecutor implements StepExecutor<ProcessStep> {
     const isFunction = step.kind === 'module' || step.kind === 'python';
     await this.#ensureDir(context.scratchDir);
     if (isFunction) writeFileSync(fnInput, JSON.stringify(functionInput(step)));
-    const env: Record<string, string | undefined> = {
-      ...context.baseEnv,
-      ...((step.kind === 'script' && step.scriptKind === 'python') || step.kind === 'python'
-        ? { PYTHONUNBUFFERED: '1' }
-        : {}),
-      ...step.env,
-      ORCHESTRATOR_RUN_ID: context.runId,
-      ORCHESTRATOR_STEP_ID: step.id,
-      ORCHESTRATOR_ATTEMPT: String(context.attempt),
-      ORCHESTRATOR_OUTPUT: outputFile,
-      ...(isFunction ? { ORCHESTRATOR_FN_INPUT: fnInput, ORCHESTRATOR_FN_RESULT: fnResult } : {}),
-    };
+    // The step's variables over the run's environment, which is shared, not copied (see
+    // `layeredEnv`): the run's base, then PYTHONUNBUFFERED, the step's env, and ours.
+    const env = Object.create(context.baseEnv) as Record<string, string | undefined>;
+    if ((step.kind === 'script' && step.scriptKind === 'python') || step.kind === 'python') env.PYTHONUNBUFFERED = '1';
+    // defineProperty, not `=`: a variable named `__proto__` must stay a variable.
+    for (const name of Object.keys(step.env)) Object.defineProperty(env, name, { value: step.env[name], enumerable: true, writable: true, configurable: true });
+    env.ORCHESTRATOR_RUN_ID = context.runId;
+    env.ORCHESTRATOR_STEP_ID = step.id;
+    env.ORCHESTRATOR_ATTEMPT = String(context.attempt);
+    env.ORCHESTRATOR_OUTPUT = outputFile;
+    if (isFunction) {
+      env.ORCHESTRATOR_FN_INPUT = fnInput;
+      env.ORCHESTRATOR_FN_RESULT = fnResult;
+    }
     // Spill files live beside the log, so its folder must exist before the first byte arrives.
     if (context.logPath) await this.#ensureDir(path.dirname(context.logPath));
     const outcome = await runProcess({

@@ -1,0 +1,272 @@
+/*
+ * The orchestrator's process starter on Linux: one function, spawn(), that starts a command as the
+ * leader of a new session (as child_process.spawn with `detached: true` does), stdin on /dev/null
+ * and stdout/stderr on socket pairs, and calls back once it has exited.
+ *
+ * Why: child_process.spawn() fork()s, and fork() copies the page tables of the whole orchestrator
+ * (and the child tears that copy down again at exec()), so every step costs more the more memory
+ * the orchestrator holds: about 50 us a MB here, 1.9 ms a start at a bare Node's size and 4.9 ms
+ * at 64 MB. posix_spawn() starts the child without copying anything (glibc uses
+ * clone(CLONE_VM | CLONE_VFORK)): about 1 ms at any size.
+ *
+ * The child gets what child_process gives it: every signal at its default action and none
+ * blocked, a new session and process group (pid = pgid, so the group can be killed), the working
+ * directory, the environment, `file` looked up in the PATH of that environment, and no other open
+ * file descriptor. (One difference: glibc's two internal signals, 32 and 33, stay ignored until the
+ * program's libc installs its handlers, which every libc does at start.) The exit is reaped by a
+ * small thread per child (waitpid on that pid only, so libuv's own children are never touched)
+ * and written to a socket that JavaScript reads (see wait_for_exit).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <node_api.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#if !defined(__GLIBC__) || __GLIBC__ < 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ < 29)
+#define NO_ADDCHDIR 1
+#endif
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 34))
+#define HAVE_CLOSEFROM 1
+#endif
+
+typedef struct {
+  pid_t pid;
+  int notify;
+} waiter_t;
+
+/*
+ * Waits for one child and writes its end to the notification socket as three int32 (pid, exit
+ * code or -1, signal number or 0). Nothing here touches Node-API: the JavaScript side (and its
+ * environment, in a worker that ends) may be gone by then, and a closed reader only makes the
+ * send fail. The socket is never closed, so its descriptor cannot be reused under this thread.
+ */
+static void *wait_for_exit(void *arg) {
+  waiter_t *w = arg;
+  int status = 0;
+  pid_t pid = w->pid;
+  int notify = w->notify;
+  free(w);
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  int32_t record[3] = {pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1, WIFSIGNALED(status) ? WTERMSIG(status) : 0};
+  const char *bytes = (const char *)record;
+  size_t left = sizeof(record);
+  while (left > 0) {
+    ssize_t sent = send(notify, bytes, left, MSG_NOSIGNAL);
+    if (sent < 0 && errno == EINTR) continue;
+    if (sent <= 0) break;
+    bytes += sent;
+    left -= (size_t)sent;
+  }
+  return NULL;
+}
+
+static char *to_string(napi_env env, napi_value value) {
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) return NULL;
+  char *text = malloc(length + 1);
+  if (text == NULL) return NULL;
+  napi_get_value_string_utf8(env, value, text, length + 1, &length);
+  return text;
+}
+
+static void free_list(char **list) {
+  if (list == NULL) return;
+  for (char **item = list; *item != NULL; item++) free(*item);
+  free(list);
+}
+
+/* A NULL-terminated copy of an array of strings, or NULL (not an array, a non-string, no memory). */
+static char **to_list(napi_env env, napi_value array) {
+  uint32_t count = 0;
+  if (napi_get_array_length(env, array, &count) != napi_ok) return NULL;
+  char **list = calloc(count + 1, sizeof(char *));
+  if (list == NULL) return NULL;
+  for (uint32_t i = 0; i < count; i++) {
+    napi_value item;
+    napi_get_element(env, array, i, &item);
+    list[i] = to_string(env, item);
+    if (list[i] == NULL) {
+      free_list(list);
+      return NULL;
+    }
+  }
+  return list;
+}
+
+/* posix_spawn of `file`, looked up like execvp() in the PATH of `envp` when it has no slash. */
+static int spawn_in_path(pid_t *pid, const char *file, const posix_spawn_file_actions_t *actions,
+                         const posix_spawnattr_t *attr, char **argv, char **envp) {
+  if (strchr(file, '/') != NULL) return posix_spawn(pid, file, actions, attr, argv, envp);
+  const char *search = NULL;
+  for (char **entry = envp; *entry != NULL; entry++) {
+    if (strncmp(*entry, "PATH=", 5) == 0) search = *entry + 5;
+  }
+  if (search == NULL) search = "/usr/bin:/bin";
+  int denied = 0;
+  size_t file_length = strlen(file);
+  for (const char *dir = search;; ) {
+    const char *end = strchr(dir, ':');
+    size_t dir_length = end == NULL ? strlen(dir) : (size_t)(end - dir);
+    char candidate[PATH_MAX];
+    if (dir_length + 1 + file_length + 1 <= sizeof(candidate)) {
+      /* An empty entry is the working directory, as for execvp(). */
+      if (dir_length == 0) {
+        memcpy(candidate, "./", 2);
+        memcpy(candidate + 2, file, file_length + 1);
+      } else {
+        memcpy(candidate, dir, dir_length);
+        candidate[dir_length] = '/';
+        memcpy(candidate + dir_length + 1, file, file_length + 1);
+      }
+      int rc = posix_spawn(pid, candidate, actions, attr, argv, envp);
+      if (rc == 0) return 0;
+      if (rc == EACCES) denied = 1;
+      else if (rc != ENOENT && rc != ENOTDIR && rc != ENAMETOOLONG) return rc;
+    }
+    if (end == NULL) break;
+    dir = end + 1;
+  }
+  return denied ? EACCES : ENOENT;
+}
+
+static napi_value throw_errno(napi_env env, int code) {
+  napi_value message, error, number;
+  napi_create_string_utf8(env, strerror(code), NAPI_AUTO_LENGTH, &message);
+  napi_create_error(env, NULL, message, &error);
+  napi_create_int32(env, code, &number);
+  napi_set_named_property(env, error, "errno", number);
+  napi_throw(env, error);
+  return NULL;
+}
+
+/*
+ * notifier() -> [readFd, writeFd]: a socket pair for exit records (see wait_for_exit). The
+ * JavaScript side reads the first and passes the second to every spawn(); neither is closed.
+ */
+static napi_value Notifier(napi_env env, napi_callback_info info) {
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) return throw_errno(env, errno);
+  napi_value result, value;
+  napi_create_array_with_length(env, 2, &result);
+  napi_create_int32(env, pair[0], &value);
+  napi_set_element(env, result, 0, value);
+  napi_create_int32(env, pair[1], &value);
+  napi_set_element(env, result, 1, value);
+  return result;
+}
+
+/* spawn(file, argv, envp, cwd, notifyFd) -> [pid, stdoutFd, stderrFd]; throws an Error with `errno`. */
+static napi_value Spawn(napi_env env, napi_callback_info info) {
+#ifdef NO_ADDCHDIR
+  return throw_errno(env, ENOSYS);
+#else
+  size_t argc = 5;
+  napi_value args[5];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  if (argc < 5) return throw_errno(env, EINVAL);
+
+  char *file = to_string(env, args[0]);
+  char **argv = to_list(env, args[1]);
+  char **envp = to_list(env, args[2]);
+  char *cwd = to_string(env, args[3]);
+  int32_t notify = -1;
+  napi_get_value_int32(env, args[4], &notify);
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  int rc = 0;
+  if (file == NULL || argv == NULL || envp == NULL || cwd == NULL || notify < 0) rc = EINVAL;
+  if (rc == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, out) != 0) rc = errno;
+  if (rc == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, err) != 0) rc = errno;
+
+  pid_t pid = 0;
+  if (rc == 0) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
+    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+#ifdef HAVE_CLOSEFROM
+    posix_spawn_file_actions_addclosefrom_np(&actions, 3);
+#endif
+    if (cwd[0] != '\0') posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    sigset_t defaults, none;
+    sigfillset(&defaults);
+    sigdelset(&defaults, SIGKILL);
+    sigdelset(&defaults, SIGSTOP);
+    sigemptyset(&none);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
+    rc = spawn_in_path(&pid, file, &actions, &attr, argv, envp);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+  }
+  if (out[1] >= 0) close(out[1]);
+  if (err[1] >= 0) close(err[1]);
+  free(file);
+  free(cwd);
+  free_list(argv);
+  free_list(envp);
+  if (rc != 0) {
+    if (out[0] >= 0) close(out[0]);
+    if (err[0] >= 0) close(err[0]);
+    return throw_errno(env, rc);
+  }
+
+  waiter_t *w = malloc(sizeof(waiter_t));
+  int started = 0;
+  if (w != NULL) {
+    w->pid = pid;
+    w->notify = notify;
+    pthread_attr_t thread_attr;
+    pthread_attr_init(&thread_attr);
+    pthread_attr_setstacksize(&thread_attr, 64 * 1024);
+    pthread_attr_setdetachstate(&thread_attr, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    rc = pthread_create(&thread, &thread_attr, wait_for_exit, w);
+    pthread_attr_destroy(&thread_attr);
+    started = rc == 0;
+    if (!started) free(w);
+  }
+  if (!started) {
+    /* Nothing would ever reap it: it must not run unwatched. */
+    kill(-pid, SIGKILL);
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    close(out[0]);
+    close(err[0]);
+    return throw_errno(env, rc != 0 ? rc : ENOMEM);
+  }
+
+  napi_value result, value;
+  napi_create_array_with_length(env, 3, &result);
+  napi_create_int32(env, pid, &value);
+  napi_set_element(env, result, 0, value);
+  napi_create_int32(env, out[0], &value);
+  napi_set_element(env, result, 1, value);
+  napi_create_int32(env, err[0], &value);
+  napi_set_element(env, result, 2, value);
+  return result;
+#endif
+}
+
+NAPI_MODULE_INIT() {
+  napi_value fn;
+  napi_create_function(env, "spawn", NAPI_AUTO_LENGTH, Spawn, NULL, &fn);
+  napi_set_named_property(env, exports, "spawn", fn);
+  napi_create_function(env, "notifier", NAPI_AUTO_LENGTH, Notifier, NULL, &fn);
+  napi_set_named_property(env, exports, "notifier", fn);
+  return exports;
+}

@@ -1,0 +1,149 @@
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { nativeStarter, startProcess, type StartedProcess } from '../../src/execution/start-process.js';
+import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await makeTmpDir();
+});
+afterEach(async () => {
+  await removeTmpDir(dir);
+});
+
+/** Runs `script` with /bin/sh and collects what it printed and how it ended. */
+async function sh(script: string, env: Record<string, string | undefined> = { ...process.env }, cwd = dir) {
+  return collect(startProcess('/bin/sh', ['-c', script], { cwd, env }));
+}
+
+async function collect(child: StartedProcess) {
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exit = await child.exited;
+  await child.closed;
+  return { pid: child.pid, exit, stdout, stderr };
+}
+
+describe('the native process starter', () => {
+  it('is built by npm install and used on Linux', () => {
+    // npm ci runs scripts/build-native.mjs; without it every step pays fork() of the whole
+    // orchestrator (see native/spawn.c).
+    if (process.platform !== 'linux') return;
+    expect(nativeStarter()).not.toBeNull();
+  });
+
+  it('is left alone while ORCHESTRATOR_NATIVE_SPAWN=0', () => {
+    const saved = process.env.ORCHESTRATOR_NATIVE_SPAWN;
+    process.env.ORCHESTRATOR_NATIVE_SPAWN = '0';
+    try {
+      expect(nativeStarter()).toBeNull();
+    } finally {
+      if (saved === undefined) delete process.env.ORCHESTRATOR_NATIVE_SPAWN;
+      else process.env.ORCHESTRATOR_NATIVE_SPAWN = saved;
+    }
+  });
+});
+
+// What a step's process is given must not depend on which starter made it.
+describe.each(['native', 'child_process'] as const)('startProcess through %s', (starter) => {
+  let saved: string | undefined;
+  beforeAll(() => {
+    saved = process.env.ORCHESTRATOR_NATIVE_SPAWN;
+    if (starter === 'child_process') process.env.ORCHESTRATOR_NATIVE_SPAWN = '0';
+    else delete process.env.ORCHESTRATOR_NATIVE_SPAWN;
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env.ORCHESTRATOR_NATIVE_SPAWN;
+    else process.env.ORCHESTRATOR_NATIVE_SPAWN = saved;
+  });
+
+  it('reports exit codes, and signals by name', async () => {
+    expect((await sh('echo out; echo err >&2; exit 7')).exit).toEqual({ code: 7, signal: null });
+    const run = await sh('echo out; echo err >&2; exit 7');
+    expect([run.stdout, run.stderr]).toEqual(['out\n', 'err\n']);
+    expect((await sh('kill -USR1 $$')).exit).toEqual({ code: null, signal: 'SIGUSR1' });
+  });
+
+  it('makes the process the leader of a new session and process group', async () => {
+    const run = await sh('cat /proc/$$/stat');
+    // pid (comm) state ppid pgrp session ...
+    const fields = run.stdout.slice(run.stdout.lastIndexOf(')') + 2).split(' ');
+    expect(Number(fields[2])).toBe(run.pid);
+    expect(Number(fields[3])).toBe(run.pid);
+  });
+
+  it('gives stdin /dev/null, every signal at its default and none blocked', async () => {
+    // Node itself ignores SIGPIPE: a child that inherited that would never die of a closed pipe.
+    // (grep reads its own status: dash blocks every signal for a moment while it forks.)
+    const run = await sh('readlink /proc/$$/fd/0; ls /proc/$$/fd; exec grep -E "^Sig(Ign|Blk)" /proc/self/status');
+    const [stdin, ...rest] = run.stdout.trim().split('\n');
+    expect(stdin).toBe('/dev/null');
+    const fds = rest.filter((line) => /^\d+$/.test(line));
+    expect(fds.slice(0, 3)).toEqual(['0', '1', '2']);
+    // The native starter closes every other descriptor; child_process passes on those opened
+    // without O_CLOEXEC (a test runner's, here).
+    if (starter === 'native') expect(fds).toEqual(['0', '1', '2']);
+    const mask = (name: string): bigint => BigInt(`0x${rest.find((line) => line.startsWith(name))?.split('\t')[1] ?? 'ff'}`);
+    expect(mask('SigBlk:')).toBe(0n);
+    // Signals 32 and 33 are glibc's own (thread cancellation, setxid): posix_spawn leaves them
+    // ignored until the program's libc installs its handlers; no program can use them otherwise.
+    expect(mask('SigIgn:') & ~0x180000000n).toBe(0n);
+  });
+
+  it('runs in the working directory with the environment given, inherited properties included', async () => {
+    const base = { ...process.env, SHARED: 'base', GONE: 'base' };
+    const env = Object.create(base) as Record<string, string | undefined>;
+    env.SHARED = 'own';
+    env.GONE = undefined;
+    const run = await sh('pwd; echo "$SHARED ${GONE-unset}"', env);
+    expect(run.stdout).toBe(`${dir}\nown unset\n`);
+  });
+
+  it("looks a bare program name up in the PATH of the child's environment", async () => {
+    const bin = path.join(dir, 'bin');
+    mkdirSync(bin);
+    writeFileSync(path.join(bin, 'hello-from-path'), '#!/bin/sh\necho found "$@"\n');
+    chmodSync(path.join(bin, 'hello-from-path'), 0o755);
+    writeFileSync(path.join(bin, 'not-executable'), '#!/bin/sh\necho no\n');
+    const env = { ...process.env, PATH: `${bin}:/usr/bin:/bin` };
+    const run = await collect(startProcess('hello-from-path', ['a b'], { cwd: dir, env }));
+    expect(run.stdout).toBe('found a b\n');
+    await expect(startError(() => startProcess('not-executable', [], { cwd: dir, env }))).resolves.toMatchObject({ code: 'EACCES' });
+    // The parent's PATH is not searched.
+    await expect(
+      startError(() => startProcess('hello-from-path', [], { cwd: dir, env: { ...process.env, PATH: '/usr/bin:/bin' } })),
+    ).resolves.toMatchObject({ code: 'ENOENT', message: 'spawn hello-from-path ENOENT', syscall: 'spawn hello-from-path', path: 'hello-from-path' });
+  });
+
+  it('fails with ENOENT for a missing program or working directory', async () => {
+    await expect(startError(() => startProcess('/no/such/program', [], { cwd: dir, env: { ...process.env } }))).resolves.toMatchObject({
+      code: 'ENOENT',
+      message: 'spawn /no/such/program ENOENT',
+    });
+    await expect(startError(() => startProcess('/bin/sh', ['-c', 'true'], { cwd: path.join(dir, 'missing'), env: { ...process.env } }))).resolves.toMatchObject({
+      code: 'ENOENT',
+    });
+  });
+
+  it('delivers large output whole', async () => {
+    const run = await sh('head -c 3000000 /dev/zero | tr "\\0" x; head -c 100000 /dev/zero | tr "\\0" y >&2');
+    expect(run.exit).toEqual({ code: 0, signal: null });
+    expect(run.stdout.length).toBe(3_000_000);
+    expect(run.stderr.length).toBe(100_000);
+  });
+});
+
+/** The error of a start that failed: thrown at once (native) or told through `exited` (child_process). */
+async function startError(start: () => StartedProcess): Promise<NodeJS.ErrnoException> {
+  try {
+    const child = start();
+    const exit = await child.exited;
+    if (exit instanceof Error) return exit;
+    throw new Error(`started and exited with ${JSON.stringify(exit)}`);
+  } catch (error) {
+    return error as NodeJS.ErrnoException;
+  }
+}
