@@ -29,7 +29,9 @@ const args = [candidates[0], 'rebuild', '--directory', path.join(root, 'native')
 // Headers: npm's `nodedir` setting if any, else those installed with this Node (no download).
 const prefix = path.resolve(path.dirname(process.execPath), '..');
 if (!process.env.npm_config_nodedir && existsSync(path.join(prefix, 'include', 'node', 'node_api.h'))) args.push(`--nodedir=${prefix}`);
-const result = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+// Bounded: without local headers node-gyp downloads them, and a firewall that drops packets
+// must not hang the install.
+const result = spawnSync(process.execPath, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 180_000, killSignal: 'SIGKILL' });
 if (result.status !== 0) {
   const why = `${result.stderr ?? ''}${result.stdout ?? ''}`.split('\n').filter((line) => /error/i.test(line)).slice(0, 3).join(' | ');
   say(`native process starter not built (${why || result.error?.message || `node-gyp exited with ${result.status}`}); steps start through child_process`);

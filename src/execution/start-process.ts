@@ -29,21 +29,27 @@ export interface StartedProcess {
 
 /** The native module (native/spawn.c). */
 interface NativeStarter {
-  /** [pid, stdout fd, stderr fd]; the exit comes as a record on `notifyFd` (see `notifier`). */
-  spawn(file: string, argv: string[], envp: string[], cwd: string, notifyFd: number): [number, number, number];
-  /** [read fd, write fd] of a socket pair for exit records: int32 pid, exit code or -1, signal or 0. */
+  /** [pid, stdout fd, stderr fd]; the exit comes as a record starting with `token` on `notifyFd`. */
+  spawn(file: string, argv: string[], envp: string[], cwd: string, notifyFd: number, token: number): [number, number, number];
+  /** [read fd, write fd] of a socket pair for exit records: int32 token, pid, exit code or -1, signal or 0. */
   notifier(): [number, number];
 }
+
+const RECORD_BYTES = 16;
 
 /** An int32 as the native side wrote it (in this machine's byte order). */
 const readInt32 = endianness() === 'LE' ? (bytes: Buffer, at: number): number => bytes.readInt32LE(at) : (bytes: Buffer, at: number): number => bytes.readInt32BE(at);
 
-/** Exit records, 12 bytes each, read from the native starter's notification socket. */
+/**
+ * Exit records read from the native starter's notification socket. Each start has its own token:
+ * a pid can be reused by a new child before the record of the old one is read.
+ */
 class ExitNotifier {
   readonly writeFd: number;
   readonly #socket: Socket;
   readonly #waiting = new Map<number, (exit: ProcessExit) => void>();
   #partial: Buffer | undefined;
+  #nextToken = 0;
 
   constructor(starter: NativeStarter) {
     const [readFd, writeFd] = starter.notifier();
@@ -54,9 +60,16 @@ class ExitNotifier {
     this.#socket.unref();
   }
 
-  wait(pid: number): Promise<ProcessExit> {
+  /** A token for the next start (int32, never one that is still waited for). */
+  token(): number {
+    do this.#nextToken = (this.#nextToken + 1) | 0;
+    while (this.#waiting.has(this.#nextToken));
+    return this.#nextToken;
+  }
+
+  wait(token: number): Promise<ProcessExit> {
     return new Promise((resolve) => {
-      this.#waiting.set(pid, resolve);
+      this.#waiting.set(token, resolve);
       if (this.#waiting.size === 1) this.#socket.ref();
     });
   }
@@ -64,13 +77,13 @@ class ExitNotifier {
   #read(chunk: Buffer): void {
     let bytes = this.#partial ? Buffer.concat([this.#partial, chunk]) : chunk;
     let at = 0;
-    for (; at + 12 <= bytes.length; at += 12) {
-      const pid = readInt32(bytes, at);
-      const code = readInt32(bytes, at + 4);
-      const signal = readInt32(bytes, at + 8);
-      const resolve = this.#waiting.get(pid);
+    for (; at + RECORD_BYTES <= bytes.length; at += RECORD_BYTES) {
+      const token = readInt32(bytes, at);
+      const code = readInt32(bytes, at + 8);
+      const signal = readInt32(bytes, at + 12);
+      const resolve = this.#waiting.get(token);
       if (resolve === undefined) continue;
-      this.#waiting.delete(pid);
+      this.#waiting.delete(token);
       resolve({ code: code < 0 ? null : code, signal: signal === 0 ? null : (signalNames.get(signal) ?? null) });
     }
     bytes = bytes.subarray(at);
@@ -95,16 +108,22 @@ export function nativeStarter(): NativeStarter | null {
   if (process.platform !== 'linux') return native;
   try {
     const file = fileURLToPath(new URL('../../native/build/Release/orchestrator_spawn.node', import.meta.url));
-    native = createRequire(import.meta.url)(file) as NativeStarter;
+    const loaded = createRequire(import.meta.url)(file) as Partial<NativeStarter>;
+    // No `spawn` where the C library lacks what it needs (glibc before 2.29).
+    if (typeof loaded.spawn === 'function' && typeof loaded.notifier === 'function') native = loaded as NativeStarter;
   } catch {
     native = null;
   }
   return native;
 }
 
-const signalNames = new Map<number, NodeJS.Signals>(
-  Object.entries(osConstants.signals).map(([name, number]) => [number, name as NodeJS.Signals]),
-);
+/** Signal numbers to names; the first name of each number, as Node reports them (SIGABRT, not SIGIOT). */
+const signalNames = new Map<number, NodeJS.Signals>();
+for (const [name, number] of Object.entries(osConstants.signals)) if (!signalNames.has(number)) signalNames.set(number, name as NodeJS.Signals);
+
+/** Errno numbers to names (ENOEXEC too, which libuv has no name for). */
+const errnoNames = new Map<number, string>();
+for (const [name, number] of Object.entries(osConstants.errno)) if (!errnoNames.has(number)) errnoNames.set(number, name);
 
 /**
  * Starts `command` with `args` in a new session (see `StartedProcess`). Through the native
@@ -120,36 +139,44 @@ export function startProcess(
   options: { cwd: string; env: Record<string, string | undefined> },
 ): StartedProcess {
   const starter = nativeStarter();
-  // NUL bytes: child_process throws its own error for them (ERR_INVALID_ARG_VALUE).
-  if (starter !== null && !hasNul(command, args)) {
-    const envp: string[] = [];
-    // Inherited properties too, as child_process reads an env (see `layeredEnv`).
-    for (const name in options.env) {
-      const value = options.env[name];
-      if (value === undefined) continue;
-      if (name.includes('\0') || value.includes('\0')) return startWithChildProcess(command, args, options);
-      envp.push(`${name}=${value}`);
-    }
-    return startNative(starter, command, args, options.cwd, envp);
+  // What child_process refuses (an empty command, NUL bytes) it refuses with its own errors.
+  if (starter === null || command === '' || hasNul(command, args, options.cwd)) return startWithChildProcess(command, args, options);
+  const envp: string[] = [];
+  // Inherited properties too, as child_process reads an env (see `layeredEnv`).
+  for (const name in options.env) {
+    const value = options.env[name] as unknown;
+    if (value === undefined) continue;
+    // Node writes `${name}=${value}` whatever the value is (a number, null).
+    const text = typeof value === 'string' ? value : `${value as number | boolean | null}`;
+    if (name.includes('\0') || text.includes('\0')) return startWithChildProcess(command, args, options);
+    envp.push(`${name}=${text}`);
   }
-  return startWithChildProcess(command, args, options);
+  try {
+    return startNative(starter, command, args, options.cwd, envp);
+  } catch (error) {
+    // The C library cannot do it after all: child_process from now on.
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSYS') throw error;
+    native = null;
+    return startWithChildProcess(command, args, options);
+  }
 }
 
-function hasNul(command: string, args: readonly string[]): boolean {
-  return command.includes('\0') || args.some((arg) => arg.includes('\0'));
+function hasNul(command: string, args: readonly string[], cwd: string): boolean {
+  return command.includes('\0') || cwd.includes('\0') || args.some((arg) => arg.includes('\0'));
 }
 
 function startNative(starter: NativeStarter, command: string, args: readonly string[], cwd: string, envp: string[]): StartedProcess {
   notifier ??= new ExitNotifier(starter);
+  const token = notifier.token();
   let started: [number, number, number];
   try {
-    started = starter.spawn(command, [command, ...args], envp, cwd, notifier.writeFd);
+    started = starter.spawn(command, [command, ...args], envp, cwd, notifier.writeFd, token);
   } catch (error) {
     throw spawnError(command, args, (error as { errno?: number }).errno);
   }
   const [pid, out, err] = started;
   // Read on a later turn of the event loop at the earliest: the record cannot be missed.
-  const exited = notifier.wait(pid);
+  const exited = notifier.wait(token);
   const stdout = new Socket({ fd: out, readable: true, writable: false });
   const stderr = new Socket({ fd: err, readable: true, writable: false });
   const closed = Promise.all([exited, socketClosed(stdout), socketClosed(stderr)]).then(() => true as const);
@@ -164,7 +191,7 @@ function socketClosed(socket: Socket): Promise<void> {
 
 /** The error child_process gives for a start that failed: `spawn <file> <CODE>`, with errno. */
 function spawnError(command: string, args: readonly string[], errno: number | undefined): NodeJS.ErrnoException {
-  const code = errno === undefined ? 'UNKNOWN' : safeErrorName(-errno);
+  const code = errno === undefined ? 'UNKNOWN' : (errnoNames.get(errno) ?? safeErrorName(-errno));
   const error: NodeJS.ErrnoException & { spawnargs?: string[] } = new Error(`spawn ${command} ${code}`);
   error.errno = errno === undefined ? undefined : -errno;
   error.code = code;

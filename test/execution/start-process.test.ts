@@ -1,8 +1,14 @@
+import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { nativeStarter, startProcess, type StartedProcess } from '../../src/execution/start-process.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
+
+/** The built library's module (npm test builds first), loaded by the worker fixture. */
+const DIST_MODULE = fileURLToPath(new URL('../../dist/execution/start-process.js', import.meta.url));
+const fixturePath = (name: string): string => fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url));
 
 let dir: string;
 beforeEach(async () => {
@@ -35,6 +41,17 @@ describe('the native process starter', () => {
     expect(nativeStarter()).not.toBeNull();
   });
 
+  it('outlives worker threads that end while their child runs, and keeps none of their descriptors', () => {
+    if (nativeStarter() === null) return;
+    // (Node unloads an addon when the worker that loaded it ends; its waiting threads still run.)
+    const result = spawnSync(process.execPath, [fixturePath('native-spawn-workers.mjs'), pathToFileURL(DIST_MODULE).href], { encoding: 'utf8' });
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    const { before, after, children } = JSON.parse(result.stdout) as { before: number; after: number; children: number };
+    expect(children).toBe(5);
+    expect(after).toBe(before);
+  });
+
   it('is left alone while ORCHESTRATOR_NATIVE_SPAWN=0', () => {
     const saved = process.env.ORCHESTRATOR_NATIVE_SPAWN;
     process.env.ORCHESTRATOR_NATIVE_SPAWN = '0';
@@ -65,6 +82,15 @@ describe.each(['native', 'child_process'] as const)('startProcess through %s', (
     const run = await sh('echo out; echo err >&2; exit 7');
     expect([run.stdout, run.stderr]).toEqual(['out\n', 'err\n']);
     expect((await sh('kill -USR1 $$')).exit).toEqual({ code: null, signal: 'SIGUSR1' });
+    // The name Node gives a number, not a later alias of it (SIGIOT).
+    expect((await sh('kill -ABRT $$')).exit).toEqual({ code: null, signal: 'SIGABRT' });
+  });
+
+  it('runs a file without `#!` through /bin/sh, as execvp does', async () => {
+    writeFileSync(path.join(dir, 'plain'), 'echo "plain $1"\n');
+    chmodSync(path.join(dir, 'plain'), 0o755);
+    const run = await collect(startProcess('./plain', ['x'], { cwd: dir, env: { ...process.env } }));
+    expect(run).toMatchObject({ exit: { code: 0, signal: null }, stdout: 'plain x\n' });
   });
 
   it('makes the process the leader of a new session and process group', async () => {
@@ -125,6 +151,11 @@ describe.each(['native', 'child_process'] as const)('startProcess through %s', (
     });
     await expect(startError(() => startProcess('/bin/sh', ['-c', 'true'], { cwd: path.join(dir, 'missing'), env: { ...process.env } }))).resolves.toMatchObject({
       code: 'ENOENT',
+    });
+    // A working directory that is a file is that, not a program missing from every PATH entry.
+    writeFileSync(path.join(dir, 'file'), '');
+    await expect(startError(() => startProcess('sh', ['-c', 'true'], { cwd: path.join(dir, 'file'), env: { ...process.env } }))).resolves.toMatchObject({
+      code: 'ENOTDIR',
     });
   });
 
