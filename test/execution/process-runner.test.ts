@@ -1,4 +1,4 @@
-import { describe, it, expect, beforeAll, beforeEach, afterAll, afterEach } from 'vitest';
+import { describe, it, expect, beforeEach, afterEach } from 'vitest';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { appendLogSection } from '../../src/execution/log-file.js';
 import { killLeftovers, runProcess, type ProcessOptions } from '../../src/execution/process-runner.js';
 import { childPids, isProcessAlive, readPidFile, readStat, waitForChild } from '../helpers/processes.js';
 import { fixture } from '../helpers/step-factory.js';
+import { STARTERS, useStarter } from '../helpers/starter.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
 
 const MiB = 1024 * 1024;
@@ -47,17 +48,8 @@ function options(command: string, args: string[], overrides: Partial<ProcessOpti
 
 // Every case runs through both starters: the native one (native/spawn.c, posix_spawn) that
 // npm install builds on Linux, and child_process, which is used where it is not built.
-describe.each(['native', 'child_process'] as const)('runProcess through %s', (starter) => {
-  let saved: string | undefined;
-  beforeAll(() => {
-    saved = process.env.ORCHESTRATOR_NATIVE_SPAWN;
-    if (starter === 'child_process') process.env.ORCHESTRATOR_NATIVE_SPAWN = '0';
-    else delete process.env.ORCHESTRATOR_NATIVE_SPAWN;
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env.ORCHESTRATOR_NATIVE_SPAWN;
-    else process.env.ORCHESTRATOR_NATIVE_SPAWN = saved;
-  });
+describe.each(STARTERS)('runProcess through %s', (starter) => {
+  useStarter(starter);
 
   it('reports the exit code and the tail and size of each stream', async () => {
     const outcome = await runProcess(options(fixture('fail.sh'), ['3']));

@@ -2,8 +2,9 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nativeStarter, startProcess, type StartedProcess } from '../../src/execution/start-process.js';
+import { STARTERS, useStarter } from '../helpers/starter.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
 
 /** The built library's module (npm test builds first), loaded by the worker fixture. */
@@ -65,17 +66,8 @@ describe('the native process starter', () => {
 });
 
 // What a step's process is given must not depend on which starter made it.
-describe.each(['native', 'child_process'] as const)('startProcess through %s', (starter) => {
-  let saved: string | undefined;
-  beforeAll(() => {
-    saved = process.env.ORCHESTRATOR_NATIVE_SPAWN;
-    if (starter === 'child_process') process.env.ORCHESTRATOR_NATIVE_SPAWN = '0';
-    else delete process.env.ORCHESTRATOR_NATIVE_SPAWN;
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env.ORCHESTRATOR_NATIVE_SPAWN;
-    else process.env.ORCHESTRATOR_NATIVE_SPAWN = saved;
-  });
+describe.each(STARTERS)('startProcess through %s', (starter) => {
+  useStarter(starter);
 
   it('reports exit codes, and signals by name', async () => {
     expect((await sh('echo out; echo err >&2; exit 7')).exit).toEqual({ code: 7, signal: null });
