@@ -14,9 +14,10 @@
  * directory, the environment, `file` looked up in the PATH of that environment as execvp() does
  * (a file without `#!` runs through /bin/sh), and, with glibc 2.34 or later, no descriptor above
  * 2. (One difference: glibc's two internal signals, 32 and 33, stay ignored until the program's
- * libc installs its handlers, which every libc does at start.) The exit is reaped by a small
- * thread per child (waitpid on that pid only, so libuv's own children are never touched) and
- * written to a socket that JavaScript reads (see wait_for_exit).
+ * libc installs its handlers, which every libc does at start.) A small thread per child starts
+ * it (posix_spawn suspends the calling thread until the child has exec'd: not JavaScript's),
+ * reaps it (waitpid on that pid only, so libuv's own children are never touched), and writes both
+ * to a socket that JavaScript reads (see run_job).
  *
  * Where posix_spawn_file_actions_addchdir_np is missing (glibc before 2.29), spawn is not
  * exported and the orchestrator uses child_process.
@@ -45,38 +46,33 @@
 #define HAVE_CLOSEFROM 1
 #endif
 
+/* What a spawning thread owns: its copies of the strings, the child's ends of the pipes, and its
+   own copy of the notification socket. */
 typedef struct {
-  pid_t pid;
   int32_t token;
   int notify;
-} waiter_t;
+  char *file;
+  char **argv;
+  char **envp;
+  char *cwd;
+  int child_out;
+  int child_err;
+} job_t;
 
-/*
- * Waits for one child and writes its end to the notification socket as four int32 (the token
- * JavaScript gave the start, pid, exit code or -1, signal number or 0), then closes its own copy
- * of the socket. Nothing here touches Node-API: the JavaScript side (and its environment, in a
- * worker that ends) may be gone by then, and a closed reader only makes the send fail. The
- * library stays loaded for this thread (`-z nodelete`, binding.gyp).
- */
-static void *wait_for_exit(void *arg) {
-  waiter_t *w = arg;
-  int status = 0;
-  while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  int32_t record[4] = {w->token, w->pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
-                       WIFSIGNALED(status) ? WTERMSIG(status) : 0};
+enum { RECORD_STARTED = 1, RECORD_EXITED = 2 };
+
+/* One record on the notification socket: four int32 (token, kind, a, b). */
+static void send_record(int notify, int32_t token, int32_t kind, int32_t a, int32_t b) {
+  int32_t record[4] = {token, kind, a, b};
   const char *bytes = (const char *)record;
   size_t left = sizeof(record);
   while (left > 0) {
-    ssize_t sent = send(w->notify, bytes, left, MSG_NOSIGNAL);
+    ssize_t sent = send(notify, bytes, left, MSG_NOSIGNAL);
     if (sent < 0 && errno == EINTR) continue;
     if (sent <= 0) break;
     bytes += sent;
     left -= (size_t)sent;
   }
-  close(w->notify);
-  free(w);
-  return NULL;
 }
 
 static char *to_string(napi_env env, napi_value value) {
@@ -191,7 +187,7 @@ static void close_descriptor(void *fd) {
 }
 
 /*
- * notifier() -> [readFd, writeFd]: a socket pair for exit records (see wait_for_exit). The
+ * notifier() -> [readFd, writeFd]: a socket pair for start and exit records (see run_job). The
  * JavaScript side reads the first and passes the second to every spawn(), which gives each
  * waiting thread its own copy; the second is closed when this Node environment ends.
  */
@@ -203,38 +199,32 @@ static napi_value Notifier(napi_env env, napi_callback_info info) {
 }
 
 #ifndef NO_ADDCHDIR
-/*
- * spawn(file, argv, envp, cwd, notifyFd, token) -> [pid, stdoutFd, stderrFd]; throws an Error
- * with `errno`. The exit comes later on notifyFd, as a record that starts with `token`.
- */
-static napi_value Spawn(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value args[6];
-  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
-  if (argc < 6) return throw_errno(env, EINVAL);
+static void free_job(job_t *job) {
+  free(job->file);
+  free(job->cwd);
+  free_list(job->argv);
+  free_list(job->envp);
+  free(job);
+}
 
-  char *file = to_string(env, args[0]);
-  char **argv = to_list(env, args[1]);
-  char **envp = to_list(env, args[2]);
-  char *cwd = to_string(env, args[3]);
-  int32_t notify = -1, token = 0;
-  napi_get_value_int32(env, args[4], &notify);
-  napi_get_value_int32(env, args[5], &token);
-  int out[2] = {-1, -1}, err[2] = {-1, -1};
-  int mine = -1;
+/*
+ * A spawning thread: starts the child (posix_spawn suspends this thread, not JavaScript's, until
+ * the child has exec'd), reports it started (pid) or could not (-errno), then waits for it and
+ * reports its end (exit code or -1, signal number or 0), and closes its copy of the socket.
+ * Nothing here touches Node-API: the JavaScript side (and its environment, in a worker that ends)
+ * may be gone by then, and a closed reader only makes the send fail. The library stays loaded
+ * for this thread (`-z nodelete`, binding.gyp).
+ */
+static void *run_job(void *arg) {
+  job_t *job = arg;
   int rc = 0;
-  if (file == NULL || argv == NULL || envp == NULL || cwd == NULL || notify < 0) rc = EINVAL;
   /* A working directory that cannot be entered fails as it does for child_process (ENOENT,
      ENOTDIR), not as a program missing from every PATH entry. */
-  struct stat info_cwd;
-  if (rc == 0 && cwd[0] != '\0') {
-    if (stat(cwd, &info_cwd) != 0) rc = errno;
-    else if (!S_ISDIR(info_cwd.st_mode)) rc = ENOTDIR;
+  struct stat info;
+  if (job->cwd[0] != '\0') {
+    if (stat(job->cwd, &info) != 0) rc = errno;
+    else if (!S_ISDIR(info.st_mode)) rc = ENOTDIR;
   }
-  if (rc == 0 && (mine = fcntl(notify, F_DUPFD_CLOEXEC, 3)) < 0) rc = errno;
-  if (rc == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, out) != 0) rc = errno;
-  if (rc == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, err) != 0) rc = errno;
-
   pid_t pid = 0;
   if (rc == 0) {
     posix_spawn_file_actions_t actions;
@@ -242,12 +232,12 @@ static napi_value Spawn(napi_env env, napi_callback_info info) {
     posix_spawn_file_actions_init(&actions);
     posix_spawnattr_init(&attr);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, out[1], 1);
-    posix_spawn_file_actions_adddup2(&actions, err[1], 2);
+    posix_spawn_file_actions_adddup2(&actions, job->child_out, 1);
+    posix_spawn_file_actions_adddup2(&actions, job->child_err, 2);
 #ifdef HAVE_CLOSEFROM
     posix_spawn_file_actions_addclosefrom_np(&actions, 3);
 #endif
-    if (cwd[0] != '\0') posix_spawn_file_actions_addchdir_np(&actions, cwd);
+    if (job->cwd[0] != '\0') posix_spawn_file_actions_addchdir_np(&actions, job->cwd);
     sigset_t defaults, none;
     sigfillset(&defaults);
     sigdelset(&defaults, SIGKILL);
@@ -256,59 +246,82 @@ static napi_value Spawn(napi_env env, napi_callback_info info) {
     posix_spawnattr_setsigdefault(&attr, &defaults);
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSID | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-    rc = spawn_in_path(&pid, file, &actions, &attr, argv, envp);
+    rc = spawn_in_path(&pid, job->file, &actions, &attr, job->argv, job->envp);
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attr);
   }
-  if (out[1] >= 0) close(out[1]);
-  if (err[1] >= 0) close(err[1]);
-  free(file);
-  free(cwd);
-  free_list(argv);
-  free_list(envp);
+  /* Only the child holds these now: its output ends when it (and what it started) is done. */
+  close(job->child_out);
+  close(job->child_err);
+  int notify = job->notify;
+  int32_t token = job->token;
+  free_job(job);
   if (rc != 0) {
-    if (out[0] >= 0) close(out[0]);
-    if (err[0] >= 0) close(err[0]);
-    if (mine >= 0) close(mine);
-    return throw_errno(env, rc);
+    send_record(notify, token, RECORD_STARTED, -rc, 0);
+    close(notify);
+    return NULL;
   }
+  send_record(notify, token, RECORD_STARTED, pid, 0);
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  send_record(notify, token, RECORD_EXITED, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+              WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+  close(notify);
+  return NULL;
+}
 
-  waiter_t *w = malloc(sizeof(waiter_t));
-  int started = 0;
-  if (w != NULL) {
-    w->pid = pid;
-    w->token = token;
-    w->notify = mine;
+/*
+ * spawn(file, argv, envp, cwd, notifyFd, token) -> [stdoutFd, stderrFd]: a thread starts the
+ * child and reports on notifyFd, in records that start with `token`: started (pid, or -errno when
+ * it could not start), then exited. Throws an Error with `errno` only when the thread cannot be
+ * had (no memory, no descriptors, no threads).
+ */
+static napi_value Spawn(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value args[6];
+  napi_get_cb_info(env, info, &argc, args, NULL, NULL);
+  if (argc < 6) return throw_errno(env, EINVAL);
+  int32_t notify = -1, token = 0;
+  napi_get_value_int32(env, args[4], &notify);
+  napi_get_value_int32(env, args[5], &token);
+  job_t *job = calloc(1, sizeof(job_t));
+  if (job == NULL) return throw_errno(env, ENOMEM);
+  job->token = token;
+  job->notify = -1;
+  job->child_out = -1;
+  job->child_err = -1;
+  job->file = to_string(env, args[0]);
+  job->argv = to_list(env, args[1]);
+  job->envp = to_list(env, args[2]);
+  job->cwd = to_string(env, args[3]);
+  int out[2] = {-1, -1}, err[2] = {-1, -1};
+  int rc = 0;
+  if (job->file == NULL || job->argv == NULL || job->envp == NULL || job->cwd == NULL || notify < 0) rc = EINVAL;
+  if (rc == 0 && (job->notify = fcntl(notify, F_DUPFD_CLOEXEC, 3)) < 0) rc = errno;
+  if (rc == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, out) != 0) rc = errno;
+  if (rc == 0 && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, err) != 0) rc = errno;
+  if (rc == 0) {
+    job->child_out = out[1];
+    job->child_err = err[1];
     pthread_attr_t thread_attr;
     pthread_attr_init(&thread_attr);
     pthread_attr_setstacksize(&thread_attr, 64 * 1024);
     pthread_attr_setdetachstate(&thread_attr, PTHREAD_CREATE_DETACHED);
     pthread_t thread;
-    rc = pthread_create(&thread, &thread_attr, wait_for_exit, w);
+    rc = pthread_create(&thread, &thread_attr, run_job, job);
     pthread_attr_destroy(&thread_attr);
-    started = rc == 0;
-    if (!started) free(w);
   }
-  if (!started) {
-    /* Nothing would ever reap it: it must not run unwatched. */
-    kill(-pid, SIGKILL);
-    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+  if (rc != 0) {
+    for (int i = 0; i < 2; i++) {
+      if (out[i] >= 0) close(out[i]);
+      if (err[i] >= 0) close(err[i]);
     }
-    close(out[0]);
-    close(err[0]);
-    close(mine);
-    return throw_errno(env, rc != 0 ? rc : ENOMEM);
+    if (job->notify >= 0) close(job->notify);
+    free_job(job);
+    return throw_errno(env, rc);
   }
-
-  napi_value result, value;
-  napi_create_array_with_length(env, 3, &result);
-  napi_create_int32(env, pid, &value);
-  napi_set_element(env, result, 0, value);
-  napi_create_int32(env, out[0], &value);
-  napi_set_element(env, result, 1, value);
-  napi_create_int32(env, err[0], &value);
-  napi_set_element(env, result, 2, value);
-  return result;
+  return int_pair(env, out[0], err[0]);
 }
 #endif
 

@@ -179,12 +179,12 @@ export async function runProcess(options: ProcessOptions): Promise<ProcessOutcom
   const exited = child.exited;
   const stdioClosed = child.closed;
 
-  const pid = child.pid;
-  if (pid === undefined) {
-    const result = await exited;
-    outcome.spawnError = result instanceof Error ? (result) : null;
+  const started = await child.started;
+  if (typeof started !== 'number') {
+    outcome.spawnError = started;
     return finish(outcome);
   }
+  const pid = started;
   outcome.pid = pid;
   options.onSpawn?.(pid);
 

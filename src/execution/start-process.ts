@@ -17,37 +17,50 @@ export interface ProcessExit {
  * and `stdio: ['ignore', 'pipe', 'pipe']`, from whichever starter made it.
  */
 export interface StartedProcess {
-  /** Undefined when the start failed late (`exited` then resolves to the error). */
-  readonly pid: number | undefined;
+  /** Its pid once it runs, or the error that kept it from starting (Node's: `spawn /bin/nope ENOENT`). */
+  readonly started: Promise<number | NodeJS.ErrnoException>;
   readonly stdout: NodeJS.ReadableStream & { destroy(): void };
   readonly stderr: NodeJS.ReadableStream & { destroy(): void };
   /** The exit, or the error that kept the process from starting. */
   readonly exited: Promise<ProcessExit | Error>;
-  /** Resolves once the process has exited and both pipes are closed. */
+  /** Resolves once the process has exited (or failed to start) and both pipes are closed. */
   readonly closed: Promise<true>;
 }
 
 /** The native module (native/spawn.c). */
 interface NativeStarter {
-  /** [pid, stdout fd, stderr fd]; the exit comes as a record starting with `token` on `notifyFd`. */
-  spawn(file: string, argv: string[], envp: string[], cwd: string, notifyFd: number, token: number): [number, number, number];
-  /** [read fd, write fd] of a socket pair for exit records: int32 token, pid, exit code or -1, signal or 0. */
+  /**
+   * [stdout fd, stderr fd]; a thread starts the child and reports on `notifyFd` in records that
+   * start with `token`: started (pid, or -errno), then exited (code or -1, signal or 0).
+   */
+  spawn(file: string, argv: string[], envp: string[], cwd: string, notifyFd: number, token: number): [number, number];
+  /** [read fd, write fd] of a socket pair for the records: int32 token, kind, a, b. */
   notifier(): [number, number];
 }
 
 const RECORD_BYTES = 16;
+const RECORD_STARTED = 1;
+const RECORD_EXITED = 2;
 
 /** An int32 as the native side wrote it (in this machine's byte order). */
 const readInt32 = endianness() === 'LE' ? (bytes: Buffer, at: number): number => bytes.readInt32LE(at) : (bytes: Buffer, at: number): number => bytes.readInt32BE(at);
 
+/** A start the native side reports on. */
+interface Pending {
+  started: (result: number | NodeJS.ErrnoException) => void;
+  exited: (exit: ProcessExit | Error) => void;
+  /** The error for a start that failed with `errno`. */
+  failure: (errno: number) => NodeJS.ErrnoException;
+}
+
 /**
- * Exit records read from the native starter's notification socket. Each start has its own token:
- * a pid can be reused by a new child before the record of the old one is read.
+ * Reads the native starter's records. Each start has its own token: a pid can be reused by a new
+ * child before the record of the old one is read.
  */
-class ExitNotifier {
+class Notifier {
   readonly writeFd: number;
   readonly #socket: Socket;
-  readonly #waiting = new Map<number, (exit: ProcessExit) => void>();
+  readonly #pending = new Map<number, Pending>();
   #partial: Buffer | undefined;
   #nextToken = 0;
 
@@ -56,22 +69,20 @@ class ExitNotifier {
     this.writeFd = writeFd;
     this.#socket = new Socket({ fd: readFd, readable: true, writable: false });
     this.#socket.on('data', (chunk: Buffer) => this.#read(chunk));
-    // Only a child that is still running keeps the process alive.
+    // Only a child that is starting or running keeps the process alive.
     this.#socket.unref();
   }
 
-  /** A token for the next start (int32, never one that is still waited for). */
+  /** A token for the next start (int32, never one still in use). */
   token(): number {
     do this.#nextToken = (this.#nextToken + 1) | 0;
-    while (this.#waiting.has(this.#nextToken));
+    while (this.#pending.has(this.#nextToken));
     return this.#nextToken;
   }
 
-  wait(token: number): Promise<ProcessExit> {
-    return new Promise((resolve) => {
-      this.#waiting.set(token, resolve);
-      if (this.#waiting.size === 1) this.#socket.ref();
-    });
+  watch(token: number, pending: Pending): void {
+    this.#pending.set(token, pending);
+    if (this.#pending.size === 1) this.#socket.ref();
   }
 
   #read(chunk: Buffer): void {
@@ -79,20 +90,30 @@ class ExitNotifier {
     let at = 0;
     for (; at + RECORD_BYTES <= bytes.length; at += RECORD_BYTES) {
       const token = readInt32(bytes, at);
-      const code = readInt32(bytes, at + 8);
-      const signal = readInt32(bytes, at + 12);
-      const resolve = this.#waiting.get(token);
-      if (resolve === undefined) continue;
-      this.#waiting.delete(token);
-      resolve({ code: code < 0 ? null : code, signal: signal === 0 ? null : (signalNames.get(signal) ?? null) });
+      const kind = readInt32(bytes, at + 4);
+      const a = readInt32(bytes, at + 8);
+      const b = readInt32(bytes, at + 12);
+      const pending = this.#pending.get(token);
+      if (pending === undefined) continue;
+      if (kind === RECORD_STARTED && a > 0) {
+        pending.started(a);
+      } else if (kind === RECORD_STARTED) {
+        const error = pending.failure(-a);
+        this.#pending.delete(token);
+        pending.started(error);
+        pending.exited(error);
+      } else if (kind === RECORD_EXITED) {
+        this.#pending.delete(token);
+        pending.exited({ code: a < 0 ? null : a, signal: b === 0 ? null : (signalNames.get(b) ?? null) });
+      }
     }
     bytes = bytes.subarray(at);
     this.#partial = bytes.length > 0 ? Buffer.from(bytes) : undefined;
-    if (this.#waiting.size === 0) this.#socket.unref();
+    if (this.#pending.size === 0) this.#socket.unref();
   }
 }
 
-let notifier: ExitNotifier | undefined;
+let notifier: Notifier | undefined;
 
 let native: NativeStarter | null | undefined;
 
@@ -151,36 +172,48 @@ export function startProcess(
     if (name.includes('\0') || text.includes('\0')) return startWithChildProcess(command, args, options);
     envp.push(`${name}=${text}`);
   }
-  try {
-    return startNative(starter, command, args, options.cwd, envp);
-  } catch (error) {
-    // The C library cannot do it after all: child_process from now on.
-    if ((error as NodeJS.ErrnoException).code !== 'ENOSYS') throw error;
-    native = null;
-    return startWithChildProcess(command, args, options);
-  }
+  return startNative(starter, command, args, options.cwd, envp);
 }
 
 function hasNul(command: string, args: readonly string[], cwd: string): boolean {
   return command.includes('\0') || cwd.includes('\0') || args.some((arg) => arg.includes('\0'));
 }
 
+/**
+ * Hands the start to a native thread and returns at once: posix_spawn suspends its caller until
+ * the child has exec'd (about 1 ms here), and that caller is not this thread. Throws only when no
+ * thread can be had (EAGAIN, as child_process throws when it cannot fork).
+ */
 function startNative(starter: NativeStarter, command: string, args: readonly string[], cwd: string, envp: string[]): StartedProcess {
-  notifier ??= new ExitNotifier(starter);
+  notifier ??= new Notifier(starter);
   const token = notifier.token();
-  let started: [number, number, number];
+  let fds: [number, number];
   try {
-    started = starter.spawn(command, [command, ...args], envp, cwd, notifier.writeFd, token);
+    fds = starter.spawn(command, [command, ...args], envp, cwd, notifier.writeFd, token);
   } catch (error) {
     throw spawnError(command, args, (error as { errno?: number }).errno);
   }
-  const [pid, out, err] = started;
-  // Read on a later turn of the event loop at the earliest: the record cannot be missed.
-  const exited = notifier.wait(token);
-  const stdout = new Socket({ fd: out, readable: true, writable: false });
-  const stderr = new Socket({ fd: err, readable: true, writable: false });
+  const stdout = new Socket({ fd: fds[0], readable: true, writable: false });
+  const stderr = new Socket({ fd: fds[1], readable: true, writable: false });
+  let onStarted!: (result: number | NodeJS.ErrnoException) => void;
+  let onExited!: (exit: ProcessExit | Error) => void;
+  const started = new Promise<number | NodeJS.ErrnoException>((resolve) => (onStarted = resolve));
+  const exited = new Promise<ProcessExit | Error>((resolve) => (onExited = resolve));
+  // Records are read on a later turn of the event loop at the earliest: none can be missed.
+  notifier.watch(token, {
+    started: onStarted,
+    exited: (exit) => {
+      // A start that failed leaves pipes nobody writes to.
+      if (exit instanceof Error) {
+        stdout.destroy();
+        stderr.destroy();
+      }
+      onExited(exit);
+    },
+    failure: (errno) => spawnError(command, args, errno),
+  });
   const closed = Promise.all([exited, socketClosed(stdout), socketClosed(stderr)]).then(() => true as const);
-  return { pid, stdout, stderr, exited, closed };
+  return { started, stdout, stderr, exited, closed };
 }
 
 function socketClosed(socket: Socket): Promise<void> {
@@ -222,5 +255,8 @@ function startWithChildProcess(
   const closed = new Promise<true>((resolve) => {
     child.once('close', () => resolve(true));
   });
-  return { pid: child.pid, stdout: child.stdout, stderr: child.stderr, exited, closed };
+  // Without a pid the start failed: the 'error' event says why.
+  const pid = child.pid;
+  const started = pid !== undefined ? Promise.resolve(pid) : exited.then((exit) => (exit instanceof Error ? exit : new Error(`spawn ${command} failed`)));
+  return { started, stdout: child.stdout, stderr: child.stderr, exited, closed };
 }

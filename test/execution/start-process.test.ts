@@ -29,9 +29,10 @@ async function collect(child: StartedProcess) {
   let stderr = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const started = await child.started;
   const exit = await child.exited;
   await child.closed;
-  return { pid: child.pid, exit, stdout, stderr };
+  return { pid: typeof started === 'number' ? started : undefined, exit, stdout, stderr };
 }
 
 describe('the native process starter', () => {
@@ -165,14 +166,20 @@ describe.each(STARTERS)('startProcess through %s', (starter) => {
   });
 });
 
-/** The error of a start that failed: thrown at once (native) or told through `exited` (child_process). */
+/**
+ * The error of a start that failed, told through `started` (and `exited` says the same), or
+ * thrown at once (child_process throws some, ENOTDIR among them).
+ */
 async function startError(start: () => StartedProcess): Promise<NodeJS.ErrnoException> {
+  let child: StartedProcess;
   try {
-    const child = start();
-    const exit = await child.exited;
-    if (exit instanceof Error) return exit;
-    throw new Error(`started and exited with ${JSON.stringify(exit)}`);
+    child = start();
   } catch (error) {
     return error as NodeJS.ErrnoException;
   }
+  const started = await child.started;
+  if (typeof started === 'number') throw new Error(`started as pid ${started}`);
+  expect(await child.exited).toBe(started);
+  await child.closed;
+  return started;
 }
