@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { Socket } from 'node:net';
 import { endianness, constants as osConstants } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getSystemErrorName } from 'node:util';
 
@@ -189,7 +190,8 @@ function startNative(starter: NativeStarter, command: string, args: readonly str
   const token = notifier.token();
   let fds: [number, number];
   try {
-    fds = starter.spawn(command, [command, ...args], envp, cwd, notifier.writeFd, token);
+    // Resolved now, as child_process does: the thread may run after a process.chdir().
+    fds = starter.spawn(command, [command, ...args], envp, path.resolve(cwd), notifier.writeFd, token);
   } catch (error) {
     throw spawnError(command, args, (error as { errno?: number }).errno);
   }

@@ -127,6 +127,25 @@ describe.each(STARTERS)('startProcess through %s', (starter) => {
     expect(run.stdout).toBe(`${dir}\nown unset\n`);
   });
 
+  it('takes a relative working directory from where the orchestrator is when it starts the process', async () => {
+    mkdirSync(path.join(dir, 'a', 'sub'), { recursive: true });
+    mkdirSync(path.join(dir, 'b'));
+    const before = process.cwd();
+    const starts: StartedProcess[] = [];
+    try {
+      for (let i = 0; i < 20; i++) {
+        process.chdir(path.join(dir, 'a'));
+        starts.push(startProcess('/bin/pwd', [], { cwd: 'sub', env: { ...process.env } }));
+        // The native starter's thread may run only after this.
+        process.chdir(path.join(dir, 'b'));
+      }
+    } finally {
+      process.chdir(before);
+    }
+    const runs = await Promise.all(starts.map(collect));
+    expect(new Set(runs.map((run) => run.stdout))).toEqual(new Set([`${path.join(dir, 'a', 'sub')}\n`]));
+  });
+
   it("looks a bare program name up in the PATH of the child's environment", async () => {
     const bin = path.join(dir, 'bin');
     mkdirSync(bin);
