@@ -151,9 +151,9 @@ for (const [name, number] of Object.entries(osConstants.errno)) if (!errnoNames.
  * Starts `command` with `args` in a new session (see `StartedProcess`). Through the native
  * starter where there is one: posix_spawn copies nothing of this process, where fork() (what
  * `child_process` does) costs more the more memory the orchestrator holds, at every step. Throws,
- * as `child_process.spawn` does, for arguments it refuses (a NUL byte); a program or folder that
- * cannot be started is a rejected start, told through `exited` or thrown, with Node's message
- * (`spawn /bin/nope ENOENT`).
+ * as `child_process.spawn` does, for arguments it refuses (a NUL byte). A program or folder that
+ * cannot be started is told through `started` (and `exited`) with Node's error
+ * (`spawn /bin/nope ENOENT`); child_process throws some of those at once (ENOTDIR).
  */
 export function startProcess(
   command: string,
