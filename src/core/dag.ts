@@ -132,9 +132,8 @@ export interface DependencyProblems {
  */
 function buildGraph(stepIds: readonly string[], stepNeeds: readonly (readonly string[])[], durations?: readonly (number | undefined)[]) {
   // Nodes are unique ids in order of first definition (`index` gives an id's node, and
-  // `definitions[v]` is node v's input position). IdIndex, not a Map: on 100,000 steps the Map's
-  // growth cost most of the analysis.
-  const index = new IdIndex(stepIds.length);
+  // `definitions[v]` is node v's input position).
+  const index = new IdIndex();
   const ids: string[] = [];
   const definitions: number[] = [];
   const duplicates: string[] = [];

@@ -365,7 +365,7 @@ export class LocalRun implements RunHandle {
       ? path.join(options.runDir, 'scratch')
       : path.join(tmpdir(), `orchestrator-${this.id}`);
     const count = spec.steps.length;
-    const byId = new IdIndex(count);
+    const byId = new IdIndex();
     const states = new Array<StepState>(count);
     const graph: Graph = { states, byId, offsets: new Int32Array(count + 1), dependents: new Int32Array(0) };
     for (let i = 0; i < count; i++) {
