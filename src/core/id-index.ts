@@ -6,10 +6,10 @@
  * A hand-written open-addressing table over an `Int32Array` stood here before. It was quicker
  * once V8 had optimised it, but a run's first use of it is unoptimised code, where hashing each id
  * in JavaScript is slower than the `Map`'s native hash (cached on the string, and already there
- * for the short ids `JSON.parse` internalises). W3 (10,000 in-process steps, two runs each on a
- * 2-core machine) against Kahn's algorithm in the same run: cold 3.3-3.6x with the `Map`, against
- * 3.6-4.5x (five runs); warm 3.3-3.6x against 2.4-4.4x. Validating a 100,000-step file takes the
- * same time (391 and 464 ms for JSON and YAML, against 374 and 504).
+ * for the short ids `JSON.parse` internalises). W3 (10,000 in-process steps on a 2-core machine)
+ * against Kahn's algorithm in the same run: cold 3.3-3.6x with the `Map` (three runs), against
+ * 3.6-4.5x with the table (five); warm 3.3-3.6x against 2.4-4.4x. Validating a 100,000-step file
+ * takes the same time (391 and 464 ms for JSON and YAML, against 374 and 504).
  */
 export class IdIndex {
   readonly #positions = new Map<string, number>();
