@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nativeStarter, startProcess, type StartedProcess } from '../../src/execution/start-process.js';
-import { STARTERS, useStarter } from '../helpers/starter.js';
+import { chooseStarter, STARTERS, useStarter } from '../helpers/starter.js';
 import { makeTmpDir, removeTmpDir } from '../helpers/tmp-dir.js';
 
 /** The built library's module (npm test builds first), loaded by the worker fixture. */
@@ -40,12 +40,11 @@ describe('the native process starter', () => {
     // npm ci runs scripts/build-native.mjs; without it every step pays fork() of the whole
     // orchestrator (see native/spawn.c).
     if (process.platform !== 'linux') return;
-    const saved = process.env.ORCHESTRATOR_NATIVE_SPAWN;
-    delete process.env.ORCHESTRATOR_NATIVE_SPAWN;
+    const restore = chooseStarter('native');
     try {
       expect(nativeStarter()).not.toBeNull();
     } finally {
-      if (saved !== undefined) process.env.ORCHESTRATOR_NATIVE_SPAWN = saved;
+      restore();
     }
   });
 
@@ -61,13 +60,11 @@ describe('the native process starter', () => {
   });
 
   it('is left alone while ORCHESTRATOR_NATIVE_SPAWN=0', () => {
-    const saved = process.env.ORCHESTRATOR_NATIVE_SPAWN;
-    process.env.ORCHESTRATOR_NATIVE_SPAWN = '0';
+    const restore = chooseStarter('child_process');
     try {
       expect(nativeStarter()).toBeNull();
     } finally {
-      if (saved === undefined) delete process.env.ORCHESTRATOR_NATIVE_SPAWN;
-      else process.env.ORCHESTRATOR_NATIVE_SPAWN = saved;
+      restore();
     }
   });
 });
